@@ -1,0 +1,86 @@
+package org.nbdosgi.api;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What an export is made of, as a user writes it: a name, filters (outermost first, as
+ * {@code --filter=} options appear on the command line), a plugin, its parameters and read-only.
+ * A bare value (nbdkit's magic parameter, {@code memory 1G}) is kept under the key
+ * {@link #MAGIC_KEY} until the engine knows which parameter the plugin calls magic.
+ */
+public record ExportSpec(String name, String plugin, List<String> filters, Map<String, String> params, boolean readOnly) {
+    /** The key under which a bare value waits for the plugin's magic parameter name. */
+    public static final String MAGIC_KEY = "";
+
+    public ExportSpec {
+        java.util.Objects.requireNonNull(name, "name");
+        java.util.Objects.requireNonNull(plugin, "plugin");
+        filters = List.copyOf(filters);
+        params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+    }
+
+    /**
+     * Parses nbdkit's syntax: {@code [--filter=F]... PLUGIN [[key=]value]...}; {@code --filter F}
+     * (two words) works too. Only the first parameter may omit {@code key=}.
+     */
+    public static ExportSpec parse(String name, boolean readOnly, List<String> args) throws ConfigException {
+        List<String> filters = new ArrayList<>();
+        String plugin = null;
+        Map<String, String> params = new LinkedHashMap<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (plugin == null) {
+                if (a.startsWith("--filter=")) {
+                    filters.add(requireName(a.substring("--filter=".length()), "filter"));
+                } else if (a.equals("--filter")) {
+                    if (i + 1 >= args.size()) {
+                        throw new ConfigException("--filter needs a filter name");
+                    }
+                    filters.add(requireName(args.get(++i), "filter"));
+                } else if (a.startsWith("-")) {
+                    throw new ConfigException("unknown option '" + a + "' before the plugin name");
+                } else {
+                    plugin = requireName(a, "plugin");
+                }
+                continue;
+            }
+            int eq = a.indexOf('=');
+            // a key is a word: "file=/a=b" is key file; "/a=b" alone is a bare value
+            if (eq > 0 && a.substring(0, eq).matches("[A-Za-z0-9_.-]+")) {
+                String key = a.substring(0, eq);
+                if (params.containsKey(key)) {
+                    throw new ConfigException(key + ": given more than once");
+                }
+                params.put(key, a.substring(eq + 1));
+            } else if (params.isEmpty()) {
+                params.put(MAGIC_KEY, a);
+            } else {
+                throw new ConfigException("'" + a + "': parameters after the first must be key=value");
+            }
+        }
+        if (plugin == null) {
+            throw new ConfigException("no plugin given");
+        }
+        return new ExportSpec(name, plugin, filters, params, readOnly);
+    }
+
+    private static String requireName(String s, String what) throws ConfigException {
+        if (!s.matches("[A-Za-z0-9_-]+")) {
+            throw new ConfigException("'" + s + "' is not a valid " + what + " name");
+        }
+        return s;
+    }
+
+    /** The same export written back in the command-line syntax {@link #parse} reads. */
+    public List<String> toArgs() {
+        List<String> out = new ArrayList<>();
+        filters.forEach(f -> out.add("--filter=" + f));
+        out.add(plugin);
+        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + v));
+        return out;
+    }
+}

@@ -1,0 +1,39 @@
+package org.nbdosgi.api;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A filter's state for one export. {@link #open} runs when a client connects and usually wraps the
+ * handle of the layer below: {@code return new MyHandle(next.open(client));}.
+ */
+public interface FilterInstance extends AutoCloseable {
+
+    /** The most concurrency this filter accepts; the export runs at the most restrictive of all layers. */
+    default ThreadModel threadModel() {
+        return ThreadModel.PARALLEL;
+    }
+
+    /** Export names for NBD_OPT_LIST; null (the default) passes the layer below's list through. */
+    default List<ExportEntry> listExports(boolean readOnly) throws IOException {
+        return null;
+    }
+
+    /** The canonical name for ""; null (the default) asks the layer below. */
+    default String defaultExport() throws IOException {
+        return null;
+    }
+
+    /** Opens this filter's handle for one connection, normally over {@code next.open(client)}. */
+    Handle open(ClientContext client) throws IOException;
+
+    /** As {@link PluginInstance#handOver()}. */
+    default Object handOver() {
+        return null;
+    }
+
+    /** Releases what the export held. Handles this filter opened on the layer below are closed by the engine afterwards. */
+    @Override
+    default void close() throws IOException {
+    }
+}

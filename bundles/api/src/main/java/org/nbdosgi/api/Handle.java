@@ -1,0 +1,133 @@
+package org.nbdosgi.api;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * One layer's view of one client connection: its capabilities and its data operations, the
+ * callbacks of an nbdkit plugin in Java shape.
+ *
+ * <p><b>Capabilities</b> ({@link #size()} to {@link #description()}) are asked once, right after the
+ * handle is opened, and cached by the engine; they must not change while the handle is open.
+ * The defaults describe a read-only layer that supports nothing but {@link #read}.
+ *
+ * <p><b>Data operations</b> run on the data plane: on any (virtual) thread, as many at once as the
+ * export's {@link ThreadModel} allows. The engine checks every request against the layer's size
+ * before calling, so {@code offset + length <= size()} always holds. A layer is only asked to do
+ * what its capabilities offered, except that zero, FUA and cache are emulated by the engine
+ * according to {@link #canZero()}, {@link #canFua()} and {@link #canCache()}.
+ *
+ * <p><b>Buffers</b>: {@code read} fills and {@code write} consumes the bytes between the buffer's
+ * position and limit. Implementations must leave position and limit as they found them (use
+ * absolute access, {@code duplicate()} or {@code slice()}). The engine passes direct buffers from a
+ * pool, so they can go to native code without a copy; they belong to the engine again when the
+ * call returns, so never keep a reference.
+ *
+ * <p><b>Errors</b>: throw {@link NbdException} for a specific NBD error, any other
+ * {@link IOException} for EIO. A {@link RuntimeException} is treated as a bug: logged, EIO.
+ */
+public interface Handle extends AutoCloseable {
+
+    /** Size of the export in bytes. */
+    long size() throws IOException;
+
+    /** Block size constraints; {@link BlockSize#DEFAULT} unless the layer has alignment needs. */
+    default BlockSize blockSize() throws IOException {
+        return BlockSize.DEFAULT;
+    }
+
+    default boolean canWrite() throws IOException {
+        return false;
+    }
+
+    default boolean canFlush() throws IOException {
+        return false;
+    }
+
+    /** Trim is only offered to writable clients. */
+    default boolean canTrim() throws IOException {
+        return false;
+    }
+
+    /**
+     * {@link Support#NATIVE} when {@link #zero} is implemented; {@link Support#EMULATE} (the
+     * default) lets the engine write zeros instead. Only offered to writable clients.
+     */
+    default Support canZero() throws IOException {
+        return Support.EMULATE;
+    }
+
+    /** Whether a FAST_ZERO request may be tried (it may still fail quickly with ENOTSUP). */
+    default boolean canFastZero() throws IOException {
+        return canZero() == Support.NATIVE;
+    }
+
+    default boolean canExtents() throws IOException {
+        return false;
+    }
+
+    /** {@link Support#EMULATE}: the engine follows each FUA write with a flush. */
+    default Support canFua() throws IOException {
+        return canFlush() ? Support.EMULATE : Support.NONE;
+    }
+
+    /** Whether flush and FUA on one connection are visible on all connections of the export. */
+    default boolean canMultiConn() throws IOException {
+        return false;
+    }
+
+    /** {@link Support#EMULATE}: the engine serves NBD_CMD_CACHE by reading and discarding. */
+    default Support canCache() throws IOException {
+        return Support.NONE;
+    }
+
+    default boolean isRotational() throws IOException {
+        return false;
+    }
+
+    /** A human-readable description of the export for NBD_INFO_DESCRIPTION, or null. */
+    default String description() throws IOException {
+        return null;
+    }
+
+    /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */
+    void read(ByteBuffer buf, long offset, int flags) throws IOException;
+
+    /** Writes {@code buf.remaining()} bytes at {@code offset}; with {@link Flags#FUA}, persist first. */
+    default void write(ByteBuffer buf, long offset, int flags) throws IOException {
+        throw new NbdException(NbdError.EPERM, "this export is read-only");
+    }
+
+    /** Persists every write that has been acknowledged. */
+    default void flush(int flags) throws IOException {
+        throw new NbdException(NbdError.EINVAL, "flush is not supported");
+    }
+
+    /** Discards a range; may do nothing, or only part of it. */
+    default void trim(long offset, long length, int flags) throws IOException {
+        throw new NbdException(NbdError.EINVAL, "trim is not supported");
+    }
+
+    /**
+     * Writes zeros over a range; may punch a hole when {@link Flags#MAY_TRIM} is set. With
+     * {@link Flags#FAST_ZERO} it must fail at once with ENOTSUP unless zeroing is fast. Throwing
+     * ENOTSUP without FAST_ZERO makes the engine fall back to writing zeros.
+     */
+    default void zero(long offset, long length, int flags) throws IOException {
+        throw new NbdException(NbdError.ENOTSUP, "zero is not supported");
+    }
+
+    /** Describes allocation from {@code offset} onwards into {@code extents} (at least one extent). */
+    default void extents(long offset, long length, int flags, Extents extents) throws IOException {
+        extents.add(offset, length, 0);
+    }
+
+    /** Prefetches a range into whatever cache the layer has. */
+    default void cache(long offset, long length, int flags) throws IOException {
+    }
+
+    /** Releases this handle's resources. Called once, after the last operation, on the control plane. */
+    @Override
+    default void close() throws IOException {
+    }
+}

@@ -1,0 +1,26 @@
+package org.nbdosgi.api;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The part of an export's chain below a filter, as that filter sees it. Implemented by the engine;
+ * every handle it returns already has the engine's emulation of zero, FUA and cache and its bounds
+ * checks in front of the real layer.
+ */
+public interface Layer {
+
+    /**
+     * Opens a handle on the layer below. The engine closes it: with the connection when
+     * {@link ClientContext#connectionId()} names one (the normal case, from {@link FilterInstance#open}),
+     * or when the filter instance closes for a shared handle opened with connection id 0
+     * (for state the filter keeps for the whole export, such as a filesystem).
+     */
+    Handle open(ClientContext client) throws IOException;
+
+    /** The export names the layer below lists. */
+    List<ExportEntry> listExports(boolean readOnly) throws IOException;
+
+    /** The layer below's canonical name for "". */
+    String defaultExport() throws IOException;
+}

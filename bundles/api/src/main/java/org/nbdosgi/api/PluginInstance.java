@@ -1,0 +1,50 @@
+package org.nbdosgi.api;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A plugin's state for one export, from export start to export stop: what all connections share.
+ * Control plane, except {@link #open}, which runs when a client connects.
+ */
+public interface PluginInstance extends AutoCloseable {
+
+    /** The most concurrency this instance accepts. */
+    default ThreadModel threadModel() {
+        return ThreadModel.PARALLEL;
+    }
+
+    /**
+     * The export names this instance can serve, for NBD_OPT_LIST; empty (the default) when it serves
+     * just one thing, whatever the client calls it.
+     */
+    default List<ExportEntry> listExports(boolean readOnly) throws IOException {
+        return List.of();
+    }
+
+    /** The canonical name of the export a client gets when it asks for "". */
+    default String defaultExport() throws IOException {
+        return "";
+    }
+
+    /**
+     * Opens the handle for one connection. Throw {@link NbdException} to refuse the client (for
+     * example an export name that does not exist); other clients are unaffected.
+     */
+    Handle open(ClientContext client) throws IOException;
+
+    /**
+     * Called before a hot swap closes this instance: returns the state a successor of the same
+     * plugin should adopt (it arrives as {@link ExportContext#inheritedState()}), or null when
+     * nothing needs to survive. After this call the instance is closed without further requests.
+     * The object must be built from JDK or api types only: the successor's classes are not ours.
+     */
+    default Object handOver() {
+        return null;
+    }
+
+    /** Releases what the export held. */
+    @Override
+    default void close() throws IOException {
+    }
+}

@@ -1,0 +1,19 @@
+/**
+ * The nbd-osgi plugin and filter API, in the shape of nbdkit's callbacks.
+ *
+ * <p>Three lifetimes, each its own type:
+ * <ol>
+ *   <li>{@link Plugin} / {@link Filter}: an OSGi service per bundle, registered with the
+ *       property {@value Plugin#NAME_PROPERTY}; describes its parameters and creates instances.</li>
+ *   <li>{@link PluginInstance} / {@link FilterInstance}: one per export, from export start to stop;
+ *       owns what all connections share and declares the {@link ThreadModel}.</li>
+ *   <li>{@link Handle}: one per client connection and layer; capabilities and data operations.</li>
+ * </ol>
+ *
+ * <p>Planes: service and instance methods run on the engine's control plane (serialized, may block).
+ * {@link Handle} data methods run on the data plane: any virtual thread, concurrently as the
+ * export's thread model allows; they never wait for the control plane.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("0.1.0")
+package org.nbdosgi.api;

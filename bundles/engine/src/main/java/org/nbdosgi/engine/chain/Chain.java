@@ -1,0 +1,208 @@
+package org.nbdosgi.engine.chain;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Config;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.FilterInstance;
+import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.engine.protocol.BufferPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running layers of one export, outermost filter first and the plugin last. Built and closed on
+ * the control plane; {@link #open} runs when a client connects.
+ */
+public final class Chain {
+    private static final Logger LOG = LoggerFactory.getLogger(Chain.class);
+
+    private final List<LayerInstance> layers;
+    private final NextLayer top;
+    private final ThreadModel threadModel;
+
+    private Chain(List<LayerInstance> layers, NextLayer top) {
+        this.layers = List.copyOf(layers);
+        this.top = top;
+        ThreadModel m = ThreadModel.PARALLEL;
+        for (LayerInstance l : layers) {
+            m = m.restrict(l.threadModel());
+        }
+        this.threadModel = m;
+    }
+
+    /**
+     * Creates the instances of every layer of {@code spec}, the plugin first, each with the
+     * parameters meant for it.
+     *
+     * @throws ConfigException one line naming the layer and what is wrong
+     */
+    public static Chain build(ExportSpec spec, Catalog catalog, ExportContext context, HandleRegistry handles,
+                              BufferPool pool) throws ConfigException {
+        Plugin plugin = catalog.plugin(spec.plugin());
+        if (plugin == null) {
+            throw new ConfigException("unknown plugin '" + spec.plugin() + "'" + available(catalog.plugins().stream().map(Plugin::name).toList()));
+        }
+        List<Filter> filters = new ArrayList<>();
+        for (String f : spec.filters()) {
+            Filter filter = catalog.filter(f);
+            if (filter == null) {
+                throw new ConfigException("unknown filter '" + f + "'" + available(catalog.filters().stream().map(Filter::name).toList()));
+            }
+            filters.add(filter);
+        }
+        List<Map<String, String>> perLayer = distribute(spec, filters, plugin);
+
+        List<LayerInstance> layers = new ArrayList<>();
+        try {
+            PluginInstance pi = create(plugin.name(), () -> plugin.create(new Config(perLayer.get(filters.size())), context));
+            LayerInstance below = LayerInstance.ofPlugin(plugin.name(), new Config(perLayer.get(filters.size())), pi);
+            layers.add(0, below);
+            for (int i = filters.size() - 1; i >= 0; i--) {
+                Filter filter = filters.get(i);
+                Config config = new Config(perLayer.get(i));
+                NextLayer next = new NextLayer(false, handles, pool, spec.readOnly());
+                next.target(below);
+                FilterInstance fi;
+                try {
+                    fi = create(filter.name(), () -> filter.create(config, context, next));
+                } catch (ConfigException | RuntimeException e) {
+                    next.closeShared();
+                    throw e;
+                }
+                LayerInstance layer = LayerInstance.ofFilter(filter.name(), config, fi, next);
+                layers.add(0, layer);
+                below = layer;
+            }
+            NextLayer top = new NextLayer(true, handles, pool, spec.readOnly());
+            top.target(layers.get(0));
+            return new Chain(layers, top);
+        } catch (ConfigException | RuntimeException e) {
+            closeAll(layers);
+            throw e;
+        }
+    }
+
+    private interface Creator<T> {
+        T create() throws ConfigException;
+    }
+
+    private static <T> T create(String layer, Creator<T> creator) throws ConfigException {
+        try {
+            T t = creator.create();
+            if (t == null) {
+                throw new ConfigException(layer + ": created no instance");
+            }
+            return t;
+        } catch (ConfigException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith(layer + ":") ? e
+                    : new ConfigException(layer + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            LOG.error("{}: failed to start", layer, e);
+            throw new ConfigException(layer + ": failed to start: " + e, e);
+        }
+    }
+
+    /**
+     * Hands each parameter to the first layer, from the top filter down to the plugin, that declares
+     * it (under its canonical name); the bare value goes to the plugin's magic parameter.
+     */
+    static List<Map<String, String>> distribute(ExportSpec spec, List<Filter> filters, Plugin plugin) throws ConfigException {
+        List<List<Parameter>> declared = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (Filter f : filters) {
+            declared.add(f.parameters());
+            names.add(f.name());
+        }
+        declared.add(plugin.parameters());
+        names.add(plugin.name());
+        List<Map<String, String>> out = new ArrayList<>();
+        declared.forEach(d -> out.add(new LinkedHashMap<>()));
+
+        for (Map.Entry<String, String> e : spec.params().entrySet()) {
+            String key = e.getKey();
+            if (key.equals(ExportSpec.MAGIC_KEY)) {
+                key = plugin.magicParameter();
+                if (key == null) {
+                    throw new ConfigException(plugin.name() + ": '" + e.getValue() + "': this plugin needs key=value parameters");
+                }
+            }
+            boolean placed = false;
+            for (int i = 0; i < declared.size() && !placed; i++) {
+                for (Parameter p : declared.get(i)) {
+                    if (p.matches(key)) {
+                        if (out.get(i).putIfAbsent(p.name(), e.getValue()) != null) {
+                            throw new ConfigException(names.get(i) + ": " + p.name() + ": given more than once");
+                        }
+                        placed = true;
+                        break;
+                    }
+                }
+            }
+            if (!placed) {
+                throw new ConfigException("unknown parameter '" + key + "' (" + String.join(", ", names) + " accept: "
+                        + String.join(" ", declared.stream().flatMap(List::stream).map(Parameter::name).toList()) + ")");
+            }
+        }
+        for (int i = 0; i < declared.size(); i++) {
+            for (Parameter p : declared.get(i)) {
+                if (p.required() && !out.get(i).containsKey(p.name())) {
+                    throw new ConfigException(names.get(i) + ": " + p.name() + ": this parameter is required");
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String available(List<String> names) {
+        return names.isEmpty() ? "" : " (available: " + String.join(", ", names.stream().sorted().toList()) + ")";
+    }
+
+    /** Opens the chain for a connection; the handles are registered under its id. */
+    public Boundary open(ClientContext client) throws IOException {
+        return top.open(client);
+    }
+
+    public List<ExportEntry> listExports(boolean readOnly) throws IOException {
+        return top.listExports(readOnly);
+    }
+
+    public String defaultExport() throws IOException {
+        return top.defaultExport();
+    }
+
+    public ThreadModel threadModel() {
+        return threadModel;
+    }
+
+    public List<LayerInstance> layers() {
+        return layers;
+    }
+
+    /** Closes every layer, the outermost first, so a filter can still write through the layers below. */
+    public void close() {
+        closeAll(layers);
+    }
+
+    private static void closeAll(List<LayerInstance> layers) {
+        for (LayerInstance l : layers) {
+            try {
+                l.close();
+            } catch (Exception e) {
+                LOG.warn("{}: close failed: {}", l.name(), e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package org.nbdosgi.engine.export;
+
+import java.io.IOException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.engine.chain.Boundary;
+import org.nbdosgi.engine.chain.Chain;
+import org.nbdosgi.engine.chain.HandleRegistry;
+
+/**
+ * One named export: its spec, its running {@link Chain}, its drain {@link Gate} and the sessions
+ * of the clients attached to it. The chain and state change only on the control plane; sessions
+ * read them on the data plane through volatile fields.
+ */
+public final class Export {
+    private final ExportSpec spec;
+    private final boolean catchAll;
+    private final Gate gate;
+    private final HandleRegistry handles = new HandleRegistry();
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock serializeAllRequests = new ReentrantLock();
+    private final Semaphore serializeConnections = new Semaphore(1, true);
+    private final long parkTimeoutMillis;
+    private volatile Chain chain;
+    private volatile ExportState state = ExportState.FAILED;
+    private volatile String message = "not started";
+    private volatile long size = -1;
+
+    /**
+     * @param catchAll          serve client export names that match no export (the command line's export)
+     * @param parkTimeoutMillis how long a request waits at a closed gate before failing with ESHUTDOWN
+     */
+    public Export(ExportSpec spec, boolean catchAll, BooleanSupplier onControlPlane, long parkTimeoutMillis) {
+        this.spec = spec;
+        this.catchAll = catchAll;
+        this.gate = new Gate(onControlPlane);
+        this.parkTimeoutMillis = parkTimeoutMillis;
+    }
+
+    public ExportSpec spec() {
+        return spec;
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public boolean catchAll() {
+        return catchAll;
+    }
+
+    public Gate gate() {
+        return gate;
+    }
+
+    public HandleRegistry handles() {
+        return handles;
+    }
+
+    public Chain chain() {
+        return chain;
+    }
+
+    public ExportState state() {
+        return state;
+    }
+
+    public String message() {
+        return message;
+    }
+
+    /** The size the last client saw, -1 before any client opened the export. */
+    public long size() {
+        return size;
+    }
+
+    public Set<Session> sessions() {
+        return sessions;
+    }
+
+    /** Control plane: the export now runs {@code c}. */
+    public void running(Chain c) {
+        this.chain = c;
+        this.state = ExportState.RUNNING;
+        this.message = null;
+    }
+
+    /** Control plane: the export has no chain; {@code why} is shown to users. */
+    public void failed(ExportState newState, String why) {
+        this.chain = null;
+        this.state = newState;
+        this.message = why;
+    }
+
+    /**
+     * Attaches a client: opens the chain's handles for it. Waits while the export is being
+     * rewired, and for its turn under the serialize-connections thread model.
+     */
+    public Session attach(ClientContext client) throws IOException, InterruptedException {
+        Chain c = chain;
+        boolean slot = c != null && c.threadModel() == ThreadModel.SERIALIZE_CONNECTIONS;
+        if (slot) {
+            serializeConnections.acquire();
+        }
+        boolean ok = false;
+        try {
+            enterGate();
+            try {
+                c = chain;
+                if (c == null || state != ExportState.RUNNING) {
+                    throw new NbdException(NbdError.ESHUTDOWN, "export '" + name() + "' is " + state.name().toLowerCase()
+                            + (message == null ? "" : ": " + message));
+                }
+                handles.begin(client.connectionId());
+                Boundary top;
+                try {
+                    top = c.open(client);
+                } catch (IOException | RuntimeException e) {
+                    handles.end(client.connectionId());
+                    throw e;
+                }
+                size = top.size();
+                Session s = new Session(this, client, top, slot);
+                sessions.add(s);
+                ok = true;
+                return s;
+            } finally {
+                gate.exit();
+            }
+        } finally {
+            if (slot && !ok) {
+                serializeConnections.release();
+            }
+        }
+    }
+
+    /** Data plane: waits at the gate up to the park timeout. */
+    void enterGate() throws InterruptedException, NbdException {
+        if (!gate.enter(parkTimeoutMillis, TimeUnit.MILLISECONDS)) {
+            throw new NbdException(NbdError.ESHUTDOWN, "export '" + name() + "' stayed unavailable for "
+                    + parkTimeoutMillis / 1000 + " s" + (message == null ? "" : ": " + message));
+        }
+    }
+
+    ReentrantLock serializeAllRequests() {
+        return serializeAllRequests;
+    }
+
+    void detach(Session s) {
+        if (sessions.remove(s)) {
+            handles.end(s.client().connectionId());
+            if (s.holdsConnectionSlot()) {
+                serializeConnections.release();
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package org.nbdosgi.engine.export;
+
+import java.io.IOException;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.engine.chain.Boundary;
+
+/**
+ * One client's attachment to an export: the top of the chain as opened for it. Requests run
+ * through {@link #run}, which passes the drain gate and applies the export's thread model.
+ */
+public final class Session implements AutoCloseable {
+    /** A request's work against the top of the chain. */
+    public interface Body {
+        void run(Boundary top) throws IOException;
+    }
+
+    private final Export export;
+    private final ClientContext client;
+    private final boolean holdsConnectionSlot;
+    private final ReentrantLock serializeRequests = new ReentrantLock();
+    private volatile Boundary top;
+
+    Session(Export export, ClientContext client, Boundary top, boolean holdsConnectionSlot) {
+        this.export = export;
+        this.client = client;
+        this.top = top;
+        this.holdsConnectionSlot = holdsConnectionSlot;
+    }
+
+    public Export export() {
+        return export;
+    }
+
+    public ClientContext client() {
+        return client;
+    }
+
+    /** The top of the chain; its capabilities are what the client was promised. */
+    public Boundary top() {
+        return top;
+    }
+
+    /** Control plane, with the gate closed: the connection now runs on a newly opened chain. */
+    public void replaceTop(Boundary newTop) {
+        this.top = newTop;
+    }
+
+    boolean holdsConnectionSlot() {
+        return holdsConnectionSlot;
+    }
+
+    /** Data plane: runs one request. */
+    public void run(Body body) throws IOException, InterruptedException {
+        export.enterGate();
+        try {
+            if (export.state() != ExportState.RUNNING) {
+                throw new NbdException(NbdError.ESHUTDOWN, "export '" + export.name() + "' is "
+                        + export.state().name().toLowerCase() + (export.message() == null ? "" : ": " + export.message()));
+            }
+            ThreadModel model = export.chain() == null ? ThreadModel.PARALLEL : export.chain().threadModel();
+            ReentrantLock lock = switch (model) {
+                case SERIALIZE_CONNECTIONS, SERIALIZE_ALL_REQUESTS -> export.serializeAllRequests();
+                case SERIALIZE_REQUESTS -> serializeRequests;
+                case PARALLEL -> null;
+            };
+            if (lock == null) {
+                body.run(top);
+                return;
+            }
+            lock.lockInterruptibly();
+            try {
+                body.run(top);
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            export.gate().exit();
+        }
+    }
+
+    /** Closes this client's handles on the export. */
+    @Override
+    public void close() {
+        export.detach(this);
+    }
+}

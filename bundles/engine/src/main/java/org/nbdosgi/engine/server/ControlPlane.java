@@ -1,0 +1,67 @@
+package org.nbdosgi.engine.server;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The control plane: one platform thread that runs every change to the shape of the server
+ * (exports created, rewired, parked, removed), one at a time, so those changes never race each
+ * other. It may block (draining an export waits for its requests). Data-plane threads never wait
+ * for it.
+ */
+final class ControlPlane implements AutoCloseable {
+    private volatile Thread thread;
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "nbd-control-plane");
+        t.setDaemon(true);
+        thread = t;
+        return t;
+    });
+
+    /** Whether the calling thread is the control plane. */
+    boolean isCurrent() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Runs {@code task} on the control plane and waits for it; runs it directly if already there. */
+    <T> T call(Callable<T> task) throws Exception {
+        if (isCurrent()) {
+            return task.call();
+        }
+        if (isDataPlaneThread()) {
+            throw new IllegalStateException("a data-plane thread must not wait for the control plane");
+        }
+        Future<T> f = executor.submit(task);
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Exception ex) {
+                throw ex;
+            }
+            throw (Error) cause;
+        }
+    }
+
+    /** Queues {@code task} without waiting (for service events that must not block their caller). */
+    void submit(Runnable task) {
+        executor.execute(task);
+    }
+
+    /** Threads that serve clients are named with this prefix (see {@link Connection}). */
+    static final String DATA_PLANE_PREFIX = "nbd-data-";
+
+    private static boolean isDataPlaneThread() {
+        return Thread.currentThread().getName().startsWith(DATA_PLANE_PREFIX);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        executor.shutdown();
+        executor.awaitTermination(30, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,364 @@
+package org.nbdosgi.engine.server;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ConnectionInfo;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.ExportInfo;
+import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.Units;
+import org.nbdosgi.engine.chain.Catalog;
+import org.nbdosgi.engine.chain.Chain;
+import org.nbdosgi.engine.export.Export;
+import org.nbdosgi.engine.export.Session;
+import org.nbdosgi.engine.protocol.BufferPool;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The NBD server: the catalog of plugin and filter services, the exports, the listening sockets and
+ * the client connections. Exports are created, changed and removed only on the {@link ControlPlane};
+ * connections read the export table on the data plane.
+ *
+ * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
+ * export, default 30s), {@code nbd.connection.requests} (requests in flight per connection, default
+ * 512) and {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M).
+ */
+@Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
+public final class Engine implements ServerAdmin, Catalog {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+    private final Map<String, Plugin> plugins = new ConcurrentHashMap<>();
+    private final Map<String, Filter> filters = new ConcurrentHashMap<>();
+    private final Map<String, Export> exports = new ConcurrentHashMap<>();
+    private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final BufferPool pool = new BufferPool();
+    private final ControlPlane control = new ControlPlane();
+    private long parkTimeoutMillis = 30_000;
+    private volatile int maxRequestsPerConnection = 512;
+    private int maxBytesPerConnection = 64 << 20;
+
+    public Engine() {
+    }
+
+    @Activate
+    void activate(BundleContext context) {
+        String park = context.getProperty("nbd.park.timeout");
+        if (park != null) {
+            parkTimeoutMillis = Units.parseDuration(park).toMillis();
+        }
+        String reqs = context.getProperty("nbd.connection.requests");
+        if (reqs != null) {
+            maxRequestsPerConnection = Integer.parseInt(reqs.trim());
+        }
+        String bytes = context.getProperty("nbd.connection.bytes");
+        if (bytes != null) {
+            maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
+        }
+        LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
+                Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
+    }
+
+    @Deactivate
+    void deactivate() throws Exception {
+        stopListening();
+        control.call(() -> {
+            for (String name : List.copyOf(exports.keySet())) {
+                stopExport(name);
+            }
+            return null;
+        });
+        control.close();
+        LOG.info("engine stopped");
+    }
+
+    // ---- catalog (service events arrive on any thread) --------------------------------------
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addPlugin(Plugin plugin, Map<String, Object> props) {
+        String name = nameOf(props, plugin.name());
+        plugins.put(name, plugin);
+        LOG.info("plugin '{}' available", name);
+    }
+
+    void removePlugin(Plugin plugin, Map<String, Object> props) {
+        String name = nameOf(props, plugin.name());
+        if (plugins.remove(name, plugin)) {
+            LOG.info("plugin '{}' gone", name);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addFilter(Filter filter, Map<String, Object> props) {
+        String name = nameOf(props, filter.name());
+        filters.put(name, filter);
+        LOG.info("filter '{}' available", name);
+    }
+
+    void removeFilter(Filter filter, Map<String, Object> props) {
+        String name = nameOf(props, filter.name());
+        if (filters.remove(name, filter)) {
+            LOG.info("filter '{}' gone", name);
+        }
+    }
+
+    private static String nameOf(Map<String, Object> props, String fallback) {
+        Object n = props.get(Plugin.NAME_PROPERTY);
+        return n == null ? fallback : n.toString();
+    }
+
+    @Override
+    public Plugin plugin(String name) {
+        return plugins.get(name);
+    }
+
+    @Override
+    public Filter filter(String name) {
+        return filters.get(name);
+    }
+
+    @Override
+    public Collection<Plugin> plugins() {
+        return List.copyOf(plugins.values());
+    }
+
+    @Override
+    public Collection<Filter> filters() {
+        return List.copyOf(filters.values());
+    }
+
+    // ---- listening --------------------------------------------------------------------------
+
+    /** Listens on a TCP address; returns the bound port (useful when {@code port} is 0). */
+    public int listenTcp(InetSocketAddress address) throws IOException {
+        Listener l = Listener.tcp(address, this::accepted);
+        listeners.add(l);
+        LOG.info("listening on {}", Listener.describe(l.address()));
+        return l.port();
+    }
+
+    /** Listens on a Unix domain socket at {@code path}. */
+    public void listenUnix(Path path) throws IOException {
+        Listener l = Listener.unix(path, this::accepted);
+        listeners.add(l);
+        LOG.info("listening on {}", path);
+    }
+
+    public void stopListening() {
+        for (Listener l : listeners) {
+            l.close();
+        }
+        listeners.clear();
+    }
+
+    /** Requests in flight per connection (the command line's {@code -t}). */
+    public void maxRequestsPerConnection(int n) {
+        maxRequestsPerConnection = Math.max(1, n);
+    }
+
+    private void accepted(SocketChannel channel, String remote) {
+        long id = connectionIds.incrementAndGet();
+        Connection c = new Connection(id, channel, remote, this, maxRequestsPerConnection, maxBytesPerConnection);
+        connections.put(id, c);
+        LOG.debug("connection {} from {}", id, remote);
+        Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + "conn-" + id).start(c);
+    }
+
+    void connectionClosed(Connection c) {
+        connections.remove(c.id());
+        LOG.debug("connection {} closed", c.id());
+    }
+
+    BufferPool pool() {
+        return pool;
+    }
+
+    // ---- routing (data plane) ---------------------------------------------------------------
+
+    /**
+     * Finds the export for a client's export name: the export of that exact name; else an export
+     * {@code E} when the name is {@code E/rest} (its chain serves {@code rest}); else the catch-all
+     * export (the command line's, or the one named ""), which serves the whole name. Null if none.
+     */
+    Route route(String name) {
+        Export exact = exports.get(name);
+        if (exact != null) {
+            return new Route(exact, "");
+        }
+        Export best = null;
+        for (Export e : exports.values()) {
+            if (!e.name().isEmpty() && name.startsWith(e.name() + "/")
+                    && (best == null || e.name().length() > best.name().length())) {
+                best = e;
+            }
+        }
+        if (best != null) {
+            return new Route(best, name.substring(best.name().length() + 1));
+        }
+        for (Export e : exports.values()) {
+            if (e.catchAll()) {
+                return new Route(e, name);
+            }
+        }
+        return null;
+    }
+
+    /** What NBD_OPT_LIST shows: each export, or the names its chain lists under it. */
+    List<ExportEntry> listExports() {
+        List<ExportEntry> out = new ArrayList<>();
+        List<Export> sorted = new ArrayList<>(exports.values());
+        sorted.sort(Comparator.comparing(Export::name));
+        for (Export e : sorted) {
+            Chain c = e.chain();
+            List<ExportEntry> inner = List.of();
+            if (c != null) {
+                try {
+                    inner = c.listExports(e.spec().readOnly());
+                } catch (IOException ex) {
+                    LOG.warn("export '{}': listing its exports failed: {}", e.name(), ex.getMessage());
+                }
+            }
+            if (inner == null || inner.isEmpty()) {
+                out.add(new ExportEntry(e.name(), null));
+            } else {
+                boolean bare = e.catchAll() || e.name().isEmpty();
+                for (ExportEntry x : inner) {
+                    out.add(bare ? x : new ExportEntry(e.name() + "/" + x.name(), x.description()));
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- exports (control plane) ------------------------------------------------------------
+
+    @Override
+    public ExportInfo addExport(ExportSpec spec) throws ConfigException {
+        return addExport(spec, spec.name().isEmpty());
+    }
+
+    /**
+     * Creates and starts an export.
+     *
+     * @param catchAll whether it also serves client export names no other export matches
+     */
+    public ExportInfo addExport(ExportSpec spec, boolean catchAll) throws ConfigException {
+        return onControlPlane(() -> {
+            if (exports.containsKey(spec.name())) {
+                throw new ConfigException("an export named '" + spec.name() + "' already exists");
+            }
+            Export e = new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis);
+            Chain chain = Chain.build(spec, this, new ExportContext(spec.name(), spec.readOnly()), e.handles(), pool);
+            e.running(chain);
+            exports.put(spec.name(), e);
+            LOG.info("export '{}' started: {}", spec.name(), String.join(" ", spec.toArgs()));
+            return info(e);
+        });
+    }
+
+    @Override
+    public void removeExport(String name) throws ConfigException {
+        onControlPlane(() -> {
+            if (!exports.containsKey(name)) {
+                throw new ConfigException("no export named '" + name + "'");
+            }
+            stopExport(name);
+            return null;
+        });
+    }
+
+    /** Control plane: drains the export, disconnects its clients, closes its chain. */
+    private void stopExport(String name) throws InterruptedException {
+        Export e = exports.remove(name);
+        if (e == null) {
+            return;
+        }
+        e.gate().close();
+        Chain chain = e.chain();
+        e.failed(ExportState.FAILED, "the export was removed");
+        for (Connection c : connections.values()) {
+            Session s = c.session();
+            if (s != null && s.export() == e) {
+                c.shutdown("export '" + name + "' was removed");
+            }
+        }
+        e.gate().open();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!e.sessions().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        for (Session s : List.copyOf(e.sessions())) {
+            s.close();
+        }
+        if (chain != null) {
+            chain.close();
+        }
+        LOG.info("export '{}' stopped", name);
+    }
+
+    @Override
+    public List<ExportInfo> exports() {
+        List<ExportInfo> out = new ArrayList<>();
+        exports.values().stream().sorted(Comparator.comparing(Export::name)).forEach(e -> out.add(info(e)));
+        return out;
+    }
+
+    private static ExportInfo info(Export e) {
+        Chain c = e.chain();
+        return new ExportInfo(e.spec(), e.state(), e.message(), e.size(),
+                c == null ? null : c.threadModel(), e.sessions().size());
+    }
+
+    @Override
+    public List<ConnectionInfo> connections() {
+        return connections.values().stream().map(Connection::info)
+                .sorted(Comparator.comparingLong(ConnectionInfo::id)).toList();
+    }
+
+    private interface ControlTask<T> {
+        T run() throws ConfigException, InterruptedException;
+    }
+
+    private <T> T onControlPlane(ControlTask<T> task) throws ConfigException {
+        try {
+            return control.call(task::run);
+        } catch (ConfigException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConfigException("interrupted");
+        } catch (Exception e) {
+            throw new ConfigException(e.toString(), e);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+package org.nbdosgi.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+import java.util.stream.Stream;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.launch.FrameworkFactory;
+
+/**
+ * Starts Apache Felix with the distribution's bundles and hands the command line to the engine.
+ * It knows nothing of NBD: it installs {@code system/} (logging first, so every bundle finds a real
+ * SLF4J provider), then {@code bundles/}, starts them, and registers an {@link IntConsumer} service
+ * (property {@code nbd.launcher=true}, the arguments in {@code nbd.args}) through which the engine's
+ * command-line component reports the exit status. Only JDK types cross that boundary.
+ *
+ * <p>With no arguments (container mode) the framework keeps its cache in {@code data/}, FileInstall
+ * watches {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a terminal. With
+ * arguments (the nbdkit-style command line) the cache is private to the process and thrown away.
+ */
+public final class Launcher {
+    /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
+    private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "slf4j-simple");
+
+    private final Path home;
+    private final String[] args;
+    private final boolean container;
+    private final AtomicInteger exitCode = new AtomicInteger();
+    private Framework framework;
+    private Path privateCache;
+
+    private Launcher(Path home, String[] args) {
+        this.home = home;
+        this.args = args;
+        this.container = args.length == 0;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(System.getProperty("nbd.home", ".")).toAbsolutePath().normalize();
+        System.exit(new Launcher(home, args).run());
+    }
+
+    private int run() throws Exception {
+        boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
+        configureLogging(verbose ? "debug" : container ? "info" : "warn");
+        Map<String, String> config = frameworkConfig();
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
+        framework = factory.newFramework(config);
+        framework.init();
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));
+        BundleContext ctx = framework.getBundleContext();
+        List<Bundle> bundles = new ArrayList<>();
+        for (Path jar : bundleJars()) {
+            bundles.add(ctx.installBundle(jar.toUri().toString()));
+        }
+        framework.start();
+        for (Bundle b : bundles) {
+            if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+                start(b);
+            }
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("nbd.launcher", "true");
+        props.put("nbd.args", args);
+        props.put("nbd.home", home.toString());
+        ctx.registerService(IntConsumer.class, this::exit, props);
+        framework.waitForStop(0);
+        deletePrivateCache();
+        return exitCode.get();
+    }
+
+    /** Called by the engine when the process should end with {@code code}. */
+    private void exit(int code) {
+        exitCode.set(code);
+        Thread t = new Thread(this::stopFramework, "nbd-exit");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void stopFramework() {
+        try {
+            if (framework != null && (framework.getState() & (Bundle.ACTIVE | Bundle.STARTING)) != 0) {
+                framework.stop();
+                framework.waitForStop(30_000);
+            }
+        } catch (BundleException | InterruptedException e) {
+            System.err.println("nbd-osgi: stopping the framework failed: " + e);
+        }
+        deletePrivateCache();
+    }
+
+    private void start(Bundle b) {
+        try {
+            b.start();
+        } catch (BundleException e) {
+            System.err.println("nbd-osgi: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
+        }
+    }
+
+    /**
+     * SLF4J (slf4j-simple, to stderr) at {@code level}; loggers named {@code nbd.report.*} carry
+     * what a user asked to see (statistics at export stop) and always print. Java logging (used by
+     * SPI Fly) is limited to warnings.
+     */
+    private static void configureLogging(String level) {
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        setDefault("org.slf4j.simpleLogger.defaultLogLevel", level);
+        setDefault("org.slf4j.simpleLogger.log.nbd.report", "info");
+        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
+        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
+        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
+        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
+        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
+        setDefault("org.slf4j.simpleLogger.levelInBrackets", "true");
+    }
+
+    private static void setDefault(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    private Map<String, String> frameworkConfig() throws IOException {
+        Map<String, String> config = new HashMap<>();
+        Path etc = home.resolve("etc");
+        Path props = etc.resolve("config.properties");
+        if (Files.isRegularFile(props)) {
+            Properties p = new Properties();
+            try (InputStream in = Files.newInputStream(props)) {
+                p.load(in);
+            }
+            p.stringPropertyNames().forEach(k -> config.put(k, p.getProperty(k)));
+        }
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
+                .forEach(k -> config.put(k, System.getProperty(k)));
+        config.put("nbd.mode", container ? "container" : "cli");
+        if (container) {
+            config.put(Constants.FRAMEWORK_STORAGE, home.resolve("data/cache").toString());
+            config.put("felix.fileinstall.dir", home.resolve("deploy") + "," + etc);
+            config.put("nbd.data", home.resolve("data").toString());
+        } else {
+            privateCache = Files.createTempDirectory("nbd-osgi-cache");
+            config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
+            config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+            config.put("felix.fileinstall.dir", home.resolve("deploy").toString());
+            config.put("nbd.data", privateCache.toString());
+        }
+        config.putIfAbsent("felix.fileinstall.poll", "1000");
+        config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
+        config.putIfAbsent("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
+        config.putIfAbsent("felix.fileinstall.log.level", "2");
+        config.putIfAbsent("felix.log.level", "1");
+        boolean interactive = container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"));
+        config.put("gosh.args", interactive ? "" : "--nointeractive");
+        config.put("gosh.home", home.toString());
+        return config;
+    }
+
+    /**
+     * The jars to install, in order: the logging bundles (so no bundle ever binds the NOP logger),
+     * the rest of {@code system/}, the interactive shell when there is a terminal, then {@code bundles/}.
+     */
+    private List<Path> bundleJars() throws IOException {
+        List<Path> system = list(home.resolve("system"));
+        system.sort(Comparator.comparingInt(Launcher::loggingRank).thenComparing(Path::getFileName));
+        List<Path> out = new ArrayList<>(system);
+        if (container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"))) {
+            out.addAll(list(home.resolve("system/shell")));
+        }
+        out.addAll(list(home.resolve("bundles")));
+        return out;
+    }
+
+    private static int loggingRank(Path jar) {
+        String name = jar.getFileName().toString();
+        for (int i = 0; i < LOGGING_FIRST.size(); i++) {
+            if (name.startsWith(LOGGING_FIRST.get(i))) {
+                return i;
+            }
+        }
+        return LOGGING_FIRST.size();
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return new ArrayList<>();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return new ArrayList<>(s.filter(p -> p.toString().endsWith(".jar")).sorted().toList());
+        }
+    }
+
+    private synchronized void deletePrivateCache() {
+        if (privateCache == null || !Files.exists(privateCache)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(privateCache)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            // a leftover temporary directory is harmless
+        }
+    }
+}
