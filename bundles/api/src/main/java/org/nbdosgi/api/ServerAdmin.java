@@ -1,5 +1,8 @@
 package org.nbdosgi.api;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -17,4 +20,10 @@ public interface ServerAdmin {
 
     /** Stops an export: its clients are told ESHUTDOWN and disconnected. */
     void removeExport(String name) throws ConfigException;
+
+    /** Starts accepting clients on a TCP address; returns the port (useful when asking for port 0). */
+    int listenTcp(InetSocketAddress address) throws IOException;
+
+    /** Starts accepting clients on a Unix domain socket, created at {@code path}. */
+    void listenUnix(Path path) throws IOException;
 }

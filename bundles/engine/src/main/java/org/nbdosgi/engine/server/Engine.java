@@ -159,7 +159,7 @@ public final class Engine implements ServerAdmin, Catalog {
 
     // ---- listening --------------------------------------------------------------------------
 
-    /** Listens on a TCP address; returns the bound port (useful when {@code port} is 0). */
+    @Override
     public int listenTcp(InetSocketAddress address) throws IOException {
         Listener l = Listener.tcp(address, this::accepted);
         listeners.add(l);
@@ -167,7 +167,7 @@ public final class Engine implements ServerAdmin, Catalog {
         return l.port();
     }
 
-    /** Listens on a Unix domain socket at {@code path}. */
+    @Override
     public void listenUnix(Path path) throws IOException {
         Listener l = Listener.unix(path, this::accepted);
         listeners.add(l);

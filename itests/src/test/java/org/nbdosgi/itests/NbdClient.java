@@ -1,0 +1,386 @@
+package org.nbdosgi.itests;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A small NBD client for tests: fixed newstyle negotiation, structured replies, base:allocation,
+ * and raw requests, including the malformed ones real clients never send. Not thread-safe.
+ */
+public final class NbdClient implements AutoCloseable {
+    public static final long IHAVEOPT = 0x49484156454F5054L;
+    public static final int REQUEST_MAGIC = 0x25609513;
+    public static final int OPT_EXPORT_NAME = 1, OPT_ABORT = 2, OPT_LIST = 3, OPT_STARTTLS = 5, OPT_INFO = 6,
+            OPT_GO = 7, OPT_STRUCTURED_REPLY = 8, OPT_LIST_META_CONTEXT = 9, OPT_SET_META_CONTEXT = 10;
+    public static final int REP_ACK = 1, REP_SERVER = 2, REP_INFO = 3, REP_META_CONTEXT = 4;
+    public static final int REP_ERR_UNSUP = 0x80000001, REP_ERR_POLICY = 0x80000002, REP_ERR_INVALID = 0x80000003,
+            REP_ERR_UNKNOWN = 0x80000006;
+    public static final int CMD_READ = 0, CMD_WRITE = 1, CMD_DISC = 2, CMD_FLUSH = 3, CMD_TRIM = 4, CMD_CACHE = 5,
+            CMD_WRITE_ZEROES = 6, CMD_BLOCK_STATUS = 7;
+    public static final int FLAG_FUA = 1, FLAG_NO_HOLE = 2, FLAG_DF = 4, FLAG_REQ_ONE = 8, FLAG_FAST_ZERO = 16;
+    public static final int EPERM = 1, EIO = 5, EINVAL = 22, ENOSPC = 28, ENOTSUP = 95, ESHUTDOWN = 108;
+    public static final int TF_READ_ONLY = 2, TF_SEND_FLUSH = 4, TF_SEND_FUA = 8, TF_SEND_TRIM = 32,
+            TF_SEND_WRITE_ZEROES = 64, TF_CAN_MULTI_CONN = 256, TF_SEND_CACHE = 1024, TF_SEND_FAST_ZERO = 2048;
+
+    /** An error the server replied with. */
+    public static final class ReplyError extends IOException {
+        private static final long serialVersionUID = 1L;
+        public final int code;
+
+        ReplyError(int code, String message) {
+            super("NBD error " + code + (message == null || message.isEmpty() ? "" : ": " + message));
+            this.code = code;
+        }
+    }
+
+    /** One option reply. */
+    public record OptionReply(int option, int type, byte[] data) {
+    }
+
+    /** A parsed transmission reply (all chunks of it). */
+    public static final class Reply {
+        public long cookie;
+        public long base;
+        public int error;
+        public String message;
+        public byte[] data;
+        public int dataChunks;
+        public int holeChunks;
+        public final List<long[]> extents = new ArrayList<>();   // {length, flags}
+    }
+
+    private final SocketChannel channel;
+    private boolean structured;
+    public long size;
+    public int transmissionFlags;
+    public int[] blockSize;
+    private long nextCookie = 1;
+
+    private NbdClient(SocketChannel channel) throws IOException {
+        this.channel = channel;
+        ByteBuffer hello = readFully(18);
+        if (hello.getLong() != 0x4e42444d41474943L || hello.getLong() != IHAVEOPT) {
+            throw new IOException("not an NBD newstyle server");
+        }
+        int serverFlags = hello.getShort() & 0xffff;
+        if ((serverFlags & 1) == 0) {
+            throw new IOException("server is not fixed newstyle");
+        }
+        write(ByteBuffer.allocate(4).putInt(3).flip());        // FIXED_NEWSTYLE | NO_ZEROES
+    }
+
+    public static NbdClient unix(Path socket) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(socket));
+        return new NbdClient(c);
+    }
+
+    public static NbdClient tcp(String host, int port) throws IOException {
+        return new NbdClient(SocketChannel.open(new java.net.InetSocketAddress(host, port)));
+    }
+
+    // ---- options ------------------------------------------------------------------------------
+
+    public void sendOption(int option, byte[] data) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(16 + data.length).putLong(IHAVEOPT).putInt(option).putInt(data.length).put(data);
+        write(b.flip());
+    }
+
+    public OptionReply readOptionReply() throws IOException {
+        ByteBuffer h = readFully(20);
+        if (h.getLong() != 0x3e889045565a9L) {
+            throw new IOException("bad option reply magic");
+        }
+        int option = h.getInt();
+        int type = h.getInt();
+        int len = h.getInt();
+        return new OptionReply(option, type, readFully(len).array());
+    }
+
+    /** Sends an option and collects replies up to the final one (ACK or an error). */
+    public List<OptionReply> option(int option, byte[] data) throws IOException {
+        sendOption(option, data);
+        List<OptionReply> out = new ArrayList<>();
+        while (true) {
+            OptionReply r = readOptionReply();
+            out.add(r);
+            if (r.type == REP_ACK || r.type < 0) {
+                return out;
+            }
+        }
+    }
+
+    public List<String> list() throws IOException {
+        List<String> names = new ArrayList<>();
+        for (OptionReply r : option(OPT_LIST, new byte[0])) {
+            if (r.type == REP_SERVER) {
+                ByteBuffer b = ByteBuffer.wrap(r.data);
+                int n = b.getInt();
+                names.add(new String(r.data, 4, n, StandardCharsets.UTF_8));
+            } else if (r.type != REP_ACK) {
+                throw new IOException("list failed: " + Integer.toHexString(r.type));
+            }
+        }
+        return names;
+    }
+
+    public void structuredReplies() throws IOException {
+        List<OptionReply> r = option(OPT_STRUCTURED_REPLY, new byte[0]);
+        if (r.get(r.size() - 1).type != REP_ACK) {
+            throw new IOException("structured replies refused");
+        }
+        structured = true;
+    }
+
+    /** Selects base:allocation for {@code export}; returns the number of contexts selected. */
+    public int setMetaContext(String export, String... queries) throws IOException {
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + name.length + 1024).putInt(name.length).put(name).putInt(queries.length);
+        for (String q : queries) {
+            byte[] qb = q.getBytes(StandardCharsets.UTF_8);
+            b.putInt(qb.length).put(qb);
+        }
+        byte[] data = new byte[b.position()];
+        b.flip().get(data);
+        int n = 0;
+        for (OptionReply r : option(OPT_SET_META_CONTEXT, data)) {
+            if (r.type == REP_META_CONTEXT) {
+                n++;
+            } else if (r.type != REP_ACK) {
+                throw new IOException("set meta context failed: " + Integer.toHexString(r.type));
+            }
+        }
+        return n;
+    }
+
+    /** NBD_OPT_GO asking for NBD_INFO_BLOCK_SIZE; throws on an error reply. */
+    public void go(String export) throws IOException {
+        List<OptionReply> replies = option(OPT_GO, infoData(export));
+        for (OptionReply r : replies) {
+            if (r.type < 0) {
+                throw new IOException("GO refused (" + Integer.toHexString(r.type) + "): " + new String(r.data, StandardCharsets.UTF_8));
+            }
+            if (r.type == REP_INFO) {
+                ByteBuffer b = ByteBuffer.wrap(r.data);
+                int info = b.getShort() & 0xffff;
+                if (info == 0) {
+                    size = b.getLong();
+                    transmissionFlags = b.getShort() & 0xffff;
+                } else if (info == 3) {
+                    blockSize = new int[] {b.getInt(), b.getInt(), b.getInt()};
+                }
+            }
+        }
+    }
+
+    public static byte[] infoData(String export) {
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + name.length + 2 + 2).putInt(name.length).put(name).putShort((short) 1)
+                .putShort((short) 3).array();
+    }
+
+    // ---- transmission -------------------------------------------------------------------------
+
+    public long send(int type, int flags, long offset, long length, byte[] payload) throws IOException {
+        long cookie = nextCookie++;
+        ByteBuffer b = ByteBuffer.allocate(28 + (payload == null ? 0 : payload.length));
+        b.putInt(REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset)
+                .putInt((int) length);
+        if (payload != null) {
+            b.put(payload);
+        }
+        write(b.flip());
+        return cookie;
+    }
+
+    /** Reads one whole reply (every chunk up to DONE for structured replies) of a request at {@code base}. */
+    public Reply receive(long expectedLength, long base) throws IOException {
+        ByteBuffer m = readFully(4);
+        int magic = m.getInt();
+        Reply r = new Reply();
+        r.base = base;
+        if (magic == 0x67446698) {
+            ByteBuffer h = readFully(12);
+            r.error = h.getInt();
+            r.cookie = h.getLong();
+            if (r.error == 0 && expectedLength > 0) {
+                r.data = readFully((int) expectedLength).array();
+            }
+            return r;
+        }
+        if (magic != 0x668e33ef) {
+            throw new IOException("bad reply magic " + Integer.toHexString(magic));
+        }
+        while (true) {
+            ByteBuffer h = readFully(16);
+            int flags = h.getShort() & 0xffff;
+            int type = h.getShort() & 0xffff;
+            r.cookie = h.getLong();
+            int len = h.getInt();
+            ByteBuffer p = readFully(len);
+            switch (type) {
+                case 1 -> {
+                    if (r.data == null) {
+                        r.data = new byte[(int) expectedLength];
+                    }
+                    long off = p.getLong();
+                    p.get(r.data, (int) (off - r.base), len - 8);
+                    r.dataChunks++;
+                }
+                case 2 -> {
+                    if (r.data == null) {
+                        r.data = new byte[(int) expectedLength];
+                    }
+                    p.getLong();
+                    p.getInt();
+                    r.holeChunks++;
+                }
+                case 5 -> {
+                    p.getInt();
+                    while (p.hasRemaining()) {
+                        r.extents.add(new long[] {p.getInt() & 0xFFFFFFFFL, p.getInt()});
+                    }
+                }
+                case 0 -> { }
+                default -> {
+                    if ((type & 0x8000) != 0) {
+                        r.error = p.getInt();
+                        int ml = p.getShort() & 0xffff;
+                        r.message = new String(p.array(), 6, ml, StandardCharsets.UTF_8);
+                    } else {
+                        throw new IOException("unknown chunk type " + type);
+                    }
+                }
+            }
+            if ((flags & 1) != 0) {
+                return r;
+            }
+            m = readFully(4);
+            if (m.getInt() != 0x668e33ef) {
+                throw new IOException("bad chunk magic");
+            }
+        }
+    }
+
+    private Reply call(int type, int flags, long offset, long length, byte[] payload, long replyLength) throws IOException {
+        long cookie = send(type, flags, offset, length, payload);
+        Reply r = receive(replyLength, offset);
+        if (r.cookie != cookie) {
+            throw new IOException("reply cookie " + r.cookie + " for request " + cookie);
+        }
+        if (r.error != 0) {
+            throw new ReplyError(r.error, r.message);
+        }
+        return r;
+    }
+
+    /** Reads; with structured replies the request offset anchors the chunks. */
+    public Reply readReply(long offset, int length, int flags) throws IOException {
+        long cookie = send(CMD_READ, flags, offset, length, null);
+        Reply got = receive(length, offset);
+        if (got.cookie != cookie) {
+            throw new IOException("reply cookie mismatch");
+        }
+        if (got.error != 0) {
+            throw new ReplyError(got.error, got.message);
+        }
+        if (got.data == null) {
+            got.data = new byte[length];
+        }
+        return got;
+    }
+
+    public byte[] read(long offset, int length) throws IOException {
+        return readReply(offset, length, 0).data;
+    }
+
+    public void write(long offset, byte[] data, int flags) throws IOException {
+        call(CMD_WRITE, flags, offset, data.length, data, 0);
+    }
+
+    public void flush() throws IOException {
+        call(CMD_FLUSH, 0, 0, 0, null, 0);
+    }
+
+    public void trim(long offset, long length) throws IOException {
+        call(CMD_TRIM, 0, offset, length, null, 0);
+    }
+
+    public void zero(long offset, long length, int flags) throws IOException {
+        call(CMD_WRITE_ZEROES, flags, offset, length, null, 0);
+    }
+
+    public void cache(long offset, long length) throws IOException {
+        call(CMD_CACHE, 0, offset, length, null, 0);
+    }
+
+    public List<long[]> blockStatus(long offset, long length, int flags) throws IOException {
+        return call(CMD_BLOCK_STATUS, flags, offset, length, null, 0).extents;
+    }
+
+    public void disconnect() throws IOException {
+        send(CMD_DISC, 0, 0, 0, null);
+    }
+
+    public boolean isStructured() {
+        return structured;
+    }
+
+    // ---- plumbing -----------------------------------------------------------------------------
+
+    public ByteBuffer readFully(int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining()) {
+            if (channel.read(b) < 0) {
+                throw new EOFException("server closed the connection");
+            }
+        }
+        return b.flip();
+    }
+
+    public void write(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    /** True if the server closes the connection within the timeout (nothing else arrives first). */
+    public boolean isClosedByServer(long timeoutMillis) throws IOException, InterruptedException {
+        channel.configureBlocking(false);
+        try {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            long deadline = System.currentTimeMillis() + timeoutMillis;
+            while (System.currentTimeMillis() < deadline) {
+                int n;
+                try {
+                    n = channel.read(one);
+                } catch (IOException e) {
+                    return true;
+                }
+                if (n < 0) {
+                    return true;
+                }
+                if (n > 0) {
+                    return false;
+                }
+                Thread.sleep(10);
+            }
+            return false;
+        } finally {
+            channel.configureBlocking(true);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

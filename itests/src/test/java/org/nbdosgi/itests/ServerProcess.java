@@ -1,0 +1,147 @@
+package org.nbdosgi.itests;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The assembled runtime's {@code bin/nbd-osgi}, started in the foreground as a user would, serving
+ * on a Unix socket (or TCP) in a test's work directory. Its stderr goes to {@code server.log}.
+ */
+public final class ServerProcess implements AutoCloseable {
+    private final Process process;
+    private final Path socket;
+    private final Integer port;
+    private final Path log;
+
+    private ServerProcess(Process process, Path socket, Integer port, Path log) {
+        this.process = process;
+        this.socket = socket;
+        this.port = port;
+        this.log = log;
+    }
+
+    public static Path launcher() {
+        return Distribution.home().resolve("bin/nbd-osgi");
+    }
+
+    /** {@code nbd-osgi -f -U DIR/nbd.sock ARGS...}, once the socket accepts connections. */
+    public static ServerProcess unix(Path dir, String... args) throws IOException, InterruptedException {
+        Path sock = dir.resolve("nbd.sock");
+        Files.deleteIfExists(sock);
+        List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-U", sock.toString()));
+        cmd.addAll(List.of(args));
+        ServerProcess s = start(dir, cmd, sock, null);
+        s.awaitUnix();
+        return s;
+    }
+
+    /** {@code nbd-osgi -f -p PORT -i 127.0.0.1 ARGS...}, once the port accepts connections. */
+    public static ServerProcess tcp(Path dir, String... args) throws IOException, InterruptedException {
+        int port = Tools.freePort();
+        List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-p", Integer.toString(port), "-i", "127.0.0.1"));
+        cmd.addAll(List.of(args));
+        ServerProcess s = start(dir, cmd, null, port);
+        s.awaitTcp();
+        return s;
+    }
+
+    private static ServerProcess start(Path dir, List<String> cmd, Path sock, Integer port) throws IOException {
+        Files.createDirectories(dir);
+        Path log = dir.resolve("server.log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        return new ServerProcess(pb.start(), sock, port, log);
+    }
+
+    private void awaitUnix() throws IOException, InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("server exited with " + process.exitValue() + ":\n" + log());
+            }
+            if (Files.exists(socket)) {
+                try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    c.connect(UnixDomainSocketAddress.of(socket));
+                    return;
+                } catch (IOException notYet) {
+                    // bound but not accepting yet
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("server did not listen on " + socket + " within 30 s:\n" + log());
+    }
+
+    private void awaitTcp() throws IOException, InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("server exited with " + process.exitValue() + ":\n" + log());
+            }
+            try (SocketChannel c = SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", port))) {
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("server did not listen on port " + port + " within 30 s:\n" + log());
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** The NBD URI of the export named {@code export}. */
+    public String uri(String export) {
+        return socket != null ? "nbd+unix:///" + export + "?socket=" + socket : "nbd://127.0.0.1:" + port + "/" + export;
+    }
+
+    public String uri() {
+        return uri("");
+    }
+
+    public String log() throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGTERM, then waits; returns the exit status. */
+    public int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+            throw new AssertionError("server did not stop within 30 s of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    /** SIGKILL: no chance to clean up. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            stop();
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package org.nbdosgi.itests;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the real clients the interop tests drive (qemu-img, qemu-io, nbdinfo, nbdcopy, nbdsh, fio)
+ * with a timeout, capturing their output. /usr/bin comes first on PATH so nbdsh finds the system
+ * Python that has the libnbd module. A missing tool fails the test with the package to install:
+ * .ci/run installs them all.
+ */
+public final class Tools {
+    private Tools() {
+    }
+
+    public record Result(int exit, String out, String err) {
+        public Result ok() {
+            if (exit != 0) {
+                throw new AssertionError("exit " + exit + "\nstdout: " + out + "\nstderr: " + err);
+            }
+            return this;
+        }
+    }
+
+    private static final Map<String, String> PACKAGES = Map.of(
+            "qemu-img", "qemu-utils", "qemu-io", "qemu-utils", "nbdinfo", "libnbd-bin", "nbdcopy", "libnbd-bin",
+            "nbdsh", "python3-libnbd", "fio", "fio", "nbdkit", "nbdkit", "mke2fs", "e2fsprogs", "debugfs", "e2fsprogs");
+
+    public static void require(String tool) {
+        for (String dir : List.of("/usr/bin", "/usr/sbin", "/bin", "/sbin")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return;
+            }
+        }
+        throw new AssertionError(tool + " is not installed: apt-get install " + PACKAGES.getOrDefault(tool, tool)
+                + " (.ci/run installs every test dependency)");
+    }
+
+    public static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
+        return run(timeout, Map.of(), List.of(command));
+    }
+
+    public static Result run(Duration timeout, Map<String, String> env, List<String> command)
+            throws IOException, InterruptedException {
+        require(command.get(0));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("PATH", "/usr/bin:/bin:/usr/sbin:/sbin:" + System.getenv().getOrDefault("PATH", ""));
+        pb.environment().putAll(env);
+        Path out = Files.createTempFile("nbd-tool", ".out");
+        Path err = Files.createTempFile("nbd-tool", ".err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = pb.start();
+        try {
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly().waitFor();
+                throw new AssertionError(String.join(" ", command) + " did not finish within " + timeout
+                        + "\nstdout: " + Files.readString(out) + "\nstderr: " + Files.readString(err));
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** Runs a Python snippet in nbdsh connected to {@code uri} (the handle is {@code h}). */
+    public static Result nbdsh(String uri, String python) throws IOException, InterruptedException {
+        return run(Duration.ofSeconds(120), Map.of(), List.of("nbdsh", "-u", uri, "-c", python));
+    }
+
+    public static List<String> args(String... a) {
+        return new ArrayList<>(List.of(a));
+    }
+
+    /** A TCP port nobody listens on right now. */
+    public static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
