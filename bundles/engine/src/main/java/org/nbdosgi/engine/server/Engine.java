@@ -108,6 +108,7 @@ public final class Engine implements ServerAdmin, Catalog {
         String name = nameOf(props, plugin.name());
         plugins.put(name, plugin);
         LOG.info("plugin '{}' available", name);
+        control.submit(this::startWaitingExports);
     }
 
     void removePlugin(Plugin plugin, Map<String, Object> props) {
@@ -123,6 +124,7 @@ public final class Engine implements ServerAdmin, Catalog {
         String name = nameOf(props, filter.name());
         filters.put(name, filter);
         LOG.info("filter '{}' available", name);
+        control.submit(this::startWaitingExports);
     }
 
     void removeFilter(Filter filter, Map<String, Object> props) {
@@ -284,6 +286,64 @@ public final class Engine implements ServerAdmin, Catalog {
             LOG.info("export '{}' started: {}", spec.name(), String.join(" ", spec.toArgs()));
             return info(e);
         });
+    }
+
+    /**
+     * Creates an export from configuration (etc/*.cfg). Unlike {@link #addExport}, a problem does
+     * not refuse it: a missing plugin or filter leaves it waiting (parked) until the bundle comes,
+     * any other problem leaves it failed with the reason, shown by {@code nbd:exports}.
+     */
+    public ExportInfo addConfiguredExport(ExportSpec spec) throws ConfigException {
+        return onControlPlane(() -> {
+            if (exports.containsKey(spec.name())) {
+                throw new ConfigException("an export named '" + spec.name() + "' already exists");
+            }
+            Export e = new Export(spec, spec.name().isEmpty(), control::isCurrent, parkTimeoutMillis);
+            exports.put(spec.name(), e);
+            tryStart(e);
+            return info(e);
+        });
+    }
+
+    /** Control plane: builds the chain of an export that has none; true if it now runs. */
+    private boolean tryStart(Export e) {
+        String missing = missingService(e.spec());
+        if (missing != null) {
+            e.failed(ExportState.PARKED, "waiting for " + missing);
+            LOG.info("export '{}' waits for {}", e.name(), missing);
+            return false;
+        }
+        try {
+            Chain chain = Chain.build(e.spec(), this, new ExportContext(e.name(), e.spec().readOnly()), e.handles(), pool);
+            e.running(chain);
+            LOG.info("export '{}' started: {}", e.name(), String.join(" ", e.spec().toArgs()));
+            return true;
+        } catch (ConfigException ex) {
+            e.failed(ExportState.FAILED, ex.getMessage());
+            LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());
+            return false;
+        }
+    }
+
+    private String missingService(ExportSpec spec) {
+        if (!plugins.containsKey(spec.plugin())) {
+            return "plugin '" + spec.plugin() + "'";
+        }
+        for (String f : spec.filters()) {
+            if (!filters.containsKey(f)) {
+                return "filter '" + f + "'";
+            }
+        }
+        return null;
+    }
+
+    /** Control plane: starts the exports that were waiting for a plugin or filter that has arrived. */
+    private void startWaitingExports() {
+        for (Export e : exports.values()) {
+            if (e.state() == ExportState.PARKED && e.chain() == null) {
+                tryStart(e);
+            }
+        }
     }
 
     @Override

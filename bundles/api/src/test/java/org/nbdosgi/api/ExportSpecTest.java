@@ -1,0 +1,32 @@
+package org.nbdosgi.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class ExportSpecTest {
+    @Test
+    void parsesNbdkitSyntax() throws Exception {
+        ExportSpec s = ExportSpec.parse("disk", true, List.of("--filter=stats", "--filter", "delay", "file", "/a=b.img",
+                "rdelay=10ms", "statsfile=/tmp/s"));
+        assertEquals(List.of("stats", "delay"), s.filters());
+        assertEquals("file", s.plugin());
+        assertEquals(Map.of(ExportSpec.MAGIC_KEY, "/a=b.img", "rdelay", "10ms", "statsfile", "/tmp/s"), s.params());
+        assertEquals(List.of("--filter=stats", "--filter=delay", "file", "/a=b.img", "rdelay=10ms", "statsfile=/tmp/s"), s.toArgs());
+        assertEquals(s, ExportSpec.parse("disk", true, s.toArgs()));
+    }
+
+    @Test
+    void refusesWhatItCannotRead() {
+        assertEquals("no plugin given", assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of())).getMessage());
+        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "size=1G", "size=2G")));
+        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "1G", "2G")));
+        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("--bogus", "memory")));
+        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("--filter")));
+        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("mem/ory")));
+    }
+}

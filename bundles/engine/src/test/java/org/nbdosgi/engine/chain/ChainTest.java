@@ -1,0 +1,231 @@
+package org.nbdosgi.engine.chain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Config;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.FilterHandle;
+import org.nbdosgi.api.FilterInstance;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Layer;
+import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.engine.protocol.BufferPool;
+
+class ChainTest {
+    final List<String> events = new ArrayList<>();
+
+    final class DiskPlugin implements Plugin {
+        public String name() {
+            return "disk";
+        }
+
+        public String description() {
+            return "test disk";
+        }
+
+        public List<Parameter> parameters() {
+            return List.of(Parameter.required("size", "bytes"), Parameter.of("mode", "a mode"));
+        }
+
+        public String magicParameter() {
+            return "size";
+        }
+
+        public PluginInstance create(Config config, ExportContext export) throws ConfigException {
+            long size = config.size("size", 0);
+            events.add("create disk " + config.asMap());
+            return new PluginInstance() {
+                public Handle open(ClientContext client) {
+                    events.add("open disk for " + client.connectionId());
+                    return new RecordingHandle((int) size) {
+                        @Override
+                        public void close() {
+                            events.add("close disk handle");
+                        }
+                    };
+                }
+
+                public void close() {
+                    events.add("close disk");
+                }
+            };
+        }
+    }
+
+    class TagFilter implements Filter {
+        private final String name;
+        private final ThreadModel model;
+
+        TagFilter(String name, ThreadModel model) {
+            this.name = name;
+            this.model = model;
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public String description() {
+            return "tags";
+        }
+
+        public List<Parameter> parameters() {
+            return List.of(Parameter.of(name + "-tag", "a tag").withAliases(name + "-alias"), Parameter.of("mode", "shadows the plugin's"));
+        }
+
+        public FilterInstance create(Config config, ExportContext export, Layer next) {
+            events.add("create " + name + " " + config.asMap());
+            return new FilterInstance() {
+                public ThreadModel threadModel() {
+                    return model;
+                }
+
+                public Handle open(ClientContext client) throws java.io.IOException {
+                    Handle below = next.open(client);
+                    events.add("open " + name);
+                    return new FilterHandle(below) {
+                        @Override
+                        public void close() {
+                            events.add("close " + name + " handle");
+                        }
+                    };
+                }
+
+                public void close() {
+                    events.add("close " + name);
+                }
+            };
+        }
+    }
+
+    Catalog catalog(Plugin p, Filter... filters) {
+        return new Catalog() {
+            public Plugin plugin(String n) {
+                return n.equals(p.name()) ? p : null;
+            }
+
+            public Filter filter(String n) {
+                for (Filter f : filters) {
+                    if (f.name().equals(n)) {
+                        return f;
+                    }
+                }
+                return null;
+            }
+
+            public Collection<Plugin> plugins() {
+                return List.of(p);
+            }
+
+            public Collection<Filter> filters() {
+                return List.of(filters);
+            }
+        };
+    }
+
+    @Test
+    void parametersGoToTheFirstLayerThatDeclaresThem() throws Exception {
+        ExportSpec spec = ExportSpec.parse("x", false, List.of("--filter=a", "--filter=b", "disk", "4096", "b-alias=1", "mode=fast", "a-tag=2"));
+        Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.SERIALIZE_REQUESTS));
+        HandleRegistry handles = new HandleRegistry();
+        Chain chain = Chain.build(spec, c, new ExportContext("x", false), handles, new BufferPool());
+        assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}"), events);
+        assertEquals(ThreadModel.SERIALIZE_REQUESTS, chain.threadModel());
+
+        events.clear();
+        handles.begin(7);
+        Handle top = chain.open(new ClientContext("", false, "test", 7));
+        top.write(ByteBuffer.allocateDirect(10), 0, 0);
+        assertEquals(List.of("open disk for 7", "open b", "open a"), events);
+        events.clear();
+        handles.end(7);
+        assertEquals(List.of("close a handle", "close b handle", "close disk handle"), events);
+        events.clear();
+        chain.close();
+        assertEquals(List.of("close a", "close b", "close disk"), events);
+    }
+
+    @Test
+    void unknownNamesAndParametersAreOneLine() {
+        Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL));
+        BufferPool pool = new BufferPool();
+        assertEquals("unknown plugin 'nope' (available: disk)", assertThrows(ConfigException.class, () ->
+                Chain.build(ExportSpec.parse("", false, List.of("nope")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+        assertEquals("unknown filter 'zz' (available: a)", assertThrows(ConfigException.class, () ->
+                Chain.build(ExportSpec.parse("", false, List.of("--filter=zz", "disk", "1")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+        assertEquals("unknown parameter 'colour' (a, disk accept: a-tag mode size mode)", assertThrows(ConfigException.class, () ->
+                Chain.build(ExportSpec.parse("", false, List.of("--filter=a", "disk", "1", "colour=red")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+        assertEquals("disk: size: this parameter is required", assertThrows(ConfigException.class, () ->
+                Chain.build(ExportSpec.parse("", false, List.of("disk")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+        assertEquals("disk: size: cannot parse size 'huge'", assertThrows(ConfigException.class, () ->
+                Chain.build(ExportSpec.parse("", false, List.of("disk", "huge")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+    }
+
+    @Test
+    void aFailingLayerClosesTheOnesAlreadyCreated() throws Exception {
+        Filter failing = new TagFilter("f", ThreadModel.PARALLEL) {
+            @Override
+            public FilterInstance create(Config config, ExportContext export, Layer next) {
+                throw new IllegalStateException("cannot");
+            }
+        };
+        ConfigException e = assertThrows(ConfigException.class, () -> Chain.build(ExportSpec.parse("", false,
+                List.of("--filter=f", "disk", "1")), catalog(new DiskPlugin(), failing), new ExportContext("", false),
+                new HandleRegistry(), new BufferPool()));
+        assertEquals("f: failed to start: java.lang.IllegalStateException: cannot", e.getMessage());
+        assertEquals(List.of("create disk {size=1}", "close disk"), events);
+    }
+
+    @Test
+    void sharedHandlesCloseAfterTheirFilter() throws Exception {
+        Filter sharing = new Filter() {
+            public String name() {
+                return "s";
+            }
+
+            public String description() {
+                return "";
+            }
+
+            public List<Parameter> parameters() {
+                return List.of();
+            }
+
+            public FilterInstance create(Config config, ExportContext export, Layer next) {
+                try {
+                    next.open(new ClientContext("", false, "s", 0));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+                return new FilterInstance() {
+                    public Handle open(ClientContext client) throws java.io.IOException {
+                        return next.open(client);
+                    }
+
+                    public void close() {
+                        events.add("close s");
+                    }
+                };
+            }
+        };
+        Chain chain = Chain.build(ExportSpec.parse("", false, List.of("--filter=s", "disk", "1")),
+                catalog(new DiskPlugin(), sharing), new ExportContext("", false), new HandleRegistry(), new BufferPool());
+        events.clear();
+        chain.close();
+        assertEquals(List.of("close s", "close disk handle", "close disk"), events);
+    }
+}

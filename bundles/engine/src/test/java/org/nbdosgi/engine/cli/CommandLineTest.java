@@ -1,0 +1,63 @@
+package org.nbdosgi.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class CommandLineTest {
+    @Test
+    void nbdkitStyleOptionsBeforeAndAfterThePlugin() throws Exception {
+        CommandLine c = CommandLine.parse(List.of("-U", "-", "-r", "-e", "disk", "--filter=delay", "memory", "1G",
+                "rdelay=10ms", "--run", "nbdinfo $uri", "-P", "/tmp/pid"));
+        assertEquals("-", c.unixSocket());
+        assertTrue(c.readOnly());
+        assertEquals("disk", c.exportName());
+        assertEquals(List.of("delay"), c.filters());
+        assertEquals("memory", c.plugin());
+        assertEquals(List.of("1G", "rdelay=10ms"), c.params());
+        assertEquals("nbdinfo $uri", c.run());
+        assertTrue(c.foreground(), "--run implies the foreground");
+        assertEquals("/tmp/pid", c.pidFile());
+        assertEquals(List.of("--filter=delay", "memory", "1G", "rdelay=10ms"), c.exportArgs());
+    }
+
+    @Test
+    void longOptionsWithEqualsAndJoinedShortFlags() throws Exception {
+        CommandLine c = CommandLine.parse(List.of("--port=10810", "--ip-addr=0.0.0.0", "-fr", "-t8", "memory", "size=1M"));
+        assertEquals(10810, c.port());
+        assertEquals("0.0.0.0", c.address());
+        assertTrue(c.foreground());
+        assertTrue(c.readOnly());
+        assertEquals(8, c.threads());
+        assertNull(c.unixSocket());
+    }
+
+    @Test
+    void helpAndVersion() throws Exception {
+        assertTrue(CommandLine.parse(List.of("--help")).help());
+        assertTrue(CommandLine.parse(List.of("memory", "--help")).help());
+        assertEquals("memory", CommandLine.parse(List.of("memory", "--help")).plugin());
+        assertTrue(CommandLine.parse(List.of("--version")).version());
+        assertFalse(CommandLine.parse(List.of("memory", "1G")).foreground());
+    }
+
+    @Test
+    void mistakesAreOneReadableLine() {
+        assertEquals("unknown option '--bogus' (see nbd-osgi --help)",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--bogus", "memory"))).getMessage());
+        assertEquals("option -p needs a value",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("memory", "-p"))).getMessage());
+        assertEquals("-p: 'x' is not a number",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("-p", "x", "memory"))).getMessage());
+        assertEquals("-p: 70000 is out of range (0..65535)",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("-p", "70000", "memory"))).getMessage());
+        assertTrue(assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--tls=require", "memory")))
+                .getMessage().contains("TLS"));
+    }
+}

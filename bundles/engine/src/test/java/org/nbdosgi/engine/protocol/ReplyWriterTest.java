@@ -1,0 +1,171 @@
+package org.nbdosgi.engine.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.Extents;
+
+class ReplyWriterTest {
+    /** Collects what would go to the socket. */
+    static final class Sink implements GatheringByteChannel {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) {
+            long n = 0;
+            for (int i = offset; i < offset + length; i++) {
+                n += write(srcs[i]);
+            }
+            return n;
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs) {
+            return write(srcs, 0, srcs.length);
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            byte[] b = new byte[src.remaining()];
+            src.get(b);
+            bytes.writeBytes(b);
+            return b.length;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** "TYPE offset length [DONE]" for each structured chunk. */
+    static List<String> chunks(byte[] wire) {
+        ByteBuffer b = ByteBuffer.wrap(wire);
+        List<String> out = new ArrayList<>();
+        while (b.hasRemaining()) {
+            assertEquals(Nbd.STRUCTURED_REPLY_MAGIC, b.getInt());
+            int flags = b.getShort();
+            int type = b.getShort() & 0xffff;
+            b.getLong();
+            int len = b.getInt();
+            String done = (flags & Nbd.REPLY_FLAG_DONE) != 0 ? " DONE" : "";
+            switch (type) {
+                case Nbd.REPLY_TYPE_OFFSET_DATA -> {
+                    long off = b.getLong();
+                    b.position(b.position() + len - 8);
+                    out.add("DATA " + off + " " + (len - 8) + done);
+                }
+                case Nbd.REPLY_TYPE_OFFSET_HOLE -> out.add("HOLE " + b.getLong() + " " + b.getInt() + done);
+                case Nbd.REPLY_TYPE_NONE -> out.add("NONE" + done);
+                case Nbd.REPLY_TYPE_BLOCK_STATUS -> {
+                    StringBuilder s = new StringBuilder("STATUS ctx=" + b.getInt());
+                    for (int i = 0; i < (len - 4) / 8; i++) {
+                        s.append(' ').append(b.getInt() & 0xFFFFFFFFL).append(':').append(b.getInt());
+                    }
+                    out.add(s + done);
+                }
+                case Nbd.REPLY_TYPE_ERROR -> {
+                    int err = b.getInt();
+                    byte[] msg = new byte[b.getShort()];
+                    b.get(msg);
+                    out.add("ERROR " + err + " " + new String(msg, StandardCharsets.UTF_8) + done);
+                }
+                default -> throw new AssertionError("type " + type);
+            }
+        }
+        return out;
+    }
+
+    private static ByteBuffer blocks(String pattern) {
+        ByteBuffer b = ByteBuffer.allocateDirect(pattern.length() * 4096);
+        for (int i = 0; i < pattern.length(); i++) {
+            if (pattern.charAt(i) == 'D') {
+                b.put(i * 4096 + 100, (byte) 1);
+            }
+        }
+        return b;
+    }
+
+    @Test
+    void zeroBlocksBecomeHoles() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, true).readData(1, 0, blocks("DZZD"), false);
+        assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void dataWithoutZeroBlocksIsOneChunk() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, true).readData(1, 8192, blocks("DD"), false);
+        assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
+        new ReplyWriter(sink, true).readData(1, 1000, zeros, false);
+        assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void dontFragmentSendsOneChunk() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, true).readData(1, 0, blocks("DZZD"), true);
+        assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void simpleRepliesCarryTheDataAsIs() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, false).readData(7, 0, blocks("ZD"), false);
+        ByteBuffer b = ByteBuffer.wrap(sink.bytes.toByteArray());
+        assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
+        assertEquals(0, b.getInt());
+        assertEquals(7, b.getLong());
+        assertEquals(8192, b.remaining());
+    }
+
+    @Test
+    void blockStatusHonoursReqOneAnd32BitLengths() throws Exception {
+        Extents e = new Extents(0, Long.MAX_VALUE);
+        e.add(0, 10L << 32, Extents.HOLE | Extents.ZERO);
+        e.add(10L << 32, 4096, 0);
+        Sink one = new Sink();
+        new ReplyWriter(one, true).blockStatus(1, 1, e, 65536, true);
+        assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.bytes.toByteArray()));
+        Sink all = new Sink();
+        new ReplyWriter(all, true).blockStatus(1, 1, e, 65536, false);
+        assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.bytes.toByteArray()));
+    }
+
+    @Test
+    void structuredErrorsCarryTheMessage() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, true).error(3, 28, "no space");
+        assertEquals(List.of("ERROR 28 no space DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void pooledBuffersComeBackWithTheAskedLimit() {
+        BufferPool pool = new BufferPool();
+        ByteBuffer a = pool.acquire(5000);
+        assertEquals(5000, a.limit());
+        assertEquals(8192, a.capacity());
+        pool.release(a);
+        ByteBuffer b = pool.acquire(6000);
+        assertEquals(6000, b.limit());
+        assertEquals(0, b.position());
+    }
+}

@@ -1,0 +1,127 @@
+package org.nbdosgi.plugin.memory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Config;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.PluginInstance;
+
+class MemoryPluginTest {
+    private static final ClientContext CLIENT = new ClientContext("", false, "test", 1);
+    private final MemoryPlugin plugin = new MemoryPlugin();
+
+    private PluginInstance instance(String size) throws ConfigException {
+        return plugin.create(new Config(Map.of("size", size)), new ExportContext("", false));
+    }
+
+    private static ByteBuffer filled(int n, int value) {
+        ByteBuffer b = ByteBuffer.allocateDirect(n);
+        for (int i = 0; i < n; i++) {
+            b.put(i, (byte) value);
+        }
+        return b;
+    }
+
+    private static int byteAt(Handle h, long offset) throws Exception {
+        ByteBuffer b = ByteBuffer.allocateDirect(1);
+        h.read(b, offset, 0);
+        return b.get(0);
+    }
+
+    @Test
+    void writesAcrossPagesReadBackAndUnwrittenReadsAreZero() throws Exception {
+        Handle h = instance("1M").open(CLIENT);
+        long at = MemoryPlugin.PAGE_SIZE - 100;
+        h.write(filled(300, 9), at, 0);
+        assertEquals(9, byteAt(h, at));
+        assertEquals(9, byteAt(h, at + 299));
+        assertEquals(0, byteAt(h, at + 300));
+        assertEquals(0, byteAt(h, 0));
+    }
+
+    @Test
+    void memoryFollowsTheDataWrittenNotTheVirtualSize() throws Exception {
+        PluginInstance inst = instance("7E");
+        Handle h = inst.open(CLIENT);
+        assertEquals(7L << 60, h.size());
+        h.write(filled(4096, 1), 1L << 50, 0);
+        h.write(filled(4096, 1), (7L << 60) - 4096, 0);
+        Pages pages = pagesOf(inst);
+        assertEquals(2, pages.allocated());
+        h.trim(1L << 50, MemoryPlugin.PAGE_SIZE, 0);
+        assertEquals(1, pages.allocated());
+    }
+
+    @Test
+    void partialZeroClearsInPlaceAndWholePagesAreFreed() throws Exception {
+        PluginInstance inst = instance("1M");
+        Handle h = inst.open(CLIENT);
+        h.write(filled(2 * MemoryPlugin.PAGE_SIZE, 5), 0, 0);
+        h.zero(10, 20, 0);
+        assertEquals(5, byteAt(h, 9));
+        assertEquals(0, byteAt(h, 10));
+        assertEquals(0, byteAt(h, 29));
+        assertEquals(5, byteAt(h, 30));
+        assertEquals(2, pagesOf(inst).allocated());
+        h.zero(MemoryPlugin.PAGE_SIZE, MemoryPlugin.PAGE_SIZE, 0);
+        assertEquals(1, pagesOf(inst).allocated());
+    }
+
+    @Test
+    void extentsShowAllocatedPagesAsDataAndTheRestAsZeroHoles() throws Exception {
+        Handle h = instance("1M").open(CLIENT);
+        h.write(filled(10, 1), MemoryPlugin.PAGE_SIZE * 2L + 5, 0);
+        Extents e = new Extents(0, h.size());
+        h.extents(0, h.size(), 0, e);
+        assertEquals(3, e.count());
+        assertEquals(Extents.HOLE | Extents.ZERO, e.type(0));
+        assertEquals(2L * MemoryPlugin.PAGE_SIZE, e.length(0));
+        assertEquals(0, e.type(1));
+        assertEquals(MemoryPlugin.PAGE_SIZE, e.length(1));
+        assertEquals((1 << 20) - 3L * MemoryPlugin.PAGE_SIZE, e.length(2));
+    }
+
+    @Test
+    void extentsAtTheVeryEndOfTheLargestDisk() throws Exception {
+        Handle h = instance(Long.toString(Long.MAX_VALUE)).open(CLIENT);
+        long off = Long.MAX_VALUE - 4096;
+        Extents e = new Extents(off, h.size());
+        h.extents(off, 4096, 0, e);
+        assertEquals(1, e.count());
+        assertEquals(4096, e.length(0));
+    }
+
+    @Test
+    void aSuccessorAdoptsTheHandedOverPages() throws Exception {
+        PluginInstance old = instance("1M");
+        old.open(CLIENT).write(filled(100, 3), 1000, 0);
+        Object state = old.handOver();
+        PluginInstance next = plugin.create(new Config(Map.of("size", "1M")), new ExportContext("", false, Optional.of(state)));
+        assertEquals(3, byteAt(next.open(CLIENT), 1000));
+        PluginInstance resized = plugin.create(new Config(Map.of("size", "2M")), new ExportContext("", false, Optional.of(state)));
+        assertEquals(0, byteAt(resized.open(CLIENT), 1000), "a different size starts empty");
+    }
+
+    @Test
+    void sizeIsValidated() {
+        assertThrows(ConfigException.class, () -> instance("lots"));
+        assertEquals("size: size too large: '8E' (the largest is 2^63-1 bytes)",
+                assertThrows(ConfigException.class, () -> instance("8E")).getMessage());
+    }
+
+    private static Pages pagesOf(PluginInstance inst) {
+        @SuppressWarnings("unchecked")
+        var map = (java.util.concurrent.ConcurrentHashMap<Long, ByteBuffer>) ((Map<?, ?>) inst.handOver()).get("pages");
+        return new Pages(map);
+    }
+}
