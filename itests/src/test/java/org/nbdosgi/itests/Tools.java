@@ -34,6 +34,9 @@ public final class Tools {
             "nbdsh", "python3-libnbd", "fio", "fio", "nbdkit", "nbdkit", "mke2fs", "e2fsprogs", "debugfs", "e2fsprogs");
 
     public static void require(String tool) {
+        if (tool.startsWith("/") && Files.isExecutable(Path.of(tool))) {
+            return;
+        }
         for (String dir : List.of("/usr/bin", "/usr/sbin", "/bin", "/sbin")) {
             if (Files.isExecutable(Path.of(dir, tool))) {
                 return;

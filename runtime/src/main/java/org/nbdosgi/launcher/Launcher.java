@@ -66,6 +66,10 @@ public final class Launcher {
         framework = factory.newFramework(config);
         framework.init();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));
+        // SIGTERM and SIGINT are a request to stop: stop cleanly and exit 0, as nbdkit does
+        for (String signal : List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> exit(0));
+        }
         BundleContext ctx = framework.getBundleContext();
         List<Bundle> bundles = new ArrayList<>();
         for (Path jar : bundleJars()) {
@@ -152,6 +156,8 @@ public final class Launcher {
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
                 .forEach(k -> config.put(k, System.getProperty(k)));
         config.put("nbd.mode", container ? "container" : "cli");
+        // the cache starts clean every time: bundles come from bundles/ and deploy/, exports from etc/
+        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (container) {
             config.put(Constants.FRAMEWORK_STORAGE, home.resolve("data/cache").toString());
             config.put("felix.fileinstall.dir", home.resolve("deploy") + "," + etc);
@@ -159,7 +165,6 @@ public final class Launcher {
         } else {
             privateCache = Files.createTempDirectory("nbd-osgi-cache");
             config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
-            config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
             config.put("felix.fileinstall.dir", home.resolve("deploy").toString());
             config.put("nbd.data", privateCache.toString());
         }

@@ -1,0 +1,122 @@
+package org.nbdosgi.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.Test;
+
+/** The nbdkit-compatible command line of bin/nbd-osgi, as a user meets it. */
+public class CommandLineIT {
+    private static final Duration T = Duration.ofSeconds(60);
+
+    private static Tools.Result nbdOsgi(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ServerProcess.launcher().toString()));
+        cmd.addAll(List.of(args));
+        return Tools.run(T, Map.of(), cmd);
+    }
+
+    /** Exit status 1 and exactly one line on stderr, without a stack trace. */
+    private static void assertOneLineError(Tools.Result r, String expected) {
+        assertEquals(r.err(), 1, r.exit());
+        List<String> lines = r.err().lines().toList();
+        assertEquals("one line only:\n" + r.err(), 1, lines.size());
+        assertEquals("nbd-osgi: " + expected, lines.get(0));
+        assertFalse(r.err().contains("Exception"));
+    }
+
+    @Test
+    public void badCommandLinesAreOneClearLine() throws Exception {
+        assertOneLineError(nbdOsgi("-U", "-", "nosuchplugin"), "unknown plugin 'nosuchplugin' (available: memory)");
+        assertOneLineError(nbdOsgi("-U", "-", "memory", "1Q"), "memory: size: cannot parse size '1Q'");
+        assertOneLineError(nbdOsgi("-U", "-", "memory"), "memory: size: this parameter is required");
+        assertOneLineError(nbdOsgi("-U", "-", "memory", "1G", "colour=blue"), "unknown parameter 'colour' (memory accept: size)");
+        assertOneLineError(nbdOsgi("--bogus", "memory", "1G"), "unknown option '--bogus' (see nbd-osgi --help)");
+        assertOneLineError(nbdOsgi("-U", "-", "--filter=nosuch", "memory", "1G"), "unknown filter 'nosuch'");
+        assertOneLineError(nbdOsgi("-p", "notaport", "memory", "1G"), "-p: 'notaport' is not a number");
+    }
+
+    @Test
+    public void helpVersionAndPluginHelp() throws Exception {
+        Tools.Result help = nbdOsgi("--help").ok();
+        assertTrue(help.out(), help.out().contains("usage: nbd-osgi"));
+        Tools.Result version = nbdOsgi("--version").ok();
+        assertTrue(version.out(), version.out().startsWith("nbd-osgi 0."));
+        Tools.Result plugin = nbdOsgi("memory", "--help").ok();
+        assertTrue(plugin.out(), plugin.out().contains("plugin memory: a sparse RAM disk"));
+        assertTrue(plugin.out(), plugin.out().contains("[size=]..."));
+    }
+
+    @Test
+    public void captiveModeSetsTheEnvironmentAndReturnsTheCommandsStatus() throws Exception {
+        Tools.Result r = nbdOsgi("-U", "-", "-e", "disk", "memory", "1M", "--run",
+                "nbdinfo --size \"$uri\"; echo \"nbd=$nbd\"; echo \"name=$exportname\"; test -S \"$unixsocket\" && echo socket-ok; exit 3");
+        assertEquals(r.err(), 3, r.exit());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(r.out(), "1048576", lines.get(0));
+        assertTrue(r.out(), lines.get(1).matches("nbd=nbd:unix:.*/socket:exportname=disk"));
+        assertEquals("name=disk", lines.get(2));
+        assertEquals("socket-ok", lines.get(3));
+        String socketDir = lines.get(1).replaceFirst("nbd=nbd:unix:", "").replaceFirst("/socket:exportname=disk", "");
+        assertFalse("the private socket is removed at exit", Files.exists(Path.of(socketDir)));
+    }
+
+    @Test
+    public void tcpListenerPidFileAndCleanShutdown() throws Exception {
+        Path dir = Distribution.workDir("CommandLineIT/tcp");
+        Path pid = dir.resolve("server.pid");
+        Files.deleteIfExists(pid);
+        try (ServerProcess s = ServerProcess.tcp(dir, "-P", pid.toString(), "memory", "2M")) {
+            assertEquals(Long.toString(s.pid()), Files.readString(pid).trim());
+            String size = Tools.run(T, "nbdinfo", "--size", "nbd://127.0.0.1:" + s.port()).ok().out().trim();
+            assertEquals("2097152", size);
+            assertEquals("SIGTERM ends the server cleanly", 0, s.stop());
+            assertFalse("the pid file is removed", Files.exists(pid));
+        }
+    }
+
+    @Test
+    public void unixSocketIsRemovedOnShutdown() throws Exception {
+        Path dir = Distribution.workDir("CommandLineIT/unix");
+        ServerProcess s = ServerProcess.unix(dir, "memory", "1M");
+        assertTrue(Files.exists(s.socket()));
+        assertEquals(0, s.stop());
+        assertFalse(Files.exists(s.socket()));
+    }
+
+    @Test
+    public void containerModeServesTheShippedDefaultExport() throws Exception {
+        int port = Tools.freePort();
+        Path dir = Distribution.workDir("CommandLineIT/container");
+        Path copy = dir.resolve("nbd-osgi");
+        // a private copy of the distribution, so its data/ and etc/ are this test's own
+        Tools.run(T, "rm", "-rf", copy.toString()).ok();
+        Tools.run(T, "cp", "-r", Distribution.home().toString(), copy.toString()).ok();
+        ProcessBuilder pb = new ProcessBuilder(copy.resolve("bin/nbd-osgi").toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("container.log").toFile());
+        pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + port);
+        Process p = pb.start();
+        try {
+            String uri = "nbd://127.0.0.1:" + port + "/";
+            Tools.Result r = null;
+            for (int i = 0; i < 100; i++) {
+                r = Tools.run(T, "nbdinfo", "--size", uri);
+                if (r.exit() == 0) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertEquals(r.err() + Files.readString(dir.resolve("container.log")), "1073741824", r.out().trim());
+        } finally {
+            p.destroy();
+            assertEquals(0, p.waitFor());
+        }
+    }
+}
