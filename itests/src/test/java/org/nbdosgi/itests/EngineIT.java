@@ -4,56 +4,214 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Random;
 
 import javax.inject.Inject;
 
+import org.junit.After;
+import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 
-/** The real bundles in Felix: an export created through the admin service serves I/O over NBD. */
+/** The engine inside Felix with the real bundles, and a recording test plugin registered by the test. */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class EngineIT {
     @Inject
     private ServerAdmin admin;
 
+    @Inject
+    private BundleContext context;
+
+    private TestPlugin plugin;
+    private ServiceRegistration<Plugin> registration;
+    private Path sock;
+
     @Configuration
     public Option[] config() throws Exception {
         return Distribution.bundles(Distribution.workDir("EngineIT").resolve("felix.log")).toArray(new Option[0]);
     }
 
+    @Before
+    public void setUp() throws Exception {
+        plugin = new TestPlugin();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Plugin.NAME_PROPERTY, "test");
+        registration = context.registerService(Plugin.class, plugin, props);
+        sock = Distribution.workDir("EngineIT").resolve("engine.sock");
+        if (!Files.exists(sock)) {
+            admin.listenUnix(sock);
+        }
+    }
+
+    @After
+    public void tearDown() throws Exception {
+        for (var e : admin.exports()) {
+            admin.removeExport(e.name());
+        }
+        registration.unregister();
+    }
+
+    private NbdClient client(String export) throws Exception {
+        NbdClient c = NbdClient.unix(sock);
+        c.structuredReplies();
+        c.go(export);
+        return c;
+    }
+
+    private static int errorOf(ProtocolIT.ThrowingRunnable r) throws Exception {
+        try {
+            r.run();
+        } catch (NbdClient.ReplyError e) {
+            return e.code;
+        }
+        throw new AssertionError("expected an NBD error");
+    }
+
     @Test
     public void memoryExportRoundTripsDataAndLogsReachTheLog() throws Exception {
-        Path dir = Distribution.workDir("EngineIT");
-        Path sock = dir.resolve("engine.sock");
-        Files.deleteIfExists(sock);
-        admin.listenUnix(sock);
         admin.addExport(ExportSpec.parse("disk", false, List.of("memory", "64M")));
-
         byte[] data = new byte[1 << 20];
         new Random(1).nextBytes(data);
-        try (NbdClient c = NbdClient.unix(sock)) {
-            c.structuredReplies();
-            c.go("disk");
+        try (NbdClient c = client("disk")) {
             assertEquals(64L << 20, c.size);
             c.write(4096, data, NbdClient.FLAG_FUA);
             c.flush();
             assertArrayEquals(data, c.read(4096, data.length));
             c.disconnect();
         }
-        String log = Files.readString(dir.resolve("felix.log"));
+        String log = Files.readString(Distribution.workDir("EngineIT").resolve("felix.log"));
         assertTrue("the engine's log line reaches slf4j-simple's log:\n" + log, log.contains("export 'disk' started: memory 64M"));
-        admin.removeExport("disk");
+    }
+
+    @Test
+    public void aPluginBugIsEioForThatRequestOnly() throws Exception {
+        admin.addExport(ExportSpec.parse("buggy", false, List.of("test", "1M", "bug-at=4096")));
+        try (NbdClient a = client("buggy"); NbdClient b = client("buggy")) {
+            NbdClient.ReplyError e = null;
+            try {
+                a.read(4096, 512);
+            } catch (NbdClient.ReplyError x) {
+                e = x;
+            }
+            assertEquals(NbdClient.EIO, e.code);
+            assertTrue(e.getMessage(), e.getMessage().contains("a bug at 4096"));
+            assertEquals(512, a.read(0, 512).length);
+            assertEquals(512, b.read(8192, 512).length);
+        }
+    }
+
+    @Test
+    public void namedExportsRouteByNameAndUnknownNamesAreRefused() throws Exception {
+        admin.addExport(ExportSpec.parse("a", false, List.of("memory", "1M")));
+        admin.addExport(ExportSpec.parse("b", false, List.of("memory", "2M")));
+        try (NbdClient c = NbdClient.unix(sock)) {
+            assertEquals(List.of("a", "b"), c.list());
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_GO, NbdClient.infoData("c"));
+            assertEquals(NbdClient.REP_ERR_UNKNOWN, r.get(r.size() - 1).type());
+            c.go("b");
+            assertEquals(2L << 20, c.size);
+        }
+    }
+
+    @Test
+    public void vanishedClientsLeaveNoConnectionsOrHandlesBehind() throws Exception {
+        admin.addExport(ExportSpec.parse("t", false, List.of("test", "4M", "delay-ms=50")));
+        for (int i = 0; i < 10; i++) {
+            NbdClient c = client("t");
+            c.send(NbdClient.CMD_READ, 0, 0, 4096, null);             // in flight when the client goes
+            c.send(NbdClient.CMD_WRITE, 0, 0, 1 << 20, null);
+            c.write(ByteBuffer.wrap(new byte[100]));                  // and a write cut short
+            c.close();
+        }
+        long deadline = System.currentTimeMillis() + 10_000;
+        while ((!admin.connections().isEmpty() || plugin.closed.get() < plugin.open.get()) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(List.of(), admin.connections());
+        assertEquals(10, plugin.open.get());
+        assertEquals("every handle opened was closed", plugin.open.get(), plugin.closed.get());
+        assertEquals(0, admin.exports().get(0).clients());
+    }
+
+    @Test
+    public void theExportsThreadModelIsEnforced() throws Exception {
+        admin.addExport(ExportSpec.parse("serial", false, List.of("test", "1M", "model=serialize_all_requests", "delay-ms=5")));
+        admin.addExport(ExportSpec.parse("parallel", false, List.of("test", "1M", "delay-ms=20")));
+        assertEquals(1, readsInParallel("serial", 2, 16));
+        plugin.maxConcurrent.set(0);
+        assertTrue("parallel plugins see requests at once: " + plugin.maxConcurrent, readsInParallel("parallel", 2, 16) > 4);
+    }
+
+    private int readsInParallel(String export, int clients, int depth) throws Exception {
+        List<NbdClient> cs = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            NbdClient c = NbdClient.unix(sock);              // simple replies: any order, no offsets to place
+            c.go(export);
+            cs.add(c);
+        }
+        for (NbdClient c : cs) {
+            for (int i = 0; i < depth; i++) {
+                c.send(NbdClient.CMD_READ, 0, i * 512L, 512, null);
+            }
+        }
+        for (NbdClient c : cs) {
+            for (int i = 0; i < depth; i++) {
+                assertEquals(0, c.receive(512, 0).error);
+            }
+            c.close();
+        }
+        return plugin.maxConcurrent.get();
+    }
+
+    @Test
+    public void theEngineEmulatesZeroFuaAndCacheForAPluginWithoutThem() throws Exception {
+        admin.addExport(ExportSpec.parse("emu", false, List.of("test", "1M")));
+        try (NbdClient c = client("emu")) {
+            assertTrue((c.transmissionFlags & NbdClient.TF_SEND_FUA) != 0);
+            assertTrue((c.transmissionFlags & NbdClient.TF_SEND_WRITE_ZEROES) != 0);
+            assertTrue((c.transmissionFlags & NbdClient.TF_SEND_CACHE) != 0);
+            plugin.calls.clear();
+            c.write(0, new byte[512], NbdClient.FLAG_FUA);
+            assertEquals(List.of("write 0+512 flags=0", "flush"), plugin.calls);
+            plugin.calls.clear();
+            c.zero(4096, 8192, 0);
+            assertEquals(List.of("write 4096+8192 flags=0"), plugin.calls);
+            plugin.calls.clear();
+            c.cache(0, 65536);
+            assertEquals(List.of("read 0+65536"), plugin.calls);
+            assertEquals("emulated zeroing is not fast: fast zero is not offered", 0, c.transmissionFlags & NbdClient.TF_SEND_FAST_ZERO);
+            assertEquals(NbdClient.EINVAL, errorOf(() -> c.zero(0, 4096, NbdClient.FLAG_FAST_ZERO)));
+        }
+    }
+
+    @Test
+    public void removingAnExportDisconnectsItsClients() throws Exception {
+        admin.addExport(ExportSpec.parse("gone", false, List.of("memory", "1M")));
+        try (NbdClient c = client("gone")) {
+            c.write(0, new byte[] {1}, 0);
+            admin.removeExport("gone");
+            assertTrue(c.isClosedByServer(5000));
+        }
+        try (NbdClient c = NbdClient.unix(sock)) {
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_GO, NbdClient.infoData("gone"));
+            assertEquals(NbdClient.REP_ERR_UNKNOWN, r.get(r.size() - 1).type());
+        }
     }
 }

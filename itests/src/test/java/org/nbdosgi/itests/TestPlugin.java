@@ -1,0 +1,132 @@
+package org.nbdosgi.itests;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Config;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.api.Support;
+import org.nbdosgi.api.ThreadModel;
+
+/**
+ * A plugin the Pax Exam tests register from the probe: a byte-array disk that records what the
+ * engine asks of it, measures concurrency, and can be told to misbehave.
+ * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws).
+ */
+public final class TestPlugin implements Plugin {
+    public final List<String> calls = new CopyOnWriteArrayList<>();
+    public final AtomicInteger open = new AtomicInteger();
+    public final AtomicInteger closed = new AtomicInteger();
+    public final AtomicInteger concurrent = new AtomicInteger();
+    public final AtomicInteger maxConcurrent = new AtomicInteger();
+    private final Map<String, byte[]> disks = new ConcurrentHashMap<>();
+
+    @Override
+    public String name() {
+        return "test";
+    }
+
+    @Override
+    public String description() {
+        return "a recording test disk";
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(Parameter.required("size", "bytes"), Parameter.of("model", "thread model"),
+                Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "offset whose read throws"));
+    }
+
+    @Override
+    public String magicParameter() {
+        return "size";
+    }
+
+    @Override
+    public PluginInstance create(Config config, ExportContext export) throws ConfigException {
+        int size = (int) config.size("size", 0);
+        ThreadModel model = config.choice("model", ThreadModel.class, ThreadModel.PARALLEL);
+        int delay = config.integer("delay-ms", 0);
+        long bugAt = config.size("bug-at", -1);
+        byte[] disk = disks.computeIfAbsent(export.exportName(), k -> new byte[size]);
+        return new PluginInstance() {
+            @Override
+            public ThreadModel threadModel() {
+                return model;
+            }
+
+            @Override
+            public Handle open(ClientContext client) {
+                open.incrementAndGet();
+                return new Handle() {
+                    @Override
+                    public long size() {
+                        return disk.length;
+                    }
+
+                    @Override
+                    public boolean canWrite() {
+                        return true;
+                    }
+
+                    @Override
+                    public boolean canFlush() {
+                        return true;
+                    }
+
+                    @Override
+                    public Support canCache() {
+                        return Support.EMULATE;
+                    }
+
+                    @Override
+                    public void read(ByteBuffer buf, long offset, int flags) throws IOException {
+                        int now = concurrent.incrementAndGet();
+                        maxConcurrent.accumulateAndGet(now, Math::max);
+                        try {
+                            if (offset == bugAt) {
+                                throw new IllegalStateException("a bug at " + offset);
+                            }
+                            if (delay > 0) {
+                                Thread.sleep(delay);
+                            }
+                            calls.add("read " + offset + "+" + buf.remaining());
+                            buf.duplicate().put(disk, (int) offset, buf.remaining());
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        } finally {
+                            concurrent.decrementAndGet();
+                        }
+                    }
+
+                    @Override
+                    public void write(ByteBuffer buf, long offset, int flags) {
+                        calls.add("write " + offset + "+" + buf.remaining() + " flags=" + flags);
+                        buf.duplicate().get(disk, (int) offset, buf.remaining());
+                    }
+
+                    @Override
+                    public void flush(int flags) {
+                        calls.add("flush");
+                    }
+
+                    @Override
+                    public void close() {
+                        closed.incrementAndGet();
+                    }
+                };
+            }
+        };
+    }
+}
