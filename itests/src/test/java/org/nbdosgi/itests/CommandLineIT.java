@@ -83,6 +83,26 @@ public class CommandLineIT {
     }
 
     @Test
+    public void withoutForegroundTheServerGoesToTheBackgroundOnceItListens() throws Exception {
+        Path dir = Distribution.workDir("CommandLineIT/background");
+        Path sock = dir.resolve("bg.sock");
+        Path pid = dir.resolve("bg.pid");
+        Files.deleteIfExists(sock);
+        // run as a script would: output captured by $(...), which must not wait for the server
+        Tools.Result r = Tools.run(T, "sh", "-c", "out=$(" + ServerProcess.launcher() + " -U " + sock + " -P " + pid
+                + " memory 1M) && echo \"returned [$out]\" && nbdinfo --size 'nbd+unix:///?socket=" + sock + "'");
+        long server = Long.parseLong(Files.readString(pid).trim());
+        try {
+            assertEquals(r.err(), "returned []\n1048576\n", r.out());
+            assertTrue(ProcessHandle.of(server).isPresent());
+        } finally {
+            ProcessHandle.of(server).ifPresent(ProcessHandle::destroy);
+        }
+        Tools.Result bad = nbdOsgi("-U", sock + "2", "memory", "1Q");
+        assertOneLineError(bad, "memory: size: cannot parse size '1Q'");
+    }
+
+    @Test
     public void unixSocketIsRemovedOnShutdown() throws Exception {
         Path dir = Distribution.workDir("CommandLineIT/unix");
         ServerProcess s = ServerProcess.unix(dir, "memory", "1M");

@@ -2,6 +2,7 @@ package org.nbdosgi.launcher;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ public final class Launcher {
     private final String[] args;
     private final boolean container;
     private final AtomicInteger exitCode = new AtomicInteger();
+    private final PrintStream realOut = System.out;      // before Gogo replaces System.out
     private Framework framework;
     private Path privateCache;
 
@@ -53,6 +55,9 @@ public final class Launcher {
     }
 
     public static void main(String[] args) throws Exception {
+        if (Daemon.wanted(args)) {
+            System.exit(Daemon.startInBackground(args));
+        }
         Path home = Path.of(System.getProperty("nbd.home", ".")).toAbsolutePath().normalize();
         System.exit(new Launcher(home, args).run());
     }
@@ -80,6 +85,11 @@ public final class Launcher {
             if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
                 start(b);
             }
+        }
+        if (Boolean.getBoolean(Daemon.CHILD_PROPERTY)) {
+            Hashtable<String, Object> ready = new Hashtable<>();
+            ready.put("nbd.launcher", "ready");
+            ctx.registerService(Runnable.class, Daemon.readySignal(realOut), ready);
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("nbd.launcher", "true");

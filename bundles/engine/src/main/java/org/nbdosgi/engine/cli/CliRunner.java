@@ -24,6 +24,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +53,10 @@ public final class CliRunner {
 
     @Reference(target = "(nbd.launcher=true)", service = IntConsumer.class)
     private Map<String, Object> launcher;
+
+    /** Offered by the launcher when it runs us in the background: called once we listen. */
+    @Reference(target = "(nbd.launcher=ready)", cardinality = ReferenceCardinality.OPTIONAL)
+    private Runnable ready;
 
     private String[] args;
     private BundleContext context;
@@ -161,6 +166,9 @@ public final class CliRunner {
         }
         if (cl.exitWithParent()) {
             watchParent();
+        }
+        if (ready != null) {
+            ready.run();
         }
         if (cl.run() != null) {
             return runCaptive(cl, socket, port);
