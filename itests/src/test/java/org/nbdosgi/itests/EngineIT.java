@@ -118,6 +118,22 @@ public class EngineIT {
     }
 
     @Test
+    public void aReadFailingPartWayReturnsTheDataBeforeItAndTheFailingOffset() throws Exception {
+        admin.addExport(ExportSpec.parse("partial", false, List.of("test", "1M", "bug-at=200000")));
+        try (NbdClient c = client("partial")) {
+            byte[] data = new byte[300_000];
+            new Random(4).nextBytes(data);
+            c.write(0, data, 0);
+            long cookie = c.send(NbdClient.CMD_READ, 0, 0, 262144, null);
+            NbdClient.Reply r = c.receive(262144, 0);
+            assertEquals(cookie, r.cookie);
+            assertEquals(NbdClient.EIO, r.error);
+            assertEquals("the error names where reading stopped", 196608, r.errorOffset);
+            assertArrayEquals(java.util.Arrays.copyOf(data, 196608), java.util.Arrays.copyOf(r.data, 196608));
+        }
+    }
+
+    @Test
     public void namedExportsRouteByNameAndUnknownNamesAreRefused() throws Exception {
         admin.addExport(ExportSpec.parse("a", false, List.of("memory", "1M")));
         admin.addExport(ExportSpec.parse("b", false, List.of("memory", "2M")));

@@ -51,6 +51,7 @@ public final class NbdClient implements AutoCloseable {
         public long base;
         public int error;
         public String message;
+        public long errorOffset = -1;
         public byte[] data;
         public int dataChunks;
         public int holeChunks;
@@ -255,6 +256,9 @@ public final class NbdClient implements AutoCloseable {
                         r.error = p.getInt();
                         int ml = p.getShort() & 0xffff;
                         r.message = new String(p.array(), 6, ml, StandardCharsets.UTF_8);
+                        if (type == 0x8002) {
+                            r.errorOffset = p.getLong(6 + ml);
+                        }
                     } else {
                         throw new IOException("unknown chunk type " + type);
                     }

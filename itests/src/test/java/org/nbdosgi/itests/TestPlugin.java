@@ -45,7 +45,7 @@ public final class TestPlugin implements Plugin {
     @Override
     public List<Parameter> parameters() {
         return List.of(Parameter.required("size", "bytes"), Parameter.of("model", "thread model"),
-                Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "offset whose read throws"));
+                Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"));
     }
 
     @Override
@@ -95,7 +95,7 @@ public final class TestPlugin implements Plugin {
                         int now = concurrent.incrementAndGet();
                         maxConcurrent.accumulateAndGet(now, Math::max);
                         try {
-                            if (offset == bugAt) {
+                            if (bugAt >= offset && bugAt < offset + buf.remaining()) {
                                 throw new IllegalStateException("a bug at " + offset);
                             }
                             if (delay > 0) {

@@ -167,6 +167,31 @@ public final class ReplyWriter {
         return data.slice(pos, ZERO_BLOCK).mismatch(ZEROS) < 0;
     }
 
+    /**
+     * A read that failed part way: the {@code good} bytes read at {@code offset} as data, then an
+     * error at the offset where reading stopped, so the client knows what it did get.
+     */
+    public void readPrefixThenError(long cookie, long offset, ByteBuffer good, int error, String message) throws IOException {
+        lock.lock();
+        try {
+            headers.clear();
+            int bufs = 0;
+            if (good.hasRemaining()) {
+                chunkHeader(0, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, 8 + good.remaining());
+                headers.putLong(offset);
+                bufs = addHeaderSlice(bufs);
+                gather[bufs++] = good;
+            }
+            byte[] msg = message == null ? new byte[0] : message.getBytes(StandardCharsets.UTF_8);
+            int len = Math.min(msg.length, 4096);
+            chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR_OFFSET, cookie, 14 + len);
+            headers.putInt(error).putShort((short) len).put(msg, 0, len).putLong(offset + good.remaining());
+            write(addHeaderSlice(bufs));
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A block status reply for base:allocation: at most one extent with {@code reqOne}. */
     public void blockStatus(long cookie, int contextId, Extents extents, long requested, boolean reqOne) throws IOException {
         lock.lock();

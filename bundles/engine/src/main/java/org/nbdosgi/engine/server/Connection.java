@@ -576,10 +576,7 @@ final class Connection implements Runnable {
             switch (r.type) {
                 case Nbd.CMD_READ -> {
                     data = pool.acquire((int) r.length);
-                    ByteBuffer buf = data;
-                    session.run(top -> top.read(buf, r.offset, 0));
-                    bytesRead.add(r.length);
-                    send(() -> writer.readData(r.cookie, r.offset, buf, (r.flags & Nbd.CMD_FLAG_DF) != 0));
+                    read(r, data);
                     return;
                 }
                 case Nbd.CMD_WRITE -> {
@@ -619,6 +616,47 @@ final class Connection implements Runnable {
             inFlight.decrementAndGet();
             requestSlots.release();
         }
+    }
+
+    /** Piece size for finding how far a failed read gets. */
+    private static final int READ_PIECE = 64 * 1024;
+
+    /**
+     * Reads and replies. When a large read fails and structured replies allow it, the range is read
+     * again piece by piece, and the client gets the data up to the failure and the failing offset
+     * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
+     */
+    private void read(Request r, ByteBuffer buf) throws IOException, InterruptedException {
+        boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
+        try {
+            session.run(top -> top.read(buf, r.offset, 0));
+        } catch (IOException e) {
+            if (!structured || df || r.length <= READ_PIECE || NbdException.errorOf(e) == NbdError.ESHUTDOWN) {
+                throw e;
+            }
+            int good = 0;
+            IOException failure = null;
+            while (good < r.length && failure == null) {
+                int at = good;
+                int n = (int) Math.min(READ_PIECE, r.length - at);
+                try {
+                    session.run(top -> top.read(buf.slice(at, n), r.offset + at, 0));
+                    good += n;
+                } catch (IOException pieceFailed) {
+                    failure = pieceFailed;
+                }
+            }
+            if (failure != null) {
+                NbdError err = NbdException.errorOf(failure);
+                String why = failure.getMessage() == null ? err.text() : failure.getMessage();
+                LOG.debug("connection {}: read at {}+{} failed after {} bytes: {}", id, r.offset, r.length, good, why);
+                ByteBuffer prefix = buf.slice(0, good);
+                send(() -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why));
+                return;
+            }
+        }
+        bytesRead.add(r.length);
+        send(() -> writer.readData(r.cookie, r.offset, buf, df));
     }
 
     private interface Reply {
