@@ -74,6 +74,9 @@ public class CommandLineIT {
         Path pid = dir.resolve("server.pid");
         Files.deleteIfExists(pid);
         try (ServerProcess s = ServerProcess.tcp(dir, "-P", pid.toString(), "memory", "2M")) {
+            for (int i = 0; i < 100 && !Files.exists(pid); i++) {
+                Thread.sleep(50);                            // written once every listener is bound
+            }
             assertEquals(Long.toString(s.pid()), Files.readString(pid).trim());
             String size = Tools.run(T, "nbdinfo", "--size", "nbd://127.0.0.1:" + s.port()).ok().out().trim();
             assertEquals("2097152", size);

@@ -1,14 +1,21 @@
 package org.nbdosgi.api;
 
+import java.util.List;
+
 /**
  * A snapshot of one export for consoles and tools.
  *
  * @param size    bytes, or -1 when no client has opened it yet and the size is not known
- * @param message why the export is parked or failed, or null
+ * @param message why the export is parked or failed, or why its last change was refused; null if none
  * @param clients connections currently attached
+ * @param layers  the running layers, outermost filter first (empty when it has no chain)
  */
 public record ExportInfo(ExportSpec spec, ExportState state, String message, long size,
-                         ThreadModel threadModel, int clients) {
+                         ThreadModel threadModel, int clients, List<LayerInfo> layers) {
+    public ExportInfo {
+        layers = List.copyOf(layers);
+    }
+
     public String name() {
         return spec.name();
     }

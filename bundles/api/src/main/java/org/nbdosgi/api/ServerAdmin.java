@@ -15,8 +15,21 @@ public interface ServerAdmin {
 
     List<ConnectionInfo> connections();
 
+    /** One export, or null if there is none of that name. */
+    ExportInfo export(String name);
+
     /** Creates and starts an export. Refused if the name is taken or the chain cannot start. */
     ExportInfo addExport(ExportSpec spec) throws ConfigException;
+
+    /**
+     * Changes a running export's chain (filters, parameters, read-only) while its clients stay
+     * connected: the export drains (requests wait, none fail), the old layers close, the new ones
+     * open, each client's handles reopen, and requests resume. Refused, with the old chain kept, if
+     * the new chain cannot start or would break what a connected client was promised (size, write,
+     * flush, FUA, trim, zero, multi-conn, block size); with {@code force} those clients are
+     * disconnected instead.
+     */
+    ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException;
 
     /** Stops an export: its clients are told ESHUTDOWN and disconnected. */
     void removeExport(String name) throws ConfigException;

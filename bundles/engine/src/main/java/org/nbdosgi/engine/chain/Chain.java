@@ -14,6 +14,7 @@ import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
+import org.nbdosgi.api.LayerInfo;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -44,12 +45,50 @@ public final class Chain {
     }
 
     /**
+     * The state layers handed over when their chain was taken apart, by layer name and occurrence
+     * (the second "stats" filter of a chain is occurrence 1), for the successors of the same name.
+     * Control plane.
+     */
+    public static final class HandedOver {
+        private final Map<String, List<Object>> byName = new LinkedHashMap<>();
+
+        public static HandedOver none() {
+            return new HandedOver();
+        }
+
+        void put(String layer, int occurrence, Object state) {
+            List<Object> list = byName.computeIfAbsent(layer, k -> new ArrayList<>());
+            while (list.size() <= occurrence) {
+                list.add(null);
+            }
+            list.set(occurrence, state);
+        }
+
+        java.util.Optional<Object> get(String layer, int occurrence) {
+            List<Object> list = byName.get(layer);
+            return java.util.Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
+        }
+
+        public boolean isEmpty() {
+            return byName.values().stream().allMatch(l -> l.stream().allMatch(java.util.Objects::isNull));
+        }
+    }
+
+    /** Each layer name's occurrence number, outermost first: [stats, delay, stats, memory] -> [0, 0, 1, 0]. */
+    private static List<Integer> occurrences(List<String> names) {
+        Map<String, Integer> seen = new LinkedHashMap<>();
+        return names.stream().map(n -> seen.merge(n, 1, Integer::sum) - 1).toList();
+    }
+
+    /**
      * Creates the instances of every layer of {@code spec}, the plugin first, each with the
-     * parameters meant for it.
+     * parameters meant for it and the state its predecessor of the same name handed over. If a layer
+     * fails, the layers already created hand their state back into {@code inherited} and close, so
+     * nothing handed over is lost.
      *
      * @throws ConfigException one line naming the layer and what is wrong
      */
-    public static Chain build(ExportSpec spec, Catalog catalog, ExportContext context, HandleRegistry handles,
+    public static Chain build(ExportSpec spec, Catalog catalog, HandedOver inherited, HandleRegistry handles,
                               BufferPool pool) throws ConfigException {
         Plugin plugin = catalog.plugin(spec.plugin());
         if (plugin == null) {
@@ -64,15 +103,25 @@ public final class Chain {
             filters.add(filter);
         }
         List<Map<String, String>> perLayer = distribute(spec, filters, plugin);
+        List<String> names = new ArrayList<>(spec.filters());            // outermost first, like the spec
+        names.add(spec.plugin());
+        List<Integer> occurrence = occurrences(names);
+        List<ExportContext> contexts = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            contexts.add(new ExportContext(spec.name(), spec.readOnly(), inherited.get(names.get(i), occurrence.get(i))));
+        }
 
         List<LayerInstance> layers = new ArrayList<>();
         try {
-            PluginInstance pi = create(plugin.name(), () -> plugin.create(new Config(perLayer.get(filters.size())), context));
-            LayerInstance below = LayerInstance.ofPlugin(plugin.name(), new Config(perLayer.get(filters.size())), pi);
+            Config pluginConfig = new Config(perLayer.get(filters.size()));
+            ExportContext pluginContext = contexts.get(filters.size());
+            PluginInstance pi = create(plugin.name(), () -> plugin.create(pluginConfig, pluginContext));
+            LayerInstance below = LayerInstance.ofPlugin(plugin, pluginConfig, pi);
             layers.add(0, below);
             for (int i = filters.size() - 1; i >= 0; i--) {
                 Filter filter = filters.get(i);
                 Config config = new Config(perLayer.get(i));
+                ExportContext context = contexts.get(i);
                 NextLayer next = new NextLayer(false, handles, pool, spec.readOnly());
                 next.target(below);
                 FilterInstance fi;
@@ -82,7 +131,7 @@ public final class Chain {
                     next.closeShared();
                     throw e;
                 }
-                LayerInstance layer = LayerInstance.ofFilter(filter.name(), config, fi, next);
+                LayerInstance layer = LayerInstance.ofFilter(filter, config, fi, next);
                 layers.add(0, layer);
                 below = layer;
             }
@@ -90,8 +139,21 @@ public final class Chain {
             top.target(layers.get(0));
             return new Chain(layers, top);
         } catch (ConfigException | RuntimeException e) {
+            int first = names.size() - layers.size();                 // layers holds the innermost ones
+            for (int i = 0; i < layers.size(); i++) {
+                inherited.put(names.get(first + i), occurrence.get(first + i), handOverQuietly(layers.get(i)));
+            }
             closeAll(layers);
             throw e;
+        }
+    }
+
+    private static Object handOverQuietly(LayerInstance l) {
+        try {
+            return l.handOver();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: handing over its state failed: {}", l.name(), e.toString());
+            return null;
         }
     }
 
@@ -191,9 +253,33 @@ public final class Chain {
         return layers;
     }
 
+    /** Whether a layer of this chain was created by {@code service} (a Plugin or Filter object). */
+    public boolean uses(Object service) {
+        return layers.stream().anyMatch(l -> l.service() == service);
+    }
+
+    /** What each layer reports about itself, outermost first. */
+    public List<LayerInfo> info() {
+        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), l.config().asMap(), l.threadModel())).toList();
+    }
+
     /** Closes every layer, the outermost first, so a filter can still write through the layers below. */
     public void close() {
         closeAll(layers);
+    }
+
+    /**
+     * Takes the chain apart for a successor: asks each layer for the state to hand over, then
+     * closes them all. Control plane, with no handles open on the chain.
+     */
+    public HandedOver dismantle() {
+        HandedOver states = new HandedOver();
+        List<Integer> occurrence = occurrences(layers.stream().map(LayerInstance::name).toList());
+        for (int i = 0; i < layers.size(); i++) {
+            states.put(layers.get(i).name(), occurrence.get(i), handOverQuietly(layers.get(i)));
+        }
+        close();
+        return states;
     }
 
     private static void closeAll(List<LayerInstance> layers) {

@@ -6,8 +6,10 @@ import java.util.List;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
 
@@ -16,13 +18,16 @@ import org.nbdosgi.api.ThreadModel;
  * with, and the shared handles it opened on the layer below. Created and closed on the control plane.
  */
 public final class LayerInstance {
+    private final Object service;
     private final String name;
     private final Config config;
     private final PluginInstance plugin;
     private final FilterInstance filter;
     private final NextLayer below;
 
-    private LayerInstance(String name, Config config, PluginInstance plugin, FilterInstance filter, NextLayer below) {
+    private LayerInstance(Object service, String name, Config config, PluginInstance plugin, FilterInstance filter,
+                          NextLayer below) {
+        this.service = service;
         this.name = name;
         this.config = config;
         this.plugin = plugin;
@@ -30,12 +35,17 @@ public final class LayerInstance {
         this.below = below;
     }
 
-    static LayerInstance ofPlugin(String name, Config config, PluginInstance instance) {
-        return new LayerInstance(name, config, instance, null, null);
+    static LayerInstance ofPlugin(Plugin plugin, Config config, PluginInstance instance) {
+        return new LayerInstance(plugin, plugin.name(), config, instance, null, null);
     }
 
-    static LayerInstance ofFilter(String name, Config config, FilterInstance instance, NextLayer below) {
-        return new LayerInstance(name, config, null, instance, below);
+    static LayerInstance ofFilter(Filter filter, Config config, FilterInstance instance, NextLayer below) {
+        return new LayerInstance(filter, filter.name(), config, null, instance, below);
+    }
+
+    /** The Plugin or Filter service this layer was created by. */
+    Object service() {
+        return service;
     }
 
     public String name() {

@@ -12,6 +12,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * One export per factory configuration {@value #FACTORY_PID} (FileInstall turns
  * {@code etc/org.nbdosgi.export-NAME.cfg} into one). Keys: {@code name}, {@code plugin},
  * {@code filters} (comma-separated, outermost first), {@code readonly}; every other key without a
- * dot is a parameter of the chain. Control plane.
+ * dot is a parameter of the chain. Editing the file rewires the export live; deleting it removes
+ * the export. Control plane.
  */
 @Component(configurationPid = ConfiguredExport.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 public final class ConfiguredExport {
@@ -37,6 +39,22 @@ public final class ConfiguredExport {
     void activate(Map<String, Object> props) {
         try {
             ExportSpec spec = specOf(props);
+            name = spec.name();
+            engine.addConfiguredExport(spec);
+        } catch (ConfigException e) {
+            LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
+                    e.getMessage());
+        }
+    }
+
+    /** An edited file: the same name rewires the export live; a new name replaces it. */
+    @Modified
+    void modified(Map<String, Object> props) {
+        try {
+            ExportSpec spec = specOf(props);
+            if (name != null && !name.equals(spec.name())) {
+                deactivate();
+            }
             name = spec.name();
             engine.addConfiguredExport(spec);
         } catch (ConfigException e) {

@@ -24,7 +24,7 @@ import org.nbdosgi.engine.chain.HandleRegistry;
  * read them on the data plane through volatile fields.
  */
 public final class Export {
-    private final ExportSpec spec;
+    private volatile ExportSpec spec;
     private final boolean catchAll;
     private final Gate gate;
     private final HandleRegistry handles = new HandleRegistry();
@@ -36,6 +36,8 @@ public final class Export {
     private volatile ExportState state = ExportState.FAILED;
     private volatile String message = "not started";
     private volatile long size = -1;
+    private Chain.HandedOver parkedState = Chain.HandedOver.none();
+    private long parkEpoch;
 
     /**
      * @param catchAll          serve client export names that match no export (the command line's export)
@@ -89,11 +91,13 @@ public final class Export {
         return sessions;
     }
 
-    /** Control plane: the export now runs {@code c}. */
-    public void running(Chain c) {
+    /** Control plane: the export now runs {@code c} built from {@code s}. */
+    public void running(ExportSpec s, Chain c) {
+        this.spec = s;
         this.chain = c;
         this.state = ExportState.RUNNING;
         this.message = null;
+        this.parkedState = Chain.HandedOver.none();
     }
 
     /** Control plane: the export has no chain; {@code why} is shown to users. */
@@ -104,10 +108,40 @@ public final class Export {
     }
 
     /**
+     * Control plane: the chain was taken apart until a plugin or filter returns; its layers' state
+     * waits here for their successors. Returns the park's number, to tell a stale timeout apart.
+     */
+    public long parked(String why, Chain.HandedOver states) {
+        failed(ExportState.PARKED, why);
+        this.parkedState = states;
+        return ++parkEpoch;
+    }
+
+    /** Control plane: the state waiting for the successors (empty unless parked). */
+    public Chain.HandedOver parkedState() {
+        return parkedState;
+    }
+
+    public long parkEpoch() {
+        return parkEpoch;
+    }
+
+    /** Control plane: a note for users about a running export (a refused change), or null. */
+    public void note(String why) {
+        this.message = why;
+    }
+
+    /** Control plane: the spec changes without a chain (a waiting or failed export). */
+    public void respec(ExportSpec s) {
+        this.spec = s;
+    }
+
+    /**
      * Attaches a client: opens the chain's handles for it. Waits while the export is being
      * rewired, and for its turn under the serialize-connections thread model.
      */
-    public Session attach(ClientContext client) throws IOException, InterruptedException {
+    public Session attach(ClientContext client, java.util.function.Consumer<String> disconnect)
+            throws IOException, InterruptedException {
         Chain c = chain;
         boolean slot = c != null && c.threadModel() == ThreadModel.SERIALIZE_CONNECTIONS;
         if (slot) {
@@ -131,7 +165,7 @@ public final class Export {
                     throw e;
                 }
                 size = top.size();
-                Session s = new Session(this, client, top, slot);
+                Session s = new Session(this, client, top, disconnect, slot);
                 sessions.add(s);
                 ok = true;
                 return s;

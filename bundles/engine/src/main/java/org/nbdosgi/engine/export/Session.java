@@ -2,6 +2,7 @@ package org.nbdosgi.engine.export;
 
 import java.io.IOException;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportState;
@@ -11,8 +12,10 @@ import org.nbdosgi.api.ThreadModel;
 import org.nbdosgi.engine.chain.Boundary;
 
 /**
- * One client's attachment to an export: the top of the chain as opened for it. Requests run
- * through {@link #run}, which passes the drain gate and applies the export's thread model.
+ * One client's attachment to an export: the top of the chain as opened for it, and what it was
+ * promised. Requests run through {@link #run}, which passes the drain gate and applies the
+ * export's thread model. When the control plane rewires the export, {@link #replaceTop} swaps in
+ * the handles of the new chain while the gate is closed.
  */
 public final class Session implements AutoCloseable {
     /** A request's work against the top of the chain. */
@@ -22,14 +25,19 @@ public final class Session implements AutoCloseable {
 
     private final Export export;
     private final ClientContext client;
+    private final Promise promise;
+    private final Consumer<String> disconnect;
     private final boolean holdsConnectionSlot;
     private final ReentrantLock serializeRequests = new ReentrantLock();
     private volatile Boundary top;
+    private volatile String revoked;
 
-    Session(Export export, ClientContext client, Boundary top, boolean holdsConnectionSlot) {
+    Session(Export export, ClientContext client, Boundary top, Consumer<String> disconnect, boolean holdsConnectionSlot) {
         this.export = export;
         this.client = client;
         this.top = top;
+        this.promise = Promise.of(top);
+        this.disconnect = disconnect;
         this.holdsConnectionSlot = holdsConnectionSlot;
     }
 
@@ -41,14 +49,27 @@ public final class Session implements AutoCloseable {
         return client;
     }
 
-    /** The top of the chain; its capabilities are what the client was promised. */
+    public Promise promise() {
+        return promise;
+    }
+
+    /** The top of the chain as opened for this client. */
     public Boundary top() {
         return top;
     }
 
-    /** Control plane, with the gate closed: the connection now runs on a newly opened chain. */
+    /** Control plane, with the gate closed: the client now runs on a newly opened chain. */
     public void replaceTop(Boundary newTop) {
         this.top = newTop;
+    }
+
+    /**
+     * Control plane: ends the client's connection; its requests that have not run yet (those waiting
+     * at a closed gate included) fail with ESHUTDOWN, never reaching handles that were closed.
+     */
+    public void disconnect(String why) {
+        revoked = why;
+        disconnect.accept(why);
     }
 
     boolean holdsConnectionSlot() {
@@ -59,6 +80,9 @@ public final class Session implements AutoCloseable {
     public void run(Body body) throws IOException, InterruptedException {
         export.enterGate();
         try {
+            if (revoked != null) {
+                throw new NbdException(NbdError.ESHUTDOWN, revoked);
+            }
             if (export.state() != ExportState.RUNNING) {
                 throw new NbdException(NbdError.ESHUTDOWN, "export '" + export.name() + "' is "
                         + export.state().name().toLowerCase() + (export.message() == null ? "" : ": " + export.message()));

@@ -303,7 +303,7 @@ final class Connection implements Runnable {
 
     private void attach(Route route) throws IOException, InterruptedException {
         ClientContext client = new ClientContext(route.innerName(), false, remote, id);
-        Session s = route.export().attach(client);
+        Session s = route.export().attach(client, this::shutdown);
         session = s;
         transmissionFlags = flags(s.top());
     }

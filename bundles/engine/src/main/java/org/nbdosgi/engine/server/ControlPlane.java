@@ -2,9 +2,8 @@ package org.nbdosgi.engine.server;
 
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,12 +14,16 @@ import java.util.concurrent.TimeUnit;
  */
 final class ControlPlane implements AutoCloseable {
     private volatile Thread thread;
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+    private final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "nbd-control-plane");
         t.setDaemon(true);
         thread = t;
         return t;
     });
+
+    ControlPlane() {
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);   // pending park timeouts die with us
+    }
 
     /** Whether the calling thread is the control plane. */
     boolean isCurrent() {
@@ -50,6 +53,11 @@ final class ControlPlane implements AutoCloseable {
     /** Queues {@code task} without waiting (for service events that must not block their caller). */
     void submit(Runnable task) {
         executor.execute(task);
+    }
+
+    /** Runs {@code task} on the control plane after {@code millis}. */
+    void schedule(long millis, Runnable task) {
+        executor.schedule(task, millis, TimeUnit.MILLISECONDS);
     }
 
     /** Threads that serve clients are named with this prefix (see {@link Connection}). */

@@ -16,11 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ConnectionInfo;
-import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
@@ -28,7 +26,6 @@ import org.nbdosgi.api.Units;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
-import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.protocol.BufferPool;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -56,21 +53,24 @@ public final class Engine implements ServerAdmin, Catalog {
 
     private final Map<String, Plugin> plugins = new ConcurrentHashMap<>();
     private final Map<String, Filter> filters = new ConcurrentHashMap<>();
-    private final Map<String, Export> exports = new ConcurrentHashMap<>();
     private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong connectionIds = new AtomicLong();
     private final BufferPool pool = new BufferPool();
     private final ControlPlane control = new ControlPlane();
     private long parkTimeoutMillis = 30_000;
+    private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
     private int maxBytesPerConnection = 64 << 20;
 
     public Engine() {
     }
 
+    private BundleContext context;
+
     @Activate
     void activate(BundleContext context) {
+        this.context = context;
         String park = context.getProperty("nbd.park.timeout");
         if (park != null) {
             parkTimeoutMillis = Units.parseDuration(park).toMillis();
@@ -83,6 +83,7 @@ public final class Engine implements ServerAdmin, Catalog {
         if (bytes != null) {
             maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
         }
+        exports = new Exports(this, pool, control, parkTimeoutMillis);
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
     }
@@ -91,9 +92,7 @@ public final class Engine implements ServerAdmin, Catalog {
     void deactivate() throws Exception {
         stopListening();
         control.call(() -> {
-            for (String name : List.copyOf(exports.keySet())) {
-                stopExport(name);
-            }
+            exports.removeAll();
             return null;
         });
         control.close();
@@ -108,14 +107,16 @@ public final class Engine implements ServerAdmin, Catalog {
         String name = nameOf(props, plugin.name());
         plugins.put(name, plugin);
         LOG.info("plugin '{}' available", name);
-        control.submit(this::startWaitingExports);
+        servicesArrived();
     }
 
+    /** Synchronous on purpose: exports built with the plugin park before its bundle goes away. */
     void removePlugin(Plugin plugin, Map<String, Object> props) {
         String name = nameOf(props, plugin.name());
         if (plugins.remove(name, plugin)) {
             LOG.info("plugin '{}' gone", name);
         }
+        serviceGone(plugin, "plugin '" + name + "'");
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -124,13 +125,41 @@ public final class Engine implements ServerAdmin, Catalog {
         String name = nameOf(props, filter.name());
         filters.put(name, filter);
         LOG.info("filter '{}' available", name);
-        control.submit(this::startWaitingExports);
+        servicesArrived();
     }
 
     void removeFilter(Filter filter, Map<String, Object> props) {
         String name = nameOf(props, filter.name());
         if (filters.remove(name, filter)) {
             LOG.info("filter '{}' gone", name);
+        }
+        serviceGone(filter, "filter '" + name + "'");
+    }
+
+    private void servicesArrived() {
+        if (exports != null) {
+            control.submit(exports::servicesArrived);
+        }
+    }
+
+    private void serviceGone(Object service, String what) {
+        if (exports == null) {
+            return;
+        }
+        boolean shuttingDown = context.getBundle(0).getState() == org.osgi.framework.Bundle.STOPPING;
+        try {
+            control.call(() -> {
+                if (shuttingDown) {
+                    exports.removeUsing(service);       // the server is stopping: no successor will come
+                } else {
+                    exports.serviceGone(service, what);
+                }
+                return null;
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("{} gone while the engine stops", what);
+        } catch (Exception e) {
+            LOG.error("parking the exports that use {} failed", what, e);
         }
     }
 
@@ -218,7 +247,7 @@ public final class Engine implements ServerAdmin, Catalog {
             return new Route(exact, "");
         }
         Export best = null;
-        for (Export e : exports.values()) {
+        for (Export e : exports.all()) {
             if (!e.name().isEmpty() && name.startsWith(e.name() + "/")
                     && (best == null || e.name().length() > best.name().length())) {
                 best = e;
@@ -227,7 +256,7 @@ public final class Engine implements ServerAdmin, Catalog {
         if (best != null) {
             return new Route(best, name.substring(best.name().length() + 1));
         }
-        for (Export e : exports.values()) {
+        for (Export e : exports.all()) {
             if (e.catchAll()) {
                 return new Route(e, name);
             }
@@ -238,7 +267,7 @@ public final class Engine implements ServerAdmin, Catalog {
     /** What NBD_OPT_LIST shows: each export, or the names its chain lists under it. */
     List<ExportEntry> listExports() {
         List<ExportEntry> out = new ArrayList<>();
-        List<Export> sorted = new ArrayList<>(exports.values());
+        List<Export> sorted = new ArrayList<>(exports.all());
         sorted.sort(Comparator.comparing(Export::name));
         for (Export e : sorted) {
             Chain c = e.chain();
@@ -265,6 +294,12 @@ public final class Engine implements ServerAdmin, Catalog {
     // ---- exports (control plane) ------------------------------------------------------------
 
     @Override
+    public ExportInfo export(String name) {
+        Export e = exports.get(name);
+        return e == null ? null : Exports.info(e);
+    }
+
+    @Override
     public ExportInfo addExport(ExportSpec spec) throws ConfigException {
         return addExport(spec, spec.name().isEmpty());
     }
@@ -275,17 +310,7 @@ public final class Engine implements ServerAdmin, Catalog {
      * @param catchAll whether it also serves client export names no other export matches
      */
     public ExportInfo addExport(ExportSpec spec, boolean catchAll) throws ConfigException {
-        return onControlPlane(() -> {
-            if (exports.containsKey(spec.name())) {
-                throw new ConfigException("an export named '" + spec.name() + "' already exists");
-            }
-            Export e = new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis);
-            Chain chain = Chain.build(spec, this, new ExportContext(spec.name(), spec.readOnly()), e.handles(), pool);
-            e.running(chain);
-            exports.put(spec.name(), e);
-            LOG.info("export '{}' started: {}", spec.name(), String.join(" ", spec.toArgs()));
-            return info(e);
-        });
+        return onControlPlane(() -> exports.add(spec, catchAll));
     }
 
     /**
@@ -294,109 +319,25 @@ public final class Engine implements ServerAdmin, Catalog {
      * any other problem leaves it failed with the reason, shown by {@code nbd:exports}.
      */
     public ExportInfo addConfiguredExport(ExportSpec spec) throws ConfigException {
-        return onControlPlane(() -> {
-            if (exports.containsKey(spec.name())) {
-                throw new ConfigException("an export named '" + spec.name() + "' already exists");
-            }
-            Export e = new Export(spec, spec.name().isEmpty(), control::isCurrent, parkTimeoutMillis);
-            exports.put(spec.name(), e);
-            tryStart(e);
-            return info(e);
-        });
+        return onControlPlane(() -> exports.addConfigured(spec));
     }
 
-    /** Control plane: builds the chain of an export that has none; true if it now runs. */
-    private boolean tryStart(Export e) {
-        String missing = missingService(e.spec());
-        if (missing != null) {
-            e.failed(ExportState.PARKED, "waiting for " + missing);
-            LOG.info("export '{}' waits for {}", e.name(), missing);
-            return false;
-        }
-        try {
-            Chain chain = Chain.build(e.spec(), this, new ExportContext(e.name(), e.spec().readOnly()), e.handles(), pool);
-            e.running(chain);
-            LOG.info("export '{}' started: {}", e.name(), String.join(" ", e.spec().toArgs()));
-            return true;
-        } catch (ConfigException ex) {
-            e.failed(ExportState.FAILED, ex.getMessage());
-            LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());
-            return false;
-        }
-    }
-
-    private String missingService(ExportSpec spec) {
-        if (!plugins.containsKey(spec.plugin())) {
-            return "plugin '" + spec.plugin() + "'";
-        }
-        for (String f : spec.filters()) {
-            if (!filters.containsKey(f)) {
-                return "filter '" + f + "'";
-            }
-        }
-        return null;
-    }
-
-    /** Control plane: starts the exports that were waiting for a plugin or filter that has arrived. */
-    private void startWaitingExports() {
-        for (Export e : exports.values()) {
-            if (e.state() == ExportState.PARKED && e.chain() == null) {
-                tryStart(e);
-            }
-        }
+    @Override
+    public ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException {
+        return onControlPlane(() -> exports.rewire(name, spec, force));
     }
 
     @Override
     public void removeExport(String name) throws ConfigException {
         onControlPlane(() -> {
-            if (!exports.containsKey(name)) {
-                throw new ConfigException("no export named '" + name + "'");
-            }
-            stopExport(name);
+            exports.remove(name);
             return null;
         });
     }
 
-    /** Control plane: drains the export, disconnects its clients, closes its chain. */
-    private void stopExport(String name) throws InterruptedException {
-        Export e = exports.remove(name);
-        if (e == null) {
-            return;
-        }
-        e.gate().close();
-        Chain chain = e.chain();
-        e.failed(ExportState.FAILED, "the export was removed");
-        for (Connection c : connections.values()) {
-            Session s = c.session();
-            if (s != null && s.export() == e) {
-                c.shutdown("export '" + name + "' was removed");
-            }
-        }
-        e.gate().open();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!e.sessions().isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        for (Session s : List.copyOf(e.sessions())) {
-            s.close();
-        }
-        if (chain != null) {
-            chain.close();
-        }
-        LOG.info("export '{}' stopped", name);
-    }
-
     @Override
     public List<ExportInfo> exports() {
-        List<ExportInfo> out = new ArrayList<>();
-        exports.values().stream().sorted(Comparator.comparing(Export::name)).forEach(e -> out.add(info(e)));
-        return out;
-    }
-
-    private static ExportInfo info(Export e) {
-        Chain c = e.chain();
-        return new ExportInfo(e.spec(), e.state(), e.message(), e.size(),
-                c == null ? null : c.threadModel(), e.sessions().size());
+        return exports.all().stream().sorted(Comparator.comparing(Export::name)).map(Exports::info).toList();
     }
 
     @Override

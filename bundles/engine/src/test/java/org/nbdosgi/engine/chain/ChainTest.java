@@ -142,7 +142,7 @@ class ChainTest {
         ExportSpec spec = ExportSpec.parse("x", false, List.of("--filter=a", "--filter=b", "disk", "4096", "b-alias=1", "mode=fast", "a-tag=2"));
         Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.SERIALIZE_REQUESTS));
         HandleRegistry handles = new HandleRegistry();
-        Chain chain = Chain.build(spec, c, new ExportContext("x", false), handles, new BufferPool());
+        Chain chain = Chain.build(spec, c, Chain.HandedOver.none(), handles, new BufferPool());
         assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}"), events);
         assertEquals(ThreadModel.SERIALIZE_REQUESTS, chain.threadModel());
 
@@ -164,15 +164,15 @@ class ChainTest {
         Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL));
         BufferPool pool = new BufferPool();
         assertEquals("unknown plugin 'nope' (available: disk)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("nope")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+                Chain.build(ExportSpec.parse("", false, List.of("nope")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
         assertEquals("unknown filter 'zz' (available: a)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("--filter=zz", "disk", "1")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+                Chain.build(ExportSpec.parse("", false, List.of("--filter=zz", "disk", "1")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
         assertEquals("unknown parameter 'colour' (a, disk accept: a-tag mode size mode)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("--filter=a", "disk", "1", "colour=red")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+                Chain.build(ExportSpec.parse("", false, List.of("--filter=a", "disk", "1", "colour=red")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
         assertEquals("disk: size: this parameter is required", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("disk")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+                Chain.build(ExportSpec.parse("", false, List.of("disk")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
         assertEquals("disk: size: cannot parse size 'huge'", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("disk", "huge")), c, new ExportContext("", false), new HandleRegistry(), pool)).getMessage());
+                Chain.build(ExportSpec.parse("", false, List.of("disk", "huge")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
     }
 
     @Test
@@ -184,7 +184,7 @@ class ChainTest {
             }
         };
         ConfigException e = assertThrows(ConfigException.class, () -> Chain.build(ExportSpec.parse("", false,
-                List.of("--filter=f", "disk", "1")), catalog(new DiskPlugin(), failing), new ExportContext("", false),
+                List.of("--filter=f", "disk", "1")), catalog(new DiskPlugin(), failing), Chain.HandedOver.none(),
                 new HandleRegistry(), new BufferPool()));
         assertEquals("f: failed to start: java.lang.IllegalStateException: cannot", e.getMessage());
         assertEquals(List.of("create disk {size=1}", "close disk"), events);
@@ -223,7 +223,7 @@ class ChainTest {
             }
         };
         Chain chain = Chain.build(ExportSpec.parse("", false, List.of("--filter=s", "disk", "1")),
-                catalog(new DiskPlugin(), sharing), new ExportContext("", false), new HandleRegistry(), new BufferPool());
+                catalog(new DiskPlugin(), sharing), Chain.HandedOver.none(), new HandleRegistry(), new BufferPool());
         events.clear();
         chain.close();
         assertEquals(List.of("close s", "close disk handle", "close disk"), events);

@@ -58,9 +58,10 @@ public final class MemoryPlugin implements Plugin {
     public PluginInstance create(Config config, ExportContext export) throws ConfigException {
         long size = config.size("size", -1);
         Pages pages = export.inheritedState()
-                .filter(s -> s instanceof Map<?, ?> m && Long.valueOf(size).equals(m.get("size")))
+                .filter(s -> s instanceof Map<?, ?> m && m.get("pages") instanceof ConcurrentHashMap<?, ?>)
                 .map(s -> new Pages(pagesOf((Map<?, ?>) s)))
                 .orElseGet(() -> new Pages(new ConcurrentHashMap<>()));
+        pages.truncate(size);                           // a smaller successor drops what lies beyond its end
         return new Instance(size, pages);
     }
 

@@ -79,6 +79,16 @@ final class Pages {
         }
     }
 
+    /** Forgets everything at or beyond {@code size}. */
+    void truncate(long size) {
+        map.keySet().removeIf(page -> page > (size - 1) >>> PAGE_SHIFT || size == 0);
+        int tail = (int) (size & (PAGE_SIZE - 1));
+        ByteBuffer last = map.get(size >>> PAGE_SHIFT);
+        if (tail != 0 && last != null) {
+            last.put(tail, ZEROS, 0, PAGE_SIZE - tail);
+        }
+    }
+
     /** Allocated pages are data, missing ones holes that read as zeros. */
     void extents(long offset, long length, Extents extents) throws NbdException {
         long last = (Math.min(offset + length, extents.end()) - 1) >>> PAGE_SHIFT;

@@ -108,8 +108,12 @@ class MemoryPluginTest {
         Object state = old.handOver();
         PluginInstance next = plugin.create(new Config(Map.of("size", "1M")), new ExportContext("", false, Optional.of(state)));
         assertEquals(3, byteAt(next.open(CLIENT), 1000));
-        PluginInstance resized = plugin.create(new Config(Map.of("size", "2M")), new ExportContext("", false, Optional.of(state)));
-        assertEquals(0, byteAt(resized.open(CLIENT), 1000), "a different size starts empty");
+        PluginInstance grown = plugin.create(new Config(Map.of("size", "2M")), new ExportContext("", false, Optional.of(state)));
+        assertEquals(3, byteAt(grown.open(CLIENT), 1000), "a larger successor keeps the data");
+        PluginInstance shrunk = plugin.create(new Config(Map.of("size", "1050")), new ExportContext("", false, Optional.of(grown.handOver())));
+        assertEquals(3, byteAt(shrunk.open(CLIENT), 1049));
+        PluginInstance regrown = plugin.create(new Config(Map.of("size", "1M")), new ExportContext("", false, Optional.of(shrunk.handOver())));
+        assertEquals(0, byteAt(regrown.open(CLIENT), 1050), "bytes beyond a smaller size are gone for good");
     }
 
     @Test
