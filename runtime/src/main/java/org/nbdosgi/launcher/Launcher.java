@@ -122,10 +122,19 @@ public final class Launcher {
     }
 
     private void start(Bundle b) {
+        // JLine looks for its terminal providers through the context class loader first; with ours
+        // (the class path) it finds none and falls back to a dumb terminal, without completion.
+        // With none, it uses its own bundle's loader. The shell thread inherits this from us.
+        ClassLoader saved = Thread.currentThread().getContextClassLoader();
+        if ("org.apache.felix.gogo.jline".equals(b.getSymbolicName())) {
+            Thread.currentThread().setContextClassLoader(null);
+        }
         try {
             b.start();
         } catch (BundleException e) {
             System.err.println("nbd-osgi: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
+        } finally {
+            Thread.currentThread().setContextClassLoader(saved);
         }
     }
 
@@ -135,7 +144,9 @@ public final class Launcher {
      * SPI Fly) is limited to warnings.
      */
     private static void configureLogging(String level) {
-        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        if (System.getProperty("java.util.logging.config.file") == null) {
+            java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        }
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", level);
         setDefault("org.slf4j.simpleLogger.log.nbd.report", "info");
         setDefault("org.slf4j.simpleLogger.logFile", "System.err");
@@ -172,6 +183,7 @@ public final class Launcher {
             config.put(Constants.FRAMEWORK_STORAGE, home.resolve("data/cache").toString());
             config.put("felix.fileinstall.dir", home.resolve("deploy") + "," + etc);
             config.put("nbd.data", home.resolve("data").toString());
+            config.put("nbd.etc", etc.toString());
         } else {
             privateCache = Files.createTempDirectory("nbd-osgi-cache");
             config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
@@ -182,7 +194,10 @@ public final class Launcher {
         config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
         config.putIfAbsent("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
         config.putIfAbsent("felix.fileinstall.log.level", "2");
+        // the console writes etc/*.cfg itself; FileInstall only reads them
+        config.putIfAbsent("felix.fileinstall.enableConfigSave", "false");
         config.putIfAbsent("felix.log.level", "1");
+        config.putIfAbsent("nbd.console.socket", Path.of(config.get("nbd.data"), "console.sock").toString());
         boolean interactive = container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"));
         config.put("gosh.args", interactive ? "" : "--nointeractive");
         config.put("gosh.home", home.toString());

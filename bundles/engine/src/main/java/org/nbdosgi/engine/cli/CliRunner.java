@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * Runs what the launcher was started with. Control plane, on a thread of its own.
  * <ul>
  *   <li>With arguments: nbdkit's command line: one export, the listeners it names, the pid file,
- *       captive mode ({@code --run}). A bad command line is one line on stderr and exit status 1.</li>
+ *       captive mode ({@code --run}, with {@code $console} naming the console socket for
+ *       {@code nbd-osgi-client}). A bad command line is one line on stderr and exit status 1.</li>
  *   <li>Without: container mode: listen as {@code etc/config.properties} says; exports come from
  *       {@code etc/} through Configuration Admin.</li>
  * </ul>
@@ -208,6 +209,10 @@ public final class CliRunner {
         }
         env.put("exportname", name);
         env.put("tls", "0");
+        String console = context.getProperty("nbd.console.socket");
+        if (console != null) {
+            env.put("console", console);
+        }
         captive = pb.start();
         int code = captive.waitFor();
         captive = null;

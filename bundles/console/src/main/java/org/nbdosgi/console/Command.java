@@ -1,0 +1,87 @@
+package org.nbdosgi.console;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Function;
+
+/**
+ * One {@code nbd:} command, registered as a Gogo {@link Function} (so its name may contain dashes).
+ * Every command answers {@code --help}; a failure is a {@link Failure}, whose message is what the
+ * user reads (the console client turns it into exit status 1). Control plane.
+ */
+abstract class Command implements Function {
+    /** A command that did not do what it was asked; the message says why, in one line. */
+    static final class Failure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Failure(String message) {
+            super(message);
+        }
+    }
+
+    /** The name after {@code nbd:}. */
+    abstract String name();
+
+    /** One line for {@code --help}: what it does. */
+    abstract String summary();
+
+    /** The usage line after the command name, and any detail. */
+    abstract String usage();
+
+    /** Does the work, printing to {@code out}; a non-null result is the command's value (for scripts). */
+    abstract Object run(List<String> args, PrintStream out) throws Exception;
+
+    @Override
+    public Object execute(CommandSession session, List<Object> arguments) throws Exception {
+        List<String> args = new ArrayList<>();
+        for (Object a : arguments) {
+            args.add(String.valueOf(a));
+        }
+        PrintStream out = session.getConsole();
+        if (args.contains("--help") || args.contains("-h")) {
+            out.println("nbd:" + name() + " - " + summary());
+            out.println("usage: nbd:" + name() + " " + usage());
+            return null;
+        }
+        return run(args, out);
+    }
+
+    /** Removes {@code --flag} from args; true if it was there. */
+    static boolean flag(List<String> args, String flag) {
+        return args.remove(flag);
+    }
+
+    /** Removes {@code --option VALUE} (or {@code --option=VALUE}) from args; null if absent. */
+    static String option(List<String> args, String option) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals(option)) {
+                if (i + 1 >= args.size()) {
+                    throw new Failure(option + " needs a value");
+                }
+                args.remove(i);
+                return args.remove(i);
+            }
+            if (a.startsWith(option + "=")) {
+                args.remove(i);
+                return a.substring(option.length() + 1);
+            }
+        }
+        return null;
+    }
+
+    static void noMoreOptions(List<String> args) {
+        for (String a : args) {
+            if (a.startsWith("--") && !a.startsWith("--filter")) {
+                throw new Failure("unknown option " + a);
+            }
+        }
+    }
+
+    static String quoted(String name) {
+        return name.isEmpty() ? "\"\"" : name;
+    }
+}

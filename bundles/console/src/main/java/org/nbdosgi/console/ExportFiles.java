@@ -1,0 +1,91 @@
+package org.nbdosgi.console;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+import org.nbdosgi.api.ExportSpec;
+
+/**
+ * Writes the console's changes back to {@code etc/} as the {@code org.nbdosgi.export-NAME.cfg}
+ * files FileInstall reads, so they survive a restart (FileInstall turns the file into the same
+ * export, which the engine recognises as already running). Without an etc directory (the command
+ * line's private instance) changes are live only. Control plane.
+ */
+final class ExportFiles {
+    static final String PREFIX = "org.nbdosgi.export-";
+    private final Path etc;
+
+    ExportFiles(Path etc) {
+        this.etc = etc;
+    }
+
+    boolean enabled() {
+        return etc != null && Files.isDirectory(etc);
+    }
+
+    /** The file that holds export {@code name}: the existing one, or a new one named after it. */
+    Path fileOf(String name) throws IOException {
+        try (Stream<Path> files = Files.list(etc)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith(PREFIX)
+                    && p.getFileName().toString().endsWith(".cfg")).toList()) {
+                if (name.equals(nameIn(f))) {
+                    return f;
+                }
+            }
+        }
+        String base = name.isEmpty() ? "default" : name.replaceAll("[^A-Za-z0-9_.-]", "_");
+        return etc.resolve(PREFIX + base + ".cfg");
+    }
+
+    private static String nameIn(Path file) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        String n = p.getProperty("name");
+        if (n != null) {
+            return n.trim();
+        }
+        String f = file.getFileName().toString();
+        return f.substring(PREFIX.length(), f.length() - ".cfg".length());
+    }
+
+    /** Writes the export's file; {@code magic} names the plugin's bare-value parameter. */
+    void write(ExportSpec spec, String magic) throws IOException {
+        if (!enabled()) {
+            return;
+        }
+        StringBuilder b = new StringBuilder("# nbd-osgi export, written by the console\n");
+        line(b, "name", spec.name());
+        line(b, "plugin", spec.plugin());
+        if (!spec.filters().isEmpty()) {
+            line(b, "filters", String.join(",", spec.filters()));
+        }
+        if (spec.readOnly()) {
+            line(b, "readonly", "true");
+        }
+        for (Map.Entry<String, String> p : spec.params().entrySet()) {
+            line(b, p.getKey().equals(ExportSpec.MAGIC_KEY) ? magic : p.getKey(), p.getValue());
+        }
+        Path file = fileOf(spec.name());
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, b);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    void delete(String name) throws IOException {
+        if (enabled()) {
+            Files.deleteIfExists(fileOf(name));
+        }
+    }
+
+    private static void line(StringBuilder b, String key, String value) {
+        b.append(key).append(" = ").append(value.replace("\\", "\\\\")).append('\n');
+    }
+}

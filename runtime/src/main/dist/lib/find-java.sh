@@ -1,0 +1,17 @@
+# Sourced by bin/nbd-osgi and bin/nbd-osgi-client: sets $java to a JDK 21+ java and $jvm_flags,
+# or exits. Looks at $JAVA_HOME, then the java on PATH, then /usr/lib/jvm/*.
+java_major() {  # the major version of the JDK in $1, from its release file
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null
+}
+for candidate in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v java 2>/dev/null || echo /nonexistent)")")")" /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
+    major=$(java_major "$candidate")
+    if [ -n "$major" ] && [ "$major" -ge 21 ]; then
+        java="$candidate/bin/java"
+        break
+    fi
+done
+[ -n "${java:-}" ] || { echo "nbd-osgi: needs Java 21 or later; set JAVA_HOME" >&2; exit 1; }
+jvm_flags="--enable-native-access=ALL-UNNAMED"
+# Felix reads sun.misc.Unsafe; Java 24+ warns about it unless told it is allowed.
+if [ "$major" -ge 24 ]; then jvm_flags="$jvm_flags --sun-misc-unsafe-memory-access=allow"; fi
