@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * {@code nbd-osgi-client [-s SOCKET] COMMAND...}: runs one console command in a running nbd-osgi
- * (through its console socket), prints the output and exits with the command's status (0, or 1 if
- * it failed; 2 if the server could not be reached). The socket defaults to {@code $NBD_OSGI_CONSOLE},
+ * (through its console socket), prints the output (on stderr if the command failed) and exits with
+ * the command's status (0, or 1 if it failed; 2 if the server could not be reached). The socket defaults to {@code $NBD_OSGI_CONSOLE},
  * else the instance's {@code data/console.sock}.
  */
 public final class ConsoleClient {
@@ -50,9 +50,11 @@ public final class ConsoleClient {
             if (all.length == 0) {
                 fail("no answer from " + socket);
             }
-            System.out.write(all, 0, all.length - 1);
-            System.out.flush();
-            System.exit(all[all.length - 1]);
+            int status = all[all.length - 1];
+            java.io.PrintStream to = status == 0 ? System.out : System.err;   // a failure's message is an error
+            to.write(all, 0, all.length - 1);
+            to.flush();
+            System.exit(status);
         } catch (IOException e) {
             fail("cannot reach the console at " + socket + ": " + e.getMessage());
         }

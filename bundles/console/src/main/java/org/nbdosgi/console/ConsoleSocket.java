@@ -42,17 +42,31 @@ public final class ConsoleSocket {
     private ServerSocketChannel server;
     private Path path;
 
+    /** The longest path a Unix socket address holds (sun_path is 108 bytes with its terminating NUL). */
+    private static final int MAX_PATH = 107;
+
     @Activate
-    void activate(BundleContext context) throws IOException {
+    void activate(BundleContext context) {
         String where = context.getProperty("nbd.console.socket");
         if (where == null || where.isBlank()) {
             return;
         }
         path = Path.of(where);
-        Files.deleteIfExists(path);
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        if (where.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_PATH) {
+            Path shorter = Path.of(System.getProperty("java.io.tmpdir"), "nbd-osgi-" + ProcessHandle.current().pid() + ".console");
+            LOG.warn("console socket path {} is longer than a Unix socket allows ({} bytes); using {}", where, MAX_PATH, shorter);
+            path = shorter;
+        }
+        try {
+            Files.deleteIfExists(path);
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(path));
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            LOG.error("no console socket at {}: {}", path, e.getMessage());
+            server = null;
+            return;
+        }
         LOG.info("console socket: {}", path);
         Thread.ofPlatform().daemon().name("nbd-console-socket").start(this::acceptLoop);
     }

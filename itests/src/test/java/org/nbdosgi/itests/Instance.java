@@ -1,0 +1,114 @@
+package org.nbdosgi.itests;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A private copy of the distribution, started in container mode (no arguments: exports from
+ * etc/, bundles from deploy/, the console on data/console.sock), for hot deployment tests that
+ * change its files. Listens on a free TCP port.
+ */
+public final class Instance implements AutoCloseable {
+    private final Path home;
+    private final int port;
+    private Process process;
+
+    private Instance(Path home, int port) {
+        this.home = home;
+        this.port = port;
+    }
+
+    /** A fresh copy of the built distribution under {@code dir}. */
+    public static Instance copy(Path dir) throws Exception {
+        Path home = dir.resolve("nbd-osgi");
+        Tools.run(Duration.ofSeconds(60), "rm", "-rf", home.toString()).ok();
+        Tools.run(Duration.ofSeconds(60), "cp", "-r", Distribution.home().toString(), home.toString()).ok();
+        Tools.run(Duration.ofSeconds(60), "rm", "-rf", home.resolve("data").toString()).ok();
+        Files.createDirectories(home.resolve("data"));
+        return new Instance(home, Tools.freePort());
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    public Path etc() {
+        return home.resolve("etc");
+    }
+
+    public Path deploy() {
+        return home.resolve("deploy");
+    }
+
+    public Path bundles() {
+        return home.resolve("bundles");
+    }
+
+    public String uri(String export) {
+        return "nbd://127.0.0.1:" + port + "/" + export;
+    }
+
+    /** Starts the container with extra JVM options (e.g. -Dnbd.park.timeout=5s); waits for the console. */
+    public Instance start(String... jvmOptions) throws Exception {
+        List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port));
+        opts.addAll(List.of(jvmOptions));
+        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/nbd-osgi").toString()).redirectErrorStream(true)
+                .redirectOutput(home.resolve("server.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("NBD_OSGI_JAVA_OPTS", String.join(" ", opts));
+        process = pb.start();
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("container exited: " + log());
+            }
+            if (Files.exists(home.resolve("data/console.sock")) && client("nbd:exports").exit() == 0) {
+                return this;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("container did not start: " + log());
+    }
+
+    /** {@code bin/nbd-osgi-client ARGS...} against this instance. */
+    public Tools.Result client(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(home.resolve("bin/nbd-osgi-client").toString()));
+        cmd.addAll(List.of(args));
+        return Tools.run(Duration.ofSeconds(60), Map.of(), cmd);
+    }
+
+    /** Polls a console command until its output contains {@code text}; returns how long it took. */
+    public Duration awaitOutput(Duration limit, String text, String... command) throws Exception {
+        long t0 = System.nanoTime();
+        String last = "";
+        while (System.nanoTime() - t0 < limit.toNanos()) {
+            last = client(command).out();
+            if (last.contains(text)) {
+                return Duration.ofNanos(System.nanoTime() - t0);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("'" + text + "' did not appear within " + limit + " in:\n" + last + "\nlog:\n" + log());
+    }
+
+    public String log() throws IOException {
+        Path log = home.resolve("server.log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+}
