@@ -23,23 +23,23 @@ public class CommandLineIT {
         return Tools.run(T, Map.of(), cmd);
     }
 
-    /** Exit status 1 and exactly one line on stderr, without a stack trace. */
+    /** Exit status 1 and exactly one line on stderr (matching the regex {@code expected}), without a stack trace. */
     private static void assertOneLineError(Tools.Result r, String expected) {
         assertEquals(r.err(), 1, r.exit());
         List<String> lines = r.err().lines().toList();
         assertEquals("one line only:\n" + r.err(), 1, lines.size());
-        assertEquals("nbd-osgi: " + expected, lines.get(0));
+        assertTrue(lines.get(0), lines.get(0).matches("nbd-osgi: " + expected));
         assertFalse(r.err().contains("Exception"));
     }
 
     @Test
     public void badCommandLinesAreOneClearLine() throws Exception {
-        assertOneLineError(nbdOsgi("-U", "-", "nosuchplugin"), "unknown plugin 'nosuchplugin' (available: memory)");
+        assertOneLineError(nbdOsgi("-U", "-", "nosuchplugin"), "unknown plugin 'nosuchplugin' \\(available: .*memory.*\\)");
         assertOneLineError(nbdOsgi("-U", "-", "memory", "1Q"), "memory: size: cannot parse size '1Q'");
         assertOneLineError(nbdOsgi("-U", "-", "memory"), "memory: size: this parameter is required");
-        assertOneLineError(nbdOsgi("-U", "-", "memory", "1G", "colour=blue"), "unknown parameter 'colour' (memory accept: size)");
-        assertOneLineError(nbdOsgi("--bogus", "memory", "1G"), "unknown option '--bogus' (see nbd-osgi --help)");
-        assertOneLineError(nbdOsgi("-U", "-", "--filter=nosuch", "memory", "1G"), "unknown filter 'nosuch'");
+        assertOneLineError(nbdOsgi("-U", "-", "memory", "1G", "colour=blue"), "unknown parameter 'colour' \\(memory accept: size\\)");
+        assertOneLineError(nbdOsgi("--bogus", "memory", "1G"), "unknown option '--bogus' \\(see nbd-osgi --help\\)");
+        assertOneLineError(nbdOsgi("-U", "-", "--filter=nosuch", "memory", "1G"), "unknown filter 'nosuch'.*");
         assertOneLineError(nbdOsgi("-p", "notaport", "memory", "1G"), "-p: 'notaport' is not a number");
     }
 

@@ -75,6 +75,23 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
         return s;
     }
 
+    /** Parameter names whose values are secrets: shown as {@code ***} by {@link #describe()}. */
+    private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("(?i).*(password|passwd|secret|cookie|token).*");
+
+    /** Whether a parameter's value must never be shown or logged. */
+    public static boolean isSecret(String key) {
+        return SECRET.matcher(key).matches();
+    }
+
+    /** The export in command-line syntax for logs and consoles, with secret values masked. */
+    public String describe() {
+        List<String> out = new ArrayList<>();
+        filters.forEach(f -> out.add("--filter=" + f));
+        out.add(plugin);
+        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + (isSecret(k) ? "***" : v)));
+        return String.join(" ", out);
+    }
+
     /** The same export written back in the command-line syntax {@link #parse} reads. */
     public List<String> toArgs() {
         List<String> out = new ArrayList<>();

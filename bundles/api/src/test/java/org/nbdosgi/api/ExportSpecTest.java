@@ -21,6 +21,13 @@ class ExportSpecTest {
     }
 
     @Test
+    void secretsAreMaskedWhenDescribed() throws Exception {
+        ExportSpec s = ExportSpec.parse("v", false, List.of("vddk", "file=[ds] vm.vmdk", "password=hunter2", "cookie=abc", "user=root"));
+        assertEquals("vddk file=[ds] vm.vmdk password=*** cookie=*** user=root", s.describe());
+        assertEquals("password=hunter2", s.toArgs().get(2));
+    }
+
+    @Test
     void refusesWhatItCannotRead() {
         assertEquals("no plugin given", assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of())).getMessage());
         assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "size=1G", "size=2G")));

@@ -162,7 +162,7 @@ public final class NbdShell {
     }
 
     private static String chainText(ExportSpec spec) {
-        return String.join(" ", spec.toArgs()) + (spec.readOnly() ? " (read-only)" : "");
+        return spec.describe() + (spec.readOnly() ? " (read-only)" : "");
     }
 
     private void connections(List<String> args, PrintStream out) {
@@ -198,7 +198,7 @@ public final class NbdShell {
 
     private static String paramsText(Map<String, String> params) {
         List<String> out = new ArrayList<>();
-        params.forEach((k, v) -> out.add(k + "=" + v));
+        params.forEach((k, v) -> out.add(k + "=" + (ExportSpec.isSecret(k) ? "***" : v)));
         return String.join(" ", out);
     }
 

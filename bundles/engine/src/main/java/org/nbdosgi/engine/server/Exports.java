@@ -70,7 +70,7 @@ final class Exports {
         Export e = newExport(spec, catchAll);
         e.running(spec, Chain.build(spec, catalog, Chain.HandedOver.none(), e.handles(), pool));
         exports.put(spec.name(), e);
-        LOG.info("export '{}' started: {}", spec.name(), String.join(" ", spec.toArgs()));
+        LOG.info("export '{}' started: {}", spec.name(), spec.describe());
         return info(e);
     }
 
@@ -190,7 +190,7 @@ final class Exports {
             }
             commit(e, reopened);
             e.running(spec, next);
-            LOG.info("export '{}' rewired: {}", name, String.join(" ", spec.toArgs()));
+            LOG.info("export '{}' rewired: {}", name, spec.describe());
             return info(e);
         } finally {
             e.gate().open();
@@ -266,7 +266,7 @@ final class Exports {
             Chain chain = Chain.build(e.spec(), catalog, states, e.handles(), pool);
             commit(e, reopen(e, chain));
             e.running(e.spec(), chain);
-            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", String.join(" ", e.spec().toArgs()));
+            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", e.spec().describe());
         } catch (ConfigException ex) {
             e.failed(resuming ? ExportState.PARKED : ExportState.FAILED, ex.getMessage());
             LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());
