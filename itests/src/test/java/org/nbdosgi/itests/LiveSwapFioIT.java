@@ -1,0 +1,87 @@
+package org.nbdosgi.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.Test;
+
+/**
+ * The hot swap promise, measured with fio: while fio writes and verifies (crc32c, iodepth 32,
+ * 20 s) a memory export, the memory plugin bundle is updated three times and a stats filter is
+ * inserted and removed. No I/O error, verification passes, data written before the swaps reads
+ * back the same after them, and no request waits 250 ms or more.
+ */
+public class LiveSwapFioIT {
+    private static final Pattern BUNDLE = Pattern.compile("(?m)^\\s*(\\d+)\\|.*\\|org\\.nbdosgi\\.plugin\\.memory\\b");
+
+    @Test
+    public void fioSeesNoErrorAndNoLongPauseWhileBundlesAreSwappedAndFiltersRewired() throws Exception {
+        try (Instance nbd = Instance.copy(Files.createTempDirectory("nbdit"))) {
+            nbd.start();
+            String uri = nbd.uri("");
+            Path dir = Distribution.workDir("LiveSwapFioIT");
+            Path before = dir.resolve("before.img");
+            Files.deleteIfExists(before);
+            Tools.run(Duration.ofSeconds(60), "dd", "if=/dev/urandom", "of=" + before, "bs=1M", "count=16").ok();
+            Tools.run(Duration.ofSeconds(60), "nbdcopy", before.toString(), uri).ok();
+
+            String lb = nbd.client("lb", "-s").ok().out();
+            Matcher m = BUNDLE.matcher(lb);
+            assertTrue(lb, m.find());
+            String memoryId = m.group(1);
+
+            CompletableFuture<Tools.Result> fio = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Tools.run(Duration.ofSeconds(120), Map.of(), List.of("fio", "--name=swap", "--ioengine=nbd",
+                            "--uri=" + uri, "--rw=randwrite", "--bs=4k", "--iodepth=32", "--offset=64M", "--size=256M",
+                            "--time_based", "--runtime=20", "--verify=crc32c", "--verify_backlog=4096",
+                            "--do_verify=1", "--output-format=json"));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(3000);
+            for (int i = 0; i < 3; i++) {
+                nbd.client("update", memoryId).ok();
+                Thread.sleep(2000);
+            }
+            nbd.client("nbd:filter-insert", "\"\"", "stats").ok();
+            Thread.sleep(2000);
+            nbd.client("nbd:filter-remove", "\"\"", "stats").ok();
+
+            Tools.Result r = fio.get(150, TimeUnit.SECONDS);
+            assertEquals(r.err(), 0, r.exit());
+            String json = r.out();
+            assertEquals("fio errors:\n" + json, "0", field(json, "error"));
+            String write = json.substring(json.indexOf("\"write\""));
+            long maxLatencyNs = Long.parseLong(field(write.substring(write.indexOf("\"lat_ns\"")), "max"));
+            System.out.println("LiveSwapFioIT: longest write latency " + maxLatencyNs / 1_000_000.0 + " ms");
+            assertTrue("longest request latency " + maxLatencyNs / 1_000_000 + " ms", maxLatencyNs < 250_000_000L);
+
+            Path after = dir.resolve("after.img");
+            Files.deleteIfExists(after);
+            Tools.run(Duration.ofSeconds(60), "nbdcopy", "--length=16M", uri, after.toString()).ok();
+            Tools.run(Duration.ofSeconds(60), "cmp", before.toString(), after.toString()).ok();
+            assertTrue(nbd.client("nbd:exports").out().contains("running"));
+        }
+    }
+
+    /** The first numeric value of {@code "key" :} in fio's JSON. */
+    private static String field(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\"\\s*:\\s*(-?\\d+)").matcher(json);
+        if (!m.find()) {
+            throw new AssertionError("no " + key + " in " + json);
+        }
+        return m.group(1);
+    }
+}
