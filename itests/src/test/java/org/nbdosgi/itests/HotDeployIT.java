@@ -58,7 +58,37 @@ public class HotDeployIT {
             String[] lines = r.out().trim().split("\n");
             assertEquals("written", lines[0]);
             assertTrue(r.out(), lines[1].startsWith("read True"));
+
+            // a newer jar over the old one: FileInstall updates the bundle, the export swaps, the data stays
+            String before = nbd.client("lb", "-s").out();
+            Files.copy(deployed, nbd.home().resolve("newer.jar"));
+            Files.move(nbd.home().resolve("newer.jar"), deployed, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            deployed.toFile().setLastModified(System.currentTimeMillis() + 5000);
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (nbd.log().split("export '' resumed", -1).length < 3 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);                           // the second resume: after the update
+            }
+            assertEquals(nbd.log(), 3, nbd.log().split("export '' resumed", -1).length);
+            Tools.Result after = Tools.nbdsh(nbd.uri(""), "print(h.pread(65536, 1 << 20) == b'\\x5a' * 65536)");
+            assertEquals(before + nbd.log(), "True", after.ok().out().trim());
         }
+    }
+
+    @Test
+    public void deletingTheCfgRemovesTheExportAndDisconnectsItsClients() throws Exception {
+        try (Instance nbd = instance()) {
+            nbd.start();
+            try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
+                c.go("");
+                Files.delete(nbd.etc().resolve("org.nbdosgi.export-default.cfg"));
+                assertTrue("the client is disconnected", c.isClosedByServer(10_000));
+            }
+            nbd.awaitOutput(Duration.ofSeconds(10), "NAME  STATE  SIZE  CLIENTS  THREADS  CHAIN\n", "nbd:exports");
+        }
+    }
+
+    private static int port(Instance nbd) {
+        return Integer.parseInt(nbd.uri("").replaceAll(".*:(\\d+)/$", "$1"));
     }
 
     @Test
@@ -95,7 +125,7 @@ public class HotDeployIT {
             assertEquals(added.out(), 0, added.exit());
             Path file = nbd.etc().resolve("org.nbdosgi.export-scratch.cfg");
             assertTrue(Files.readString(file).contains("size = 64M"));
-            try (NbdClient c = NbdClient.tcp("127.0.0.1", Integer.parseInt(nbd.uri("").replaceAll(".*:(\\d+)/$", "$1")))) {
+            try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
                 c.go("scratch");
                 c.write(0, new byte[] {1, 2, 3}, 0);
                 Tools.Result refused = nbd.client("nbd:export-set", "scratch", "size=128M");
