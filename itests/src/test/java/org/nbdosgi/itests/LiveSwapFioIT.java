@@ -63,9 +63,8 @@ public class LiveSwapFioIT {
             assertEquals(r.err(), 0, r.exit());
             String json = r.out();
             assertEquals("fio errors:\n" + json, "0", field(json, "error"));
-            String write = json.substring(json.indexOf("\"write\""));
-            long maxLatencyNs = Long.parseLong(field(write.substring(write.indexOf("\"lat_ns\"")), "max"));
-            System.out.println("LiveSwapFioIT: longest write latency " + maxLatencyNs / 1_000_000.0 + " ms");
+            long maxLatencyNs = Math.max(maxLatency(json, "write"), maxLatency(json, "read"));   // reads: verification
+            System.out.println("LiveSwapFioIT: longest request latency " + maxLatencyNs / 1_000_000.0 + " ms");
             assertTrue("longest request latency " + maxLatencyNs / 1_000_000 + " ms", maxLatencyNs < 250_000_000L);
 
             Path after = dir.resolve("after.img");
@@ -74,6 +73,12 @@ public class LiveSwapFioIT {
             Tools.run(Duration.ofSeconds(60), "cmp", before.toString(), after.toString()).ok();
             assertTrue(nbd.client("nbd:exports").out().contains("running"));
         }
+    }
+
+    /** jobs[0].DIRECTION.lat_ns.max of fio's JSON. */
+    private static long maxLatency(String json, String direction) {
+        String d = json.substring(json.indexOf("\"" + direction + "\""));
+        return Long.parseLong(field(d.substring(d.indexOf("\"lat_ns\"")), "max"));
     }
 
     /** The first numeric value of {@code "key" :} in fio's JSON. */
