@@ -53,7 +53,8 @@ public final class Tools {
     public static Result run(Duration timeout, Map<String, String> env, List<String> command)
             throws IOException, InterruptedException {
         require(command.get(0));
-        ProcessBuilder pb = new ProcessBuilder(command);
+        // tools that drop files in their working directory (fio's verify state) do it under target/
+        ProcessBuilder pb = new ProcessBuilder(command).directory(Distribution.workDir("tool-cwd").toFile());
         pb.environment().put("PATH", "/usr/bin:/bin:/usr/sbin:/sbin:" + System.getenv().getOrDefault("PATH", ""));
         pb.environment().putAll(env);
         Path out = Files.createTempFile("nbd-tool", ".out");
