@@ -22,6 +22,8 @@ import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 
 /**
  * The file plugin bundle in Felix, with JNA from system/: exports made through the admin service
@@ -32,6 +34,9 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 public class FilePluginIT {
     @Inject
     private ServerAdmin admin;
+
+    @Inject
+    private BundleContext context;
 
     @Configuration
     public Option[] config() throws Exception {
@@ -79,6 +84,34 @@ public class FilePluginIT {
             fail("export started: " + info);
         } catch (ConfigException e) {
             assertTrue(e.getMessage(), e.getMessage().contains(missing + ": no such file or directory"));
+        }
+    }
+
+    @Test
+    public void updatingThePluginBundleKeepsTheExportServing() throws Exception {
+        Path dir = Distribution.workDir("FilePluginIT");
+        Path img = dir.resolve("swap.img");
+        Files.write(img, new byte[1 << 20]);
+        Path sock = dir.resolve("swap.sock");
+        Files.deleteIfExists(sock);
+        admin.listenUnix(sock);
+        admin.addExport(ExportSpec.parse("swap", false, List.of("file", img.toString())));
+        try {
+            try (NbdClient c = NbdClient.unix(sock)) {
+                c.structuredReplies();
+                c.go("swap");
+                c.write(4096, new byte[] {9, 8, 7}, 0);
+                Bundle file = java.util.Arrays.stream(context.getBundles())
+                        .filter(b -> "org.nbdosgi.plugin.file".equals(b.getSymbolicName())).findFirst().orElseThrow();
+                file.update();                                       // a new class loader, JNA bound again
+                assertArrayEquals("the connection carries on with the new bundle", new byte[] {9, 8, 7}, c.read(4096, 3));
+                c.write(8192, new byte[] {1}, NbdClient.FLAG_FUA);
+                c.disconnect();
+            }
+            byte[] now = Files.readAllBytes(img);
+            assertEquals(1, now[8192]);
+        } finally {
+            admin.removeExport("swap");
         }
     }
 }
