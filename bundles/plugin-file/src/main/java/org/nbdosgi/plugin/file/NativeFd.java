@@ -89,6 +89,9 @@ final class NativeFd implements AutoCloseable {
         try {
             while (at < end) {
                 long n = LibC.pwrite(fd, base.share(at), end - at, offset);
+                if (n == 0) {
+                    throw new NbdException(NbdError.EIO, path + ": write at " + offset + " wrote nothing");
+                }
                 at += (int) n;
                 offset += n;
             }
