@@ -8,6 +8,7 @@
 #   RUNTIME=30 SIZE=2G bench/file.sh
 #   DISK_DIR=/var/tmp bench/file.sh  where the on-disk file goes (default: bench/target, the checkout's disk)
 #   FS="tmpfs" JOBS="randread-4k" bench/file.sh   a subset
+#   REPEAT=3 bench/file.sh           run each pair 3 times (alternating) and keep the best of each: less noise
 #
 # Needs fio, nbdkit, and the built distribution (runtime/target/nbd-osgi: mvn -DskipTests verify).
 # The two servers run one after the other per workload, never at the same time.
@@ -18,6 +19,7 @@ RUNTIME=${RUNTIME:-10}
 SIZE=${SIZE:-1G}
 FS=${FS:-"tmpfs disk"}
 JOBS=${JOBS:-"randread-4k randwrite-4k randrw-4k read-1m write-1m"}
+REPEAT=${REPEAT:-1}
 DISK_DIR=${DISK_DIR:-$PWD/bench/target}
 SERVER=$PWD/runtime/target/nbd-osgi/bin/nbd-osgi
 
@@ -99,12 +101,17 @@ for fs in $FS; do
     esac
     prepare "$fs" "$f" >&2
     for job in $JOBS; do
-        start_server nbdkit "$f"
-        read -r k_iops k_mib < <(run_fio nbdkit "$job")
-        stop_server
-        start_server nbd-osgi "$f"
-        read -r o_iops o_mib < <(run_fio nbd-osgi "$job")
-        stop_server
+        k_iops=0 k_mib=0 o_iops=0 o_mib=0
+        for _ in $(seq 1 "$REPEAT"); do
+            start_server nbdkit "$f"
+            read -r iops mib < <(run_fio nbdkit "$job")
+            stop_server
+            if (( iops > k_iops )); then k_iops=$iops k_mib=$mib; fi
+            start_server nbd-osgi "$f"
+            read -r iops mib < <(run_fio nbd-osgi "$job")
+            stop_server
+            if (( iops > o_iops )); then o_iops=$iops o_mib=$mib; fi
+        done
         ratio=$(awk -v o="$o_iops" -v k="$k_iops" 'BEGIN { printf "%.2f", (k > 0 ? o / k : 0) }')
         printf '%-6s %-13s %12s %10s %12s %10s %8s\n' "$fs" "$job" "$k_iops" "$k_mib" "$o_iops" "$o_mib" "$ratio"
     done
