@@ -1,0 +1,80 @@
+package org.nbdosgi.plugin.file;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a file's file system turned out not to support, learned from EOPNOTSUPP (or EINVAL for
+ * O_DIRECT) the first time and kept for the export, so later requests go straight to the next
+ * fallback instead of failing the same call again. Shared by every connection to the file; each
+ * flag only ever changes from supported to unsupported, so plain volatile fields are enough.
+ */
+final class Fallbacks {
+    private static final Logger LOG = LoggerFactory.getLogger(Fallbacks.class);
+
+    private final String file;
+    private volatile boolean punchHole = true;
+    private volatile boolean zeroRange = true;
+    private volatile boolean allocate = true;
+    private volatile boolean seekData = true;
+    private volatile boolean directIo = true;
+
+    Fallbacks(String file) {
+        this.file = file;
+    }
+
+    boolean punchHole() {
+        return punchHole;
+    }
+
+    boolean zeroRange() {
+        return zeroRange;
+    }
+
+    boolean allocate() {
+        return allocate;
+    }
+
+    boolean seekData() {
+        return seekData;
+    }
+
+    boolean directIo() {
+        return directIo;
+    }
+
+    void noPunchHole() {
+        if (punchHole) {
+            punchHole = false;
+            LOG.debug("{}: fallocate(PUNCH_HOLE) is not supported: trim does nothing, zero does not punch", file);
+        }
+    }
+
+    void noZeroRange() {
+        if (zeroRange) {
+            zeroRange = false;
+            LOG.debug("{}: fallocate(ZERO_RANGE) is not supported: zero punches and reallocates, or writes zeros", file);
+        }
+    }
+
+    void noAllocate() {
+        if (allocate) {
+            allocate = false;
+            LOG.debug("{}: fallocate(0) is not supported", file);
+        }
+    }
+
+    void noSeekData() {
+        if (seekData) {
+            seekData = false;
+            LOG.debug("{}: lseek(SEEK_DATA) is not supported: extents report everything as data", file);
+        }
+    }
+
+    void noDirectIo() {
+        if (directIo) {
+            directIo = false;
+            LOG.debug("{}: O_DIRECT is not supported: cache=none drops pages after each request instead", file);
+        }
+    }
+}

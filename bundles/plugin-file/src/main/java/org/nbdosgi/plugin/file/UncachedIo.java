@@ -1,0 +1,114 @@
+package org.nbdosgi.plugin.file;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/**
+ * {@code cache=none}: keeps the file's data out of the page cache. Requests aligned to the direct
+ * I/O block size go through the O_DIRECT descriptor (through a page-aligned bounce buffer when the
+ * engine's buffer is not aligned); the rest, or everything when the file system refuses O_DIRECT,
+ * go through the page cache and are dropped from it right after: reads with
+ * posix_fadvise(DONTNEED), writes after waiting for their write-back (dirty pages cannot be dropped).
+ */
+final class UncachedIo implements Io {
+    private static final long PAGE = 4096;
+    private final Io buffered;
+    private final NativeFd fd;
+    private final boolean direct;
+    private final int alignment;
+    private final int memoryAlignment;
+    private final AlignedBuffers bounce;
+
+    /**
+     * @param fd        the plugin's descriptor, opened with O_DIRECT when {@code direct}
+     * @param alignment the offset and length alignment O_DIRECT needs (a power of two)
+     */
+    UncachedIo(Io buffered, NativeFd fd, boolean direct, int alignment, AlignedBuffers bounce) {
+        this.buffered = buffered;
+        this.fd = fd;
+        this.direct = direct;
+        this.alignment = alignment;
+        this.memoryAlignment = Math.min(alignment, AlignedBuffers.ALIGNMENT);
+        this.bounce = bounce;
+    }
+
+    @Override
+    public void read(ByteBuffer buf, long offset) throws IOException {
+        int length = buf.remaining();
+        if (direct && aligned(offset, length)) {
+            if (alignedMemory(buf)) {
+                fd.readFully(buf, offset);
+            } else {
+                bouncedRead(buf, offset);
+            }
+            return;
+        }
+        buffered.read(buf, offset);
+        dropPages(offset, length);
+    }
+
+    @Override
+    public void write(ByteBuffer buf, long offset) throws IOException {
+        int length = buf.remaining();
+        if (direct && aligned(offset, length)) {
+            if (alignedMemory(buf)) {
+                fd.writeFully(buf, offset);
+            } else {
+                bouncedWrite(buf, offset);
+            }
+            return;
+        }
+        buffered.write(buf, offset);
+        fd.writeBack(offset, length);
+        dropPages(offset, length);
+    }
+
+    /** DONTNEED drops only whole pages inside the range: widen it to the pages it touches. */
+    private void dropPages(long offset, int length) {
+        long start = offset & -PAGE;
+        long end = (offset + length + PAGE - 1) & -PAGE;
+        fd.advise(start, end - start, LibC.POSIX_FADV_DONTNEED);
+    }
+
+    private boolean aligned(long offset, int length) {
+        return ((offset | length) & (alignment - 1)) == 0;
+    }
+
+    private boolean alignedMemory(ByteBuffer buf) {
+        return buf.isDirect()
+                && ((Pointer.nativeValue(Native.getDirectBufferPointer(buf)) + buf.position()) & (memoryAlignment - 1)) == 0;
+    }
+
+    private void bouncedRead(ByteBuffer buf, long offset) throws IOException {
+        ByteBuffer b = bounce.acquire();
+        try {
+            for (int at = buf.position(); at < buf.limit(); ) {
+                int n = Math.min(buf.limit() - at, AlignedBuffers.CHUNK);
+                fd.readFully(b.clear().limit(n), offset);
+                buf.put(at, b, 0, n);
+                at += n;
+                offset += n;
+            }
+        } finally {
+            bounce.release(b);
+        }
+    }
+
+    private void bouncedWrite(ByteBuffer buf, long offset) throws IOException {
+        ByteBuffer b = bounce.acquire();
+        try {
+            for (int at = buf.position(); at < buf.limit(); ) {
+                int n = Math.min(buf.limit() - at, AlignedBuffers.CHUNK);
+                b.clear().put(0, buf, at, n);
+                fd.writeFully(b.limit(n), offset);
+                at += n;
+                offset += n;
+            }
+        } finally {
+            bounce.release(b);
+        }
+    }
+}
