@@ -291,6 +291,28 @@ class Ext2FilterTest {
     }
 
     @Test
+    void aFullFilesystemIsEnospcAndStaysConsistent() throws Exception {
+        Path src = Images.source(dir, 11);
+        Path image = Images.make(dir, "ext4", src, "16M");        // 32 MiB of file, about 11 MiB of it data
+        try (ImageLayer layer = new ImageLayer(image, true)) {
+            FilterInstance instance = start(layer, "/disk.raw", false);
+            Handle h = connect(instance, "");
+            ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+            NbdException e = assertThrows(NbdException.class, () -> {
+                for (long at = 23L << 20; at < 31L << 20; at += 1 << 20) {
+                    h.write(chunk.clear(), at, 0);
+                }
+            });
+            assertEquals(NbdError.ENOSPC, e.error());
+            assertTrue(e.getMessage().contains("allocating a block"), e.getMessage());
+            h.flush(0);
+            h.close();
+            instance.close();
+        }
+        assertNull(Images.fsckProblems(image));
+    }
+
+    @Test
     void errorsFromTheLayerBelowReachTheClientWithTheirNbdError() throws Exception {
         Path src = Images.source(dir, 10);
         Path image = Images.make(dir, "ext4", src, "64M", "-b", "4096");
