@@ -12,11 +12,12 @@ import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 
 /**
- * One connection's view of an inner file. The filesystem's lock is held only to look up (and for
- * writes, allocate) where a request's bytes live; the bytes then go straight between the client's
- * buffer and this connection's own handle on the layer below, so connections overlap everywhere
- * except in libext2fs. Zero is emulated by writes and FUA by flush (the engine does both); trim
- * is not offered; block status describes the inner file, never the image around it.
+ * One connection's view of an inner file. The filesystem's lock is held only to look up what is not
+ * yet known of where a request's bytes live, and to allocate blocks for writes; the bytes go
+ * straight between the client's buffer and this connection's own handle on the layer below, so
+ * connections overlap everywhere except in libext2fs. Zero is emulated by writes and FUA by flush
+ * (the engine does both); trim is not offered; block status describes the inner file, never the
+ * image around it.
  *
  * <p>Data plane, except {@link #close}.
  */
@@ -24,8 +25,6 @@ final class Ext2Handle implements Handle {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
     /** Most runs one block status reply describes. */
     private static final int STATUS_RUNS = 1024;
-    /** Most bytes one block status request maps by per-block lookups (indirect block maps). */
-    private static final long STATUS_BYTES_BY_BLOCK = 64L << 20;
 
     private final Filesystem fs;
     private final InnerFile file;
@@ -79,7 +78,7 @@ final class Ext2Handle implements Handle {
         if (length == 0) {
             return;
         }
-        List<Run> runs = fs.locked(() -> file.map(offset, length, Integer.MAX_VALUE));
+        List<Run> runs = file.locate(offset, length);
         int base = buf.position();
         long done = 0;
         for (Run r : runs) {
@@ -100,7 +99,7 @@ final class Ext2Handle implements Handle {
         if (length == 0) {
             return;
         }
-        List<Run> runs = fs.locked(() -> file.allocate(offset, length));
+        List<Run> runs = file.locateForWrite(offset, length);
         int base = buf.position();
         long done = 0;
         for (Run r : runs) {
@@ -121,9 +120,7 @@ final class Ext2Handle implements Handle {
 
     @Override
     public void extents(long offset, long length, int flags, Extents extents) throws IOException {
-        long span = file.extentMapped() ? length : Math.min(length, STATUS_BYTES_BY_BLOCK);
-        int maxRuns = Flags.has(flags, Flags.REQ_ONE) ? 1 : STATUS_RUNS;
-        List<Run> runs = fs.locked(() -> file.map(offset, span, maxRuns));
+        List<Run> runs = file.describe(offset, length, Flags.has(flags, Flags.REQ_ONE) ? 1 : STATUS_RUNS);
         for (Run r : runs) {
             int type = switch (r.kind()) {
                 case DATA -> 0;

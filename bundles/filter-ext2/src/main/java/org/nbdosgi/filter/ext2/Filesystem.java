@@ -24,8 +24,6 @@ import com.sun.jna.Pointer;
  */
 final class Filesystem implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Filesystem.class);
-    private static final long ET_NO_DIRECTORY = 2133571402L;
-    private static final long ET_FILE_NOT_FOUND = 2133571404L;
 
     /** A piece of work on the filesystem, run under its lock. */
     interface Locked<T> {
@@ -144,10 +142,10 @@ final class Filesystem implements AutoCloseable {
             int[] ino = new int[1];
             long rc = LibExt2fs.ext2fs_namei(fs, LibExt2fs.ROOT_INO, LibExt2fs.ROOT_INO,
                     LibExt2fs.cString(path.substring(1)), ino);
-            if (rc == ET_FILE_NOT_FOUND) {
+            if (rc == LibExt2fs.ET_FILE_NOT_FOUND) {
                 throw new NbdException(NbdError.EINVAL, path + ": no such file in the filesystem");
             }
-            if (rc == ET_NO_DIRECTORY) {
+            if (rc == LibExt2fs.ET_NO_DIRECTORY) {
                 throw new NbdException(NbdError.EINVAL, path + ": a directory on the path is not a directory");
             }
             check(path, rc);
@@ -163,6 +161,9 @@ final class Filesystem implements AutoCloseable {
                             + " (inline data), which this filter does not serve");
                 }
                 file = new InnerFile(this, ino[0], inode);
+                if (file.extentMapped()) {
+                    file.map(0, file.size(), KnownRuns.MAX_RUNS);   // an extent tree is cheap to learn whole
+                }
                 files.put(ino[0], file);
             }
             file.retain();

@@ -14,16 +14,22 @@ import com.sun.jna.Pointer;
  * its inode, kept in native memory where libext2fs updates it as it allocates blocks. It answers
  * one question, where a byte range of the file lives on the layer below, and allocates what a write
  * needs; the data itself is then read and written there directly, outside the filesystem's lock,
- * in one transfer per contiguous run instead of one callback per block.
+ * in one transfer per contiguous run instead of one callback per block. Answers already known
+ * ({@link KnownRuns}) need neither the lock nor libext2fs.
  *
- * <p>Data plane. Every method except the accessors must run under the filesystem's lock.
+ * <p>Data plane. {@link #locate}, {@link #locateForWrite} and {@link #describe} run on any thread;
+ * the other methods run under the filesystem's lock.
  */
 final class InnerFile {
+    /** Most bytes one block status request maps by per-block lookups (indirect block maps). */
+    static final long STATUS_BYTES_BY_BLOCK = 64L << 20;
+
     private final Filesystem fs;
     private final int ino;
     private final Memory inode;
     private final long size;
     private final boolean extentMapped;
+    private final KnownRuns known = new KnownRuns();
     private int users;
 
     InnerFile(Filesystem fs, int ino, Memory inode) {
@@ -48,6 +54,40 @@ final class InnerFile {
         return extentMapped;
     }
 
+    /** How many runs of the block map are known. */
+    int knownRuns() {
+        return known.size();
+    }
+
+    /** Where bytes {@code [offset, offset + length)} live: from what is known, else mapped under the lock. */
+    List<Run> locate(long offset, long length) throws IOException {
+        List<Run> runs = known.find(offset, length);
+        return runs != null ? runs : fs.locked(() -> map(offset, length, Integer.MAX_VALUE));
+    }
+
+    /** As {@link #locate}, with every block allocated and written first: the lock only when some are not. */
+    List<Run> locateForWrite(long offset, long length) throws IOException {
+        List<Run> runs = known.find(offset, length);
+        if (runs != null && runs.stream().allMatch(r -> r.kind() == Run.Kind.DATA)) {
+            return runs;
+        }
+        return fs.locked(() -> allocate(offset, length));
+    }
+
+    /**
+     * Runs for a block status reply from {@code offset}: as far as is known, else up to
+     * {@code maxRuns} runs mapped under the lock (by per-block lookups, at most
+     * {@link #STATUS_BYTES_BY_BLOCK} bytes).
+     */
+    List<Run> describe(long offset, long length, int maxRuns) throws IOException {
+        List<Run> runs = known.find(offset, length);
+        if (runs != null) {
+            return runs.size() <= maxRuns ? runs : runs.subList(0, maxRuns);
+        }
+        long span = extentMapped ? length : Math.min(length, STATUS_BYTES_BY_BLOCK);
+        return fs.locked(() -> map(offset, span, maxRuns));
+    }
+
     void retain() {
         users++;
     }
@@ -57,7 +97,10 @@ final class InnerFile {
         return --users == 0;
     }
 
-    /** Where bytes {@code [offset, offset + length)} live: a prefix of them when {@code maxRuns} runs are not enough. */
+    /**
+     * Asks libext2fs where bytes {@code [offset, offset + length)} live (a prefix of them when
+     * {@code maxRuns} runs are not enough), and remembers the answer.
+     */
     List<Run> map(long offset, long length, int maxRuns) throws IOException {
         assert fs.isLockedByMe();
         RunList runs = new RunList(offset, offset + length, fs.blockSize(), maxRuns);
@@ -66,6 +109,7 @@ final class InnerFile {
         } else {
             walkBlocks(runs);
         }
+        known.record(runs.runs());
         return runs.runs();
     }
 

@@ -54,6 +54,8 @@ final class LibExt2fs {
     static final long ET_MAGIC_IO_MANAGER = 2133571335L;
     static final long ET_RO_FILSYS = 2133571349L;
     static final long ET_BLOCK_ALLOC_FAIL = 2133571400L;
+    static final long ET_NO_DIRECTORY = 2133571402L;
+    static final long ET_FILE_NOT_FOUND = 2133571404L;
     static final long ET_FILE_RO = 2133571405L;
     static final long ET_EXTENT_NO_NEXT = 2133571452L;
     static final long ET_NO_CURRENT_NODE = 2133571456L;

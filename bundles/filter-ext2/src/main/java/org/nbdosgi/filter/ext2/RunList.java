@@ -52,18 +52,12 @@ final class RunList {
         if (to <= from) {
             return;
         }
-        boolean placed = kind != Run.Kind.HOLE;
-        long physical = placed ? physicalBlock * blockSize + (from - block * blockSize) : -1;
-        if (!runs.isEmpty()) {
-            Run last = runs.get(runs.size() - 1);
-            boolean continues = last.kind() == kind && (!placed || last.physical() + last.length() == physical);
-            if (continues) {
-                runs.set(runs.size() - 1, new Run(last.offset(), to - last.offset(), last.physical(), kind));
-                return;
-            }
-        }
-        if (runs.size() < maxRuns) {
-            runs.add(new Run(from, to - from, physical, kind));
+        long physical = kind != Run.Kind.HOLE ? physicalBlock * blockSize + (from - block * blockSize) : -1;
+        Run run = new Run(from, to - from, physical, kind);
+        if (!runs.isEmpty() && runs.get(runs.size() - 1).isContinuedBy(run)) {
+            runs.set(runs.size() - 1, runs.get(runs.size() - 1).join(run));
+        } else if (runs.size() < maxRuns) {
+            runs.add(run);
         }
     }
 
