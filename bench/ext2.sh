@@ -3,7 +3,8 @@
 # lives inside an ext4 image, through `nbd-osgi --filter=ext2 file IMG ext2file=/disk.raw` and
 # through `nbdkit --filter=ext2 file IMG ext2file=/disk.raw`, on the same image, one run each,
 # and prints each workload's figures and the ratio nbd-osgi / nbdkit (the bar: >= 0.7 for reads
-# of 1 MiB). The inner file is random data throughout, so every read moves real blocks.
+# of 1 MiB). The inner file is random data throughout, so every read moves real blocks. The last
+# workload opens several connections at once; nbdkit's ext2 filter serves them one after another.
 # Usage: bench/ext2.sh    (SIZE=inner file size, default 1G; RUNTIME=seconds per workload, default 10)
 set -euo pipefail
 
@@ -12,6 +13,7 @@ NBD_OSGI=${NBD_OSGI:-$ROOT/runtime/target/nbd-osgi/bin/nbd-osgi}
 SIZE=${SIZE:-1G}
 RUNTIME=${RUNTIME:-10}
 WORKLOADS=("read 1M 8" "randread 4k 16")
+PARALLEL="4 randread 4k 16"     # connections, then the workload each runs
 
 need() {
     command -v "$1" >/dev/null || { echo "bench: $1 is missing (apt-get install $2)" >&2; exit 1; }
@@ -36,7 +38,7 @@ trap cleanup EXIT
 mkdir "$WORK/src"
 head -c "$SIZE" /dev/urandom >"$WORK/src/disk.raw"
 bytes=$(stat -c %s "$WORK/src/disk.raw")
-mke2fs -q -F -t ext4 -d "$WORK/src" "$WORK/fs.img" "$((bytes / 1024 * 5 / 4 + 65536))k"
+mke2fs -q -F -t ext4 -d "$WORK/src" "$WORK/fs.img" "$((bytes / 1024 * 5 / 4 + 65536))k" >/dev/null
 rm -rf "$WORK/src"
 
 start() {  # SERVER: starts it on $WORK/SERVER.sock, read-only, serving /disk.raw
@@ -69,6 +71,21 @@ fio_job() {  # SOCK RW BS DEPTH: prints "IOPS MiB/s"
     awk -F';' '/^3;/ { printf "%d %.1f\n", $8, $7 / 1024 }'
 }
 
+# fio_connections SOCK JOBS RW BS DEPTH: JOBS connections at once; prints "IOPS MiB/s" over the wall
+# clock, so a server that makes connections wait for each other is measured as the client sees it
+fio_connections() {
+    local start end
+    start=$(date +%s.%N)
+    fio --name=ext2 --ioengine=nbd --uri="nbd+unix:///?socket=$1" --numjobs="$2" --rw="$3" --bs="$4" --iodepth="$5" \
+        --size="$bytes" --time_based --runtime="$RUNTIME" --norandommap --randrepeat=0 \
+        --output-format=terse --terse-version=3 2>/dev/null >"$WORK/fio.out"
+    end=$(date +%s.%N)
+    awk -F';' -v secs="$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" -v bs="$4" '
+        /^3;/ { kib += $6 }
+        END { mib = kib / 1024; unit = (bs ~ /k$/) ? bs + 0 : (bs + 0) * 1024;
+              printf "%d %.1f\n", kib / unit / secs, mib / secs }' "$WORK/fio.out"
+}
+
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
@@ -80,10 +97,11 @@ for server in nbd-osgi nbdkit; do
         read -r rw bs depth <<<"$w"
         result["$server $w"]=$(fio_job "$WORK/$server.sock" "$rw" "$bs" "$depth")
     done
+    result["$server $PARALLEL"]=$(fio_connections "$WORK/$server.sock" $PARALLEL)
     stop
 done
 
-echo "ext2 filter over the file plugin, inner file $SIZE of random data in ext4, one connection"
+echo "ext2 filter over the file plugin, inner file $SIZE of random data in ext4"
 echo "| workload | nbd-osgi | nbdkit | ratio |"
 echo "|---|---|---|---|"
 for w in "${WORKLOADS[@]}"; do
@@ -96,3 +114,7 @@ for w in "${WORKLOADS[@]}"; do
         echo "| $rw $bs depth $depth | $ours_iops IOPS | $theirs_iops IOPS | $(ratio "$ours_iops" "$theirs_iops") |"
     fi
 done
+read -r jobs rw bs depth <<<"$PARALLEL"
+read -r ours_iops _ <<<"${result["nbd-osgi $PARALLEL"]}"
+read -r theirs_iops _ <<<"${result["nbdkit $PARALLEL"]}"
+echo "| $jobs connections at once, each $rw $bs depth $depth (wall clock) | $ours_iops IOPS | $theirs_iops IOPS | $(ratio "$ours_iops" "$theirs_iops") |"

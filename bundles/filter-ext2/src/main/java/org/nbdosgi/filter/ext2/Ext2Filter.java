@@ -66,7 +66,7 @@ public final class Ext2Filter implements Filter {
         }
         Filesystem fs = openFilesystem(export, next);
         try {
-            return new Ext2Instance(fs, next, path == null ? null : fs.openFile(path));
+            return new Ext2Instance(fs, next, path, path == null ? null : fs.openFile(path));
         } catch (IOException e) {
             closeQuietly(fs, e);
             throw new ConfigException("ext2file: " + e.getMessage(), e);

@@ -28,16 +28,19 @@ final class Ext2Handle implements Handle {
 
     private final Filesystem fs;
     private final InnerFile file;
+    private final String path;
     private final Handle data;
     private final boolean writable;
 
     /**
+     * @param path the file's path, for the export's description
      * @param data this connection's handle on the layer below, where the file's blocks are read and
      *             written (the engine opened it and closes it)
      */
-    Ext2Handle(Filesystem fs, InnerFile file, Handle data) throws IOException {
+    Ext2Handle(Filesystem fs, InnerFile file, String path, Handle data) throws IOException {
         this.fs = fs;
         this.file = file;
+        this.path = path;
         this.data = data;
         this.writable = fs.writable() && data.canWrite();
     }
@@ -70,6 +73,13 @@ final class Ext2Handle implements Handle {
     @Override
     public boolean isRotational() throws IOException {
         return data.isRotational();
+    }
+
+    /** Names the file, and the layer below's own description if it has one. */
+    @Override
+    public String description() throws IOException {
+        String below = data.description();
+        return path + " inside an ext2/3/4 filesystem" + (below == null ? "" : ": " + below);
     }
 
     @Override

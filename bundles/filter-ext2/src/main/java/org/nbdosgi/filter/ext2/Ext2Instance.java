@@ -22,12 +22,17 @@ final class Ext2Instance implements FilterInstance {
 
     private final Filesystem fs;
     private final Layer next;
+    private final String fixedPath;
     private final InnerFile fixed;
 
-    /** @param fixed the file every client gets, or null when clients choose by export name */
-    Ext2Instance(Filesystem fs, Layer next, InnerFile fixed) {
+    /**
+     * @param fixedPath the file every client gets, or null when clients choose by export name
+     * @param fixed     that file, opened
+     */
+    Ext2Instance(Filesystem fs, Layer next, String fixedPath, InnerFile fixed) {
         this.fs = fs;
         this.next = next;
+        this.fixedPath = fixedPath;
         this.fixed = fixed;
     }
 
@@ -37,9 +42,10 @@ final class Ext2Instance implements FilterInstance {
      */
     @Override
     public Handle open(ClientContext client) throws IOException {
-        InnerFile file = fixed != null ? share(fixed) : fs.openFile(pathOf(client.exportName()));
+        String path = fixed != null ? fixedPath : pathOf(client.exportName());
+        InnerFile file = fixed != null ? share(fixed) : fs.openFile(path);
         try {
-            return new Ext2Handle(fs, file, next.open(client.withExportName(LOWER_EXPORT)));
+            return new Ext2Handle(fs, file, path, next.open(client.withExportName(LOWER_EXPORT)));
         } catch (IOException | RuntimeException e) {
             fs.release(file);
             throw e;

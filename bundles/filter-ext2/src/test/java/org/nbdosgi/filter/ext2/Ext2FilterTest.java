@@ -208,6 +208,7 @@ class Ext2FilterTest {
             assertEquals(List.of(), instance.listExports(false), "nothing is advertised");
             Handle disk = connect(instance, "/disk.raw");
             Handle other = connect(instance, "//./other.raw");
+            assertEquals("/other.raw inside an ext2/3/4 filesystem", other.description());
             assertEquals(Images.DISK_SIZE, disk.size());
             assertEquals(1 << 20, other.size());
             assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), readAll(other, 1 << 20));
