@@ -115,6 +115,13 @@ final class Filesystem implements AutoCloseable {
         return lock.isHeldByCurrentThread();
     }
 
+    /** Reads the block bitmap unless it is in memory already (ext2fs_fallocate needs it). Under the lock. */
+    void loadBlockBitmap() throws IOException {
+        if (fs.getPointer(LibExt2fs.FILSYS_BLOCK_MAP) == null) {
+            check("reading the block bitmap", LibExt2fs.ext2fs_read_block_bitmap(fs));
+        }
+    }
+
     /** Throws the failure behind a non-zero libext2fs result, described as {@code what}. Under the lock. */
     void check(String what, long rc) throws IOException {
         if (rc != 0) {

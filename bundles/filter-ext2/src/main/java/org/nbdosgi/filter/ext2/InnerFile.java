@@ -120,14 +120,23 @@ final class InnerFile {
     List<Run> allocate(long offset, long length) throws IOException {
         List<Run> runs = map(offset, length, Integer.MAX_VALUE);
         boolean changed = false;
-        for (Run r : runs) {
-            if (r.kind() == Run.Kind.HOLE) {
-                allocateBlocks(r);
-                changed = true;
-            } else if (r.kind() == Run.Kind.UNWRITTEN) {
-                markWritten(r);
-                changed = true;
+        try {
+            for (Run r : runs) {
+                if (r.kind() == Run.Kind.HOLE) {
+                    changed = true;
+                    allocateBlocks(r);
+                } else if (r.kind() == Run.Kind.UNWRITTEN) {
+                    changed = true;
+                    markWritten(r);
+                }
             }
+        } catch (IOException e) {
+            try {
+                map(offset, length, Integer.MAX_VALUE);      // so what is known includes what did get allocated
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
         }
         if (!changed) {
             return runs;
@@ -142,11 +151,24 @@ final class InnerFile {
         return after;
     }
 
+    /** Extent trees get whole ranges at once, zeroed through the layer below; indirect maps block by block. */
     private void allocateBlocks(Run hole) throws IOException {
+        long bs = fs.blockSize();
+        long first = hole.offset() / bs;
+        long end = (hole.end() + bs - 1) / bs;
+        if (extentMapped) {
+            fs.loadBlockBitmap();
+            long rc = LibExt2fs.ext2fs_fallocate(fs.pointer(), LibExt2fs.FALLOCATE_ZERO_BLOCKS | LibExt2fs.FALLOCATE_FORCE_INIT,
+                    ino, inode, LibExt2fs.GOAL_ANY, first, end - first);
+            // fallocate counts the new blocks in our copy of the inode but leaves writing it to the caller
+            long written = LibExt2fs.ext2fs_write_inode(fs.pointer(), ino, inode);
+            fs.check("allocating blocks", rc);
+            fs.check("writing the inode", written);
+            return;
+        }
         int[] flags = new int[1];
         long[] physical = new long[1];
-        long bs = fs.blockSize();
-        for (long b = hole.offset() / bs; b * bs < hole.end(); b++) {
+        for (long b = first; b < end; b++) {
             fs.check("allocating a block", LibExt2fs.ext2fs_bmap2(fs.pointer(), ino, inode, fs.blockBuffer(),
                     LibExt2fs.BMAP_ALLOC, b, flags, physical));
         }

@@ -1,7 +1,6 @@
 package org.nbdosgi.filter.ext2;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -20,7 +19,8 @@ import com.sun.jna.Pointer;
  * callbacks are bound to this object, so no registry is needed to find the Java side of a channel.
  *
  * <p>Data plane, entered only from inside libext2fs calls that the filesystem makes under its
- * lock; that lock guards the fields here. libext2fs passes only a number up, so a failure of the
+ * lock; that lock guards the fields here. Metadata blocks read recently are served from a
+ * {@link MetadataCache}. libext2fs passes only a number up, so a failure of the
  * layer below is also kept here, for the filesystem to rethrow with its NBD error intact.
  */
 final class LayerIo {
@@ -34,6 +34,7 @@ final class LayerIo {
     private static final long MANAGER_FLUSH = 56;
     private static final long MANAGER_READ_BLK64 = 88;
     private static final long MANAGER_WRITE_BLK64 = 96;
+    private static final long MANAGER_ZEROOUT = 120;
     private static final int CHANNEL_SIZE = 192;
     private static final long CHANNEL_MANAGER = 8;
     private static final long CHANNEL_NAME = 16;
@@ -60,6 +61,11 @@ final class LayerIo {
         long invoke(Pointer channel, long block, int count, Pointer data);
     }
 
+    /** {@code errcode_t zeroout(io_channel, unsigned long long block, unsigned long long count)}. */
+    interface ZeroFunction extends Callback {
+        long invoke(Pointer channel, long block, long count);
+    }
+
     private final Handle lower;
     private final Memory manager = new Memory(MANAGER_SIZE);
     private final Memory name;
@@ -70,7 +76,9 @@ final class LayerIo {
     private final BlockFunction read = (channel, block, count, data) -> transfer(channel, block, count, data, false);
     private final BlockFunction write = (channel, block, count, data) -> transfer(channel, block, count, data, true);
     private final ChannelFunction flush = this::flush;
+    private final ZeroFunction zeroOut = this::zeroOut;
     private final Map<Long, Memory> channels = new HashMap<>();
+    private final MetadataCache cache = new MetadataCache();
     private IOException failure;
 
     /**
@@ -93,6 +101,7 @@ final class LayerIo {
         manager.setPointer(MANAGER_FLUSH, CallbackReference.getFunctionPointer(flush));
         manager.setPointer(MANAGER_READ_BLK64, CallbackReference.getFunctionPointer(read));
         manager.setPointer(MANAGER_WRITE_BLK64, CallbackReference.getFunctionPointer(write));
+        manager.setPointer(MANAGER_ZEROOUT, CallbackReference.getFunctionPointer(zeroOut));
     }
 
     /** The {@code io_manager} to pass to {@code ext2fs_open}. */
@@ -151,17 +160,34 @@ final class LayerIo {
             if (length > Integer.MAX_VALUE) {
                 throw new NbdException(NbdError.EINVAL, "a transfer of " + length + " bytes is too large");
             }
-            ByteBuffer buf = data.getByteBuffer(0, length);
             if (isWrite) {
-                lower.write(buf, offset, 0);
-            } else {
-                lower.read(buf, offset, 0);
+                lower.write(data.getByteBuffer(0, length), offset, 0);
+                cache.wroteBelow(offset, (int) length, data);
+            } else if (!cache.read(offset, (int) length, data)) {
+                lower.read(data.getByteBuffer(0, length), offset, 0);
+                cache.readFromBelow(offset, (int) length, data);
             }
             return 0;
         } catch (IOException e) {
             return fail(e);
         } catch (RuntimeException e) {
             return fail(new IOException(e.toString(), e));     // never let an exception unwind into C
+        }
+    }
+
+    /** Zeroes blocks (libext2fs asks when it allocates them) through the layer below's write-zeroes. */
+    private long zeroOut(Pointer channel, long block, long count) {
+        try {
+            long blockSize = channel.getInt(CHANNEL_BLOCK_SIZE);
+            long offset = Math.multiplyExact(block, blockSize);
+            long length = Math.multiplyExact(count, blockSize);
+            lower.zero(offset, length, 0);
+            cache.forget(offset, length);
+            return 0;
+        } catch (IOException e) {
+            return fail(e);
+        } catch (RuntimeException e) {
+            return fail(new IOException(e.toString(), e));
         }
     }
 

@@ -16,10 +16,11 @@ final class LibExt2fs {
     // ext2fs_open flags
     static final int FLAG_RW = 0x01;
     static final int FLAG_64BITS = 0x20000;
-    // struct_ext2_filsys: flags (int) and super (pointer) and blocksize (int)
+    // struct_ext2_filsys: flags (int), super (pointer), blocksize (int), block_map (pointer, null until read)
     static final long FILSYS_FLAGS = 16;
     static final long FILSYS_SUPER = 32;
     static final long FILSYS_BLOCKSIZE = 40;
+    static final long FILSYS_BLOCK_MAP = 88;
     static final int FILSYS_DIRTY = 0x04 | 0x10 | 0x20;          // DIRTY | IB_DIRTY | BB_DIRTY
     // superblock: s_feature_incompat, and its "journal needs recovery" bit
     static final long SUPER_FEATURE_INCOMPAT = 0x60;
@@ -39,6 +40,10 @@ final class LibExt2fs {
     static final int BMAP_ALLOC = 0x1;
     static final int BMAP_SET = 0x2;
     static final int BMAP_RET_UNINIT = 0x1;
+    // ext2fs_fallocate: zero what it allocates, as written (initialized) extents; goal ~0: libext2fs chooses
+    static final int FALLOCATE_ZERO_BLOCKS = 0x1;
+    static final int FALLOCATE_FORCE_INIT = 0x2;
+    static final long GOAL_ANY = -1L;
     // struct ext2fs_extent and ext2fs_extent_get operations
     static final int EXTENT_SIZE = 24;
     static final long EXTENT_PBLK = 0;
@@ -82,9 +87,15 @@ final class LibExt2fs {
 
     static native long ext2fs_flush(Pointer fs);
 
+    static native long ext2fs_read_block_bitmap(Pointer fs);
+
     static native long ext2fs_namei(Pointer fs, int root, int cwd, byte[] name, int[] ino);
 
     static native long ext2fs_read_inode(Pointer fs, int ino, Pointer inode);
+
+    static native long ext2fs_write_inode(Pointer fs, int ino, Pointer inode);
+
+    static native long ext2fs_fallocate(Pointer fs, int flags, int ino, Pointer inode, long goal, long start, long length);
 
     static native long ext2fs_bmap2(Pointer fs, int ino, Pointer inode, Pointer blockBuf, int bmapFlags, long block,
                                     int[] retFlags, long[] physBlock);

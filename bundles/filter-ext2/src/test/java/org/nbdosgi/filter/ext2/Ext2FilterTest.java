@@ -305,7 +305,7 @@ class Ext2FilterTest {
                 }
             });
             assertEquals(NbdError.ENOSPC, e.error());
-            assertTrue(e.getMessage().contains("allocating a block"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("allocating blocks: "), e.getMessage());
             h.flush(0);
             h.close();
             instance.close();
