@@ -1,0 +1,122 @@
+package org.nbdosgi.itests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+import static org.junit.Assume.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.Test;
+
+/**
+ * The ext2 filter through the assembled {@code bin/nbd-osgi}, as a user runs it. Start-up errors
+ * need no image on the layer below (a fresh memory disk holds no filesystem); the tests that serve
+ * an image need the {@code file} plugin in the distribution and are skipped while it is absent.
+ */
+public class Ext2InteropIT {
+    /** Short, so that the socket path stays within the Unix limit of 108 bytes. */
+    private static Path dir(String test) throws Exception {
+        return Distribution.workDir("Ext2InteropIT/" + test);
+    }
+
+    @Test
+    public void noFilesystemBelowStopsTheCommandLineWithOneLine() throws Exception {
+        Exit e = runToExit(dir("nofs"), "--filter=ext2", "memory", "64M", "ext2file=/disk.raw");
+        assertEquals(e.output, 1, e.status);
+        assertEquals("nbd-osgi: ext2: cannot open the filesystem: Bad magic number in super-block", e.lastLine());
+        assertFalse("no stack trace:\n" + e.output, e.output.contains("\tat "));
+    }
+
+    @Test
+    public void aRelativePathStopsTheCommandLineWithOneLine() throws Exception {
+        Exit e = runToExit(dir("relative"), "--filter=ext2", "memory", "64M", "ext2file=disks/disk.raw");
+        assertEquals(e.output, 1, e.status);
+        assertEquals("nbd-osgi: ext2: ext2file: 'disks/disk.raw': the path must be absolute (start with /)", e.lastLine());
+    }
+
+    @Test
+    public void servesAFileInsideAnImageFileToNbdcopyQemuImgAndQemuIo() throws Exception {
+        assumeFilePlugin();
+        Path dir = dir("serve");
+        Path src = Ext2Images.source(dir, 11);
+        Path image = Ext2Images.make(dir, "ext4", src);
+        byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
+        try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "file", image.toString(), "ext2file=/disk.raw")) {
+            Path copy = dir.resolve("nbdcopy.raw");
+            Tools.run(Ext2Images.T, "nbdcopy", s.uri(), copy.toString()).ok();
+            assertEquals("nbdcopy's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), copy));
+            Path converted = dir.resolve("qemu.raw");
+            Tools.run(Ext2Images.T, "qemu-img", "convert", "-f", "raw", "-O", "raw", s.uri(), converted.toString()).ok();
+            assertEquals("qemu-img's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), converted));
+
+            Tools.run(Ext2Images.T, "qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 3M", s.uri()).ok();
+            Arrays.fill(expected, 8 << 20, 11 << 20, (byte) 0x5a);
+            // no flush: stopping the server must close the filesystem cleanly
+            Tools.nbdsh(s.uri(), "h.pwrite(b'\\xa5' * 4096, 12 * 1048576)").ok();
+            Arrays.fill(expected, 12 << 20, (12 << 20) + 4096, (byte) 0xa5);   // in a hole: allocates
+            s.stop();
+        }
+        assertArrayEquals(expected, Files.readAllBytes(Ext2Images.dump(image, "/disk.raw", dir.resolve("dump.raw"))));
+        Ext2Images.assertClean(image);
+    }
+
+    @Test
+    public void exportnameServesTwoFilesToTwoClientsAtOnce() throws Exception {
+        assumeFilePlugin();
+        Path dir = dir("byname");
+        Path src = Ext2Images.source(dir, 12);
+        Path image = Ext2Images.make(dir, "ext3", src);
+        try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "file", image.toString(), "ext2file=exportname");
+             NbdClient disk = NbdClient.unix(s.socket()); NbdClient other = NbdClient.unix(s.socket())) {
+            disk.go("/disk.raw");
+            other.go("/other.raw");
+            byte[] diskBytes = Files.readAllBytes(src.resolve("disk.raw"));
+            assertArrayEquals(Arrays.copyOfRange(diskBytes, 1 << 20, 3 << 20), disk.read(1 << 20, 2 << 20));
+            assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), other.read(0, 1 << 20));
+            assertNotEquals("nbdinfo is refused", 0,
+                    Tools.run(Ext2Images.T, "nbdinfo", "nbd+unix:////dir/../disk.raw?socket=" + s.socket()).exit());
+            try (NbdClient refused = NbdClient.unix(s.socket())) {
+                refused.go("/dir/../disk.raw");
+                fail("'..' should be refused");
+            } catch (java.io.IOException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("'..' is not allowed"));
+            }
+            assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), other.read(0, 1 << 20));
+        }
+    }
+
+    private static void assumeFilePlugin() {
+        assumeTrue("the file plugin is not in this distribution", Files.exists(Distribution.home().resolve("bundles/plugin-file.jar")));
+    }
+
+    private record Exit(int status, String output) {
+        String lastLine() {
+            List<String> lines = output.lines().filter(l -> !l.isBlank()).toList();
+            return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+        }
+    }
+
+    /** {@code nbd-osgi -f -U DIR/nbd.sock ARGS}, expected to exit by itself. */
+    private static Exit runToExit(Path dir, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ServerProcess.launcher().toString(), "-f", "-U", dir.resolve("nbd.sock").toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("nbd-osgi did not exit:\n" + out);
+        }
+        return new Exit(p.exitValue(), out);
+    }
+}
