@@ -435,7 +435,7 @@ final class Connection implements Runnable {
     }
 
     private void transmit() throws IOException, InterruptedException {
-        writer = new ReplyWriter(channel, structured);
+        writer = new ReplyWriter(channel, pool, structured);
         Boundary promised = session.top();
         long size = promised.size();
         BlockSize bs = promised.blockSize();
@@ -464,7 +464,7 @@ final class Connection implements Runnable {
                 }
                 NbdError err = invalidError(r, invalid);
                 LOG.debug("connection {}: {} refused: {}", id, Nbd.commandName(type), invalid);
-                writer.error(cookie, err.code(), invalid);
+                writer.error(cookie, err.code(), invalid, () -> { });
                 continue;
             }
             int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? (int) Math.min(length, maxBytes) : 0;
@@ -565,8 +565,21 @@ final class Connection implements Runnable {
         return NbdError.EINVAL;
     }
 
+    /**
+     * Runs one request and queues its reply. The request's buffer and its share of the in-flight
+     * budget go back when the reply has been written (the {@code done} the reply writer runs).
+     */
     private void execute(Request r, ByteBuffer payload, int bytes) {
-        ByteBuffer data = payload;
+        ByteBuffer[] buffer = {payload};
+        Runnable done = () -> {
+            requests.increment();
+            if (buffer[0] != null) {
+                pool.release(buffer[0]);
+            }
+            byteBudget.release(bytes);
+            inFlight.decrementAndGet();
+            requestSlots.release();
+        };
         try {
             if (shutdownReason != null) {
                 throw new NbdException(NbdError.ESHUTDOWN, shutdownReason);
@@ -575,8 +588,8 @@ final class Connection implements Runnable {
             int fuaFlag = fua ? Flags.FUA : 0;
             switch (r.type) {
                 case Nbd.CMD_READ -> {
-                    data = pool.acquire((int) r.length);
-                    read(r, data);
+                    buffer[0] = pool.acquire((int) r.length);
+                    read(r, buffer[0], done);
                     return;
                 }
                 case Nbd.CMD_WRITE -> {
@@ -599,22 +612,17 @@ final class Connection implements Runnable {
                         result[0] = new Extents(r.offset, top.size());
                         top.extents(r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[0]);
                     });
-                    send(() -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne));
+                    send(done, d -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne, d));
                     return;
                 }
                 default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);
             }
-            send(() -> writer.ok(r.cookie));
+            send(done, d -> writer.ok(r.cookie, d));
         } catch (IOException | InterruptedException e) {
-            replyError(r, e);
-        } finally {
-            requests.increment();
-            if (data != null) {
-                pool.release(data);
-            }
-            byteBudget.release(bytes);
-            inFlight.decrementAndGet();
-            requestSlots.release();
+            replyError(r, e, done);
+        } catch (RuntimeException e) {
+            LOG.error("connection {}: {} failed unexpectedly", id, Nbd.commandName(r.type), e);
+            replyError(r, new NbdException(NbdError.EIO, e.toString(), e), done);
         }
     }
 
@@ -626,7 +634,7 @@ final class Connection implements Runnable {
      * again piece by piece, and the client gets the data up to the failure and the failing offset
      * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
      */
-    private void read(Request r, ByteBuffer buf) throws IOException, InterruptedException {
+    private void read(Request r, ByteBuffer buf, Runnable done) throws IOException, InterruptedException {
         boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
         try {
             session.run(top -> top.read(buf, r.offset, 0));
@@ -651,36 +659,37 @@ final class Connection implements Runnable {
                 String why = failure.getMessage() == null ? err.text() : failure.getMessage();
                 LOG.debug("connection {}: read at {}+{} failed after {} bytes: {}", id, r.offset, r.length, good, why);
                 ByteBuffer prefix = buf.slice(0, good);
-                send(() -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why));
+                send(done, d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why, d));
                 return;
             }
         }
         bytesRead.add(r.length);
-        send(() -> writer.readData(r.cookie, r.offset, buf, df));
+        send(done, d -> writer.readData(r.cookie, r.offset, buf, df, d));
     }
 
     private interface Reply {
-        void send() throws IOException;
+        void send(Runnable done) throws IOException;
     }
 
-    /** Sends a reply; if the client is gone, closes the socket so the reader stops too. */
-    private void send(Reply reply) {
+    /** Queues a reply (which owns {@code done}); if the client is gone, closes the socket so the reader stops too. */
+    private void send(Runnable done, Reply reply) {
         try {
-            reply.send();
+            reply.send(done);
         } catch (IOException e) {
             LOG.debug("connection {}: reply not sent: {}", id, e.toString());
             closeChannel();
         }
     }
 
-    private void replyError(Request r, Exception e) {
+    private void replyError(Request r, Exception e, Runnable done) {
         NbdError err = e instanceof InterruptedException ? NbdError.ESHUTDOWN : NbdException.errorOf(e);
         if (err == NbdError.EIO && !(e instanceof NbdException)) {
             LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, e.toString());
         } else {
             LOG.debug("connection {}: {} failed: {} {}", id, Nbd.commandName(r.type), err, e.getMessage());
         }
-        send(() -> writer.error(r.cookie, err.code(), e.getMessage() == null ? err.text() : e.getMessage()));
+        String why = e.getMessage() == null ? err.text() : e.getMessage();
+        send(done, d -> writer.error(r.cookie, err.code(), why, d));
     }
 
     /** Waits until every started request has finished (they fail fast once the socket is gone). */

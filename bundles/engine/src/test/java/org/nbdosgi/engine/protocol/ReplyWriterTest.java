@@ -14,11 +14,11 @@ import org.nbdosgi.api.Extents;
 
 class ReplyWriterTest {
     /** Collects what would go to the socket. */
-    static final class Sink implements GatheringByteChannel {
+    static class Sink implements GatheringByteChannel {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
         @Override
-        public long write(ByteBuffer[] srcs, int offset, int length) {
+        public long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
             long n = 0;
             for (int i = offset; i < offset + length; i++) {
                 n += write(srcs[i]);
@@ -27,7 +27,7 @@ class ReplyWriterTest {
         }
 
         @Override
-        public long write(ByteBuffer[] srcs) {
+        public long write(ByteBuffer[] srcs) throws java.io.IOException {
             return write(srcs, 0, srcs.length);
         }
 
@@ -100,14 +100,14 @@ class ReplyWriterTest {
     @Test
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, true).readData(1, 0, blocks("DZZD"), false);
+        new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), false, () -> { });
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.bytes.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, true).readData(1, 8192, blocks("DD"), false);
+        new ReplyWriter(sink, new BufferPool(), true).readData(1, 8192, blocks("DD"), false, () -> { });
         assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.bytes.toByteArray()));
     }
 
@@ -115,21 +115,21 @@ class ReplyWriterTest {
     void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
-        new ReplyWriter(sink, true).readData(1, 1000, zeros, false);
+        new ReplyWriter(sink, new BufferPool(), true).readData(1, 1000, zeros, false, () -> { });
         assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.bytes.toByteArray()));
     }
 
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, true).readData(1, 0, blocks("DZZD"), true);
+        new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), true, () -> { });
         assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.bytes.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, false).readData(7, 0, blocks("ZD"), false);
+        new ReplyWriter(sink, new BufferPool(), false).readData(7, 0, blocks("ZD"), false, () -> { });
         ByteBuffer b = ByteBuffer.wrap(sink.bytes.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -143,18 +143,60 @@ class ReplyWriterTest {
         e.add(0, 10L << 32, Extents.HOLE | Extents.ZERO);
         e.add(10L << 32, 4096, 0);
         Sink one = new Sink();
-        new ReplyWriter(one, true).blockStatus(1, 1, e, 65536, true);
+        new ReplyWriter(one, new BufferPool(), true).blockStatus(1, 1, e, 65536, true, () -> { });
         assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.bytes.toByteArray()));
         Sink all = new Sink();
-        new ReplyWriter(all, true).blockStatus(1, 1, e, 65536, false);
+        new ReplyWriter(all, new BufferPool(), true).blockStatus(1, 1, e, 65536, false, () -> { });
         assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.bytes.toByteArray()));
     }
 
     @Test
     void structuredErrorsCarryTheMessage() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, true).error(3, 28, "no space");
+        new ReplyWriter(sink, new BufferPool(), true).error(3, 28, "no space", () -> { });
         assertEquals(List.of("ERROR 28 no space DONE"), chunks(sink.bytes.toByteArray()));
+    }
+
+    @Test
+    void repliesFromManyThreadsGoOutWholeAndEachCallbackRunsOnce() throws Exception {
+        Sink sink = new Sink();
+        ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true);
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int base = t * 1000;
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 200; i++) {
+                    try {
+                        w.readData(base + i, 0, blocks("D"), false, done::incrementAndGet);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(1600, done.get());
+        List<String> got = chunks(sink.bytes.toByteArray());
+        assertEquals(1600, got.size());
+        assertEquals(true, got.stream().allMatch(c -> c.equals("DATA 0 4096 DONE")));
+    }
+
+    @Test
+    void aFailedSocketDropsEveryReplyAndStillRunsItsCallback() throws Exception {
+        ReplyWriter w = new ReplyWriter(new Sink() {
+            @Override
+            public long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+                throw new java.io.IOException("client gone");
+            }
+        }, new BufferPool(), false);
+        int[] done = new int[1];
+        for (int i = 0; i < 3; i++) {
+            org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> w.ok(1, () -> done[0]++));
+        }
+        assertEquals(3, done[0]);
     }
 
     @Test

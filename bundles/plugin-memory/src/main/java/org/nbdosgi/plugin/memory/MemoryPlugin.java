@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
@@ -57,17 +56,12 @@ public final class MemoryPlugin implements Plugin {
     @Override
     public PluginInstance create(Config config, ExportContext export) throws ConfigException {
         long size = config.size("size", -1);
+        // a predecessor's pages are adopted; a smaller successor drops what lies beyond its end
         Pages pages = export.inheritedState()
-                .filter(s -> s instanceof Map<?, ?> m && m.get("pages") instanceof ConcurrentHashMap<?, ?>)
-                .map(s -> new Pages(pagesOf((Map<?, ?>) s)))
-                .orElseGet(() -> new Pages(new ConcurrentHashMap<>()));
-        pages.truncate(size);                           // a smaller successor drops what lies beyond its end
+                .filter(s -> s instanceof Map<?, ?> m && m.get("root") != null)
+                .map(s -> Pages.adopt(size, (Map<?, ?>) s))
+                .orElseGet(() -> Pages.empty(size));
         return new Instance(size, pages);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static ConcurrentHashMap<Long, ByteBuffer> pagesOf(Map<?, ?> state) {
-        return (ConcurrentHashMap<Long, ByteBuffer>) state.get("pages");
     }
 
     /** One export's disk. */
@@ -77,10 +71,10 @@ public final class MemoryPlugin implements Plugin {
             return new MemoryHandle(size, pages);
         }
 
-        /** The pages pass to a successor of this bundle as JDK types: a map of page number to buffer. */
+        /** The pages pass to a successor of this bundle as JDK types (see {@link Pages#state()}). */
         @Override
         public Object handOver() {
-            return Map.of("size", size, "pages", pages.map());
+            return pages.state();
         }
     }
 

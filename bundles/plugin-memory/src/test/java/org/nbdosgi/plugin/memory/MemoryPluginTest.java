@@ -102,6 +102,23 @@ class MemoryPluginTest {
     }
 
     @Test
+    void holesSkipWholeMissingSubtrees() throws Exception {
+        Handle h = instance("7E").open(CLIENT);
+        h.write(filled(1, 1), 5L << 50, 0);
+        Extents e = new Extents(1L << 60, h.size());
+        long t0 = System.nanoTime();
+        h.extents(1L << 60, 0xFFFFFFFFL, 0, e);
+        assertEquals(1, e.count());
+        assertEquals(Extents.HOLE | Extents.ZERO, e.type(0));
+        assertEquals(true, e.length(0) >= 0xFFFFFFFFL);
+        Extents around = new Extents((5L << 50) - MemoryPlugin.PAGE_SIZE, h.size());
+        h.extents((5L << 50) - MemoryPlugin.PAGE_SIZE, 3L * MemoryPlugin.PAGE_SIZE, 0, around);
+        assertEquals(3, around.count());
+        assertEquals(0, around.type(1));
+        assertEquals(true, System.nanoTime() - t0 < 1_000_000_000L, "a 4 GiB hole is found without visiting each page");
+    }
+
+    @Test
     void aSuccessorAdoptsTheHandedOverPages() throws Exception {
         PluginInstance old = instance("1M");
         old.open(CLIENT).write(filled(100, 3), 1000, 0);
@@ -124,8 +141,6 @@ class MemoryPluginTest {
     }
 
     private static Pages pagesOf(PluginInstance inst) {
-        @SuppressWarnings("unchecked")
-        var map = (java.util.concurrent.ConcurrentHashMap<Long, ByteBuffer>) ((Map<?, ?>) inst.handOver()).get("pages");
-        return new Pages(map);
+        return Pages.adopt(Long.MAX_VALUE, (Map<?, ?>) inst.handOver());
     }
 }
