@@ -1,57 +1,66 @@
 package org.nbdosgi.filter.stats;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 
 import org.nbdosgi.api.ConfigException;
 
 /**
  * The {@code statsfile}: opened when the export starts, so a path that cannot be written is an
- * error then, not a lost report later; written once when the export stops. A regular file is
- * replaced, unless {@code statsappend=true}; a path under {@code /dev} or {@code /proc} (such as
- * {@code /dev/stderr}, often a log file) is never truncated and always written at its end.
- * Control plane.
+ * error then, not a lost report later; written once when the export stops. A file is replaced,
+ * unless {@code statsappend=true}. {@code /dev/stdout} and {@code /dev/stderr} are the server's own
+ * streams, written through its descriptors: reopening them would write over a log file they are
+ * redirected to. Any other path under {@code /dev} or {@code /proc} is never truncated. Control plane.
  */
 final class StatsFile implements AutoCloseable {
-    private final Path path;
-    private final FileChannel channel;
+    private static final Map<String, FileDescriptor> STANDARD_STREAMS = Map.of(
+            "/dev/stdout", FileDescriptor.out, "/dev/fd/1", FileDescriptor.out, "/proc/self/fd/1", FileDescriptor.out,
+            "/dev/stderr", FileDescriptor.err, "/dev/fd/2", FileDescriptor.err, "/proc/self/fd/2", FileDescriptor.err);
 
-    private StatsFile(Path path, FileChannel channel) {
-        this.path = path;
-        this.channel = channel;
+    private final OutputStream out;
+    private final boolean owned;
+
+    private StatsFile(OutputStream out, boolean owned) {
+        this.out = out;
+        this.owned = owned;
     }
 
     static StatsFile open(String name, boolean append) throws ConfigException {
-        Path path = Path.of(name).toAbsolutePath();
-        boolean stream = path.startsWith("/dev") || path.startsWith("/proc");
+        Path path = Path.of(name).toAbsolutePath().normalize();
+        FileDescriptor standard = STANDARD_STREAMS.get(path.toString());
+        if (standard != null) {
+            return new StatsFile(new FileOutputStream(standard), false);
+        }
+        boolean device = path.startsWith("/dev") || path.startsWith("/proc");
         try {
-            FileChannel channel = append || stream
-                    ? FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)
-                    : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-            return new StatsFile(path, channel);
+            OutputStream out = append || device
+                    ? Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)
+                    : Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            return new StatsFile(out, true);
         } catch (IOException | RuntimeException e) {
             throw new ConfigException("statsfile: cannot open " + path + ": " + reason(e));
         }
     }
 
-    Path path() {
-        return path;
-    }
-
+    /** Writes the whole report at once (one write, so appending exports do not interleave). */
     void write(String text) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-            channel.write(b);
-        }
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+        out.flush();
     }
 
+    /** Closes the file; the server's own stdout and stderr stay open. */
     @Override
     public void close() throws IOException {
-        channel.close();
+        if (owned) {
+            out.close();
+        }
     }
 
     private static String reason(Exception e) {
