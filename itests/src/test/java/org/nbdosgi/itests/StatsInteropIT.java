@@ -139,6 +139,9 @@ public class StatsInteropIT {
                 failure("--filter=stats", "memory", "1M", "statsfile=/nonexistent/dir/s.txt"));
         assertEquals("nbd-osgi: stats: statsappend: cannot parse boolean 'sometimes' (use true or false)",
                 failure("--filter=stats", "memory", "1M", "statsfile=/tmp/x", "statsappend=sometimes"));
+        // a filter above stats failing to start: stats was created and closed again, and stays quiet
+        assertEquals("nbd-osgi: delay: rdelay: cannot parse duration 'bogus'",
+                failure("--filter=delay", "--filter=stats", "memory", "1M", "rdelay=bogus"));
     }
 
     /** Runs the launcher with a bad command line; returns its whole output, which must be one line, with status 1. */

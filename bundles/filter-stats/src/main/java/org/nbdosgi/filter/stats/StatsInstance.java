@@ -80,17 +80,18 @@ final class StatsInstance implements FilterInstance {
         return state instanceof Map<?, ?> m ? Counters.fromState(m, withHistograms) : null;
     }
 
-    /** The export stops: the report goes to the statsfile, or to the log without one. */
+    /** The export stops: the report goes to the statsfile, or, if anything was counted, to the log. */
     @Override
     public void close() throws IOException {
         live.remove(this);
         try {
             if (!handedOver) {
-                String text = report();
+                Snapshot last = counters.snapshot(System.nanoTime());
                 if (file != null) {
-                    file.write(text);
-                } else {
-                    REPORT.info("export '{}' statistics:\n{}", exportName, text.stripTrailing());
+                    file.write(StatsReport.format(last, threshold));
+                } else if (last.ops().stream().anyMatch(t -> t.ops() > 0)) {
+                    // nothing counted, nothing logged: an export that failed to start stays one error line
+                    REPORT.info("export '{}' statistics:\n{}", exportName, StatsReport.format(last, threshold).stripTrailing());
                 }
             }
         } finally {
