@@ -7,6 +7,7 @@ import java.util.List;
  * Immutable; any plane.
  *
  * @param elapsedNanos wall time since the counting started (export start or the last reset)
+ * @param ops          one entry per {@link Op}, in {@link Op#ALL} order
  */
 record Snapshot(long elapsedNanos, List<OpTotals> ops) {
 
@@ -16,9 +17,5 @@ record Snapshot(long elapsedNanos, List<OpTotals> ops) {
      * @param bytesBySize                {@link SizeHistogram#byteCounts()}, null without histogram
      */
     record OpTotals(Op op, long ops, long bytes, long nanos, long[] requestsBySizeAndAlignment, long[] bytesBySize) {
-    }
-
-    OpTotals of(Op op) {
-        return ops.get(op.ordinal());
     }
 }

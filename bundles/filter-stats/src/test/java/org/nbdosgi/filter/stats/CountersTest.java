@@ -10,6 +10,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CountersTest {
+    private static Snapshot.OpTotals of(Snapshot s, Op op) {
+        return s.ops().get(op.ordinal());
+    }
     @Test
     void concurrentRecordsAllCount() throws Exception {
         Counters c = new Counters(0, true);
@@ -27,7 +30,7 @@ class CountersTest {
         for (Thread t : started) {
             t.join();
         }
-        Snapshot.OpTotals read = c.snapshot(1).of(Op.READ);
+        Snapshot.OpTotals read = of(c.snapshot(1), Op.READ);
         assertEquals((long) threads * each, read.ops());
         assertEquals((long) threads * each * 4096, read.bytes());
         assertEquals((long) threads * each * 3, read.nanos());
@@ -62,11 +65,11 @@ class CountersTest {
         Snapshot b = copy.snapshot(100);
         assertEquals(a.elapsedNanos(), b.elapsedNanos());
         for (Op op : Op.ALL) {
-            assertEquals(a.of(op).ops(), b.of(op).ops(), op.label);
-            assertEquals(a.of(op).bytes(), b.of(op).bytes(), op.label);
-            assertEquals(a.of(op).nanos(), b.of(op).nanos(), op.label);
-            assertArrayEquals(a.of(op).requestsBySizeAndAlignment(), b.of(op).requestsBySizeAndAlignment(), op.label);
+            assertEquals(of(a, op).ops(), of(b, op).ops(), op.label);
+            assertEquals(of(a, op).bytes(), of(b, op).bytes(), op.label);
+            assertEquals(of(a, op).nanos(), of(b, op).nanos(), op.label);
+            assertArrayEquals(of(a, op).requestsBySizeAndAlignment(), of(b, op).requestsBySizeAndAlignment(), op.label);
         }
-        assertNull(Counters.fromState(c.toState(100), false).snapshot(100).of(Op.WRITE).requestsBySizeAndAlignment());
+        assertNull(of(Counters.fromState(c.toState(100), false).snapshot(100), Op.WRITE).requestsBySizeAndAlignment());
     }
 }
