@@ -1,0 +1,96 @@
+package org.nbdosgi.filter.stats;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.FilterHandle;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Support;
+
+/**
+ * One connection's view: every operation goes to the layer below, and when it succeeds its length,
+ * offset and the time it took are counted. Zero, FUA and cache are claimed as native whenever the
+ * layer below offers them at all (its boundary emulates what it lacks), so what is counted is what
+ * the client asked for: a zero as a zero, not as the writes the engine would emulate it with.
+ * Data plane, except open and close.
+ */
+final class StatsHandle extends FilterHandle {
+    private final StatsInstance stats;
+
+    StatsHandle(Handle next, StatsInstance stats) {
+        super(next);
+        this.stats = stats;
+    }
+
+    @Override
+    public Support canZero() throws IOException {
+        return next.canZero() == Support.NONE ? Support.NONE : Support.NATIVE;
+    }
+
+    @Override
+    public Support canFua() throws IOException {
+        return next.canFua() == Support.NONE ? Support.NONE : Support.NATIVE;
+    }
+
+    @Override
+    public Support canCache() throws IOException {
+        return next.canCache() == Support.NONE ? Support.NONE : Support.NATIVE;
+    }
+
+    @Override
+    public void read(ByteBuffer buf, long offset, int flags) throws IOException {
+        int length = buf.remaining();
+        long start = System.nanoTime();
+        next.read(buf, offset, flags);
+        count(Op.READ, offset, length, start);
+    }
+
+    @Override
+    public void write(ByteBuffer buf, long offset, int flags) throws IOException {
+        int length = buf.remaining();
+        long start = System.nanoTime();
+        next.write(buf, offset, flags);
+        count(Op.WRITE, offset, length, start);
+    }
+
+    @Override
+    public void flush(int flags) throws IOException {
+        long start = System.nanoTime();
+        next.flush(flags);
+        count(Op.FLUSH, 0, 0, start);
+    }
+
+    @Override
+    public void trim(long offset, long length, int flags) throws IOException {
+        long start = System.nanoTime();
+        next.trim(offset, length, flags);
+        count(Op.TRIM, offset, length, start);
+    }
+
+    @Override
+    public void zero(long offset, long length, int flags) throws IOException {
+        long start = System.nanoTime();
+        next.zero(offset, length, flags);
+        count(Op.ZERO, offset, length, start);
+    }
+
+    @Override
+    public void extents(long offset, long length, int flags, Extents extents) throws IOException {
+        long start = System.nanoTime();
+        next.extents(offset, length, flags, extents);
+        count(Op.EXTENTS, offset, length, start);
+    }
+
+    @Override
+    public void cache(long offset, long length, int flags) throws IOException {
+        long start = System.nanoTime();
+        next.cache(offset, length, flags);
+        count(Op.CACHE, offset, length, start);
+    }
+
+    /** Only requests that succeeded are counted, as nbdkit does. */
+    private void count(Op op, long offset, long length, long start) {
+        stats.counters().record(op, offset, length, System.nanoTime() - start);
+    }
+}

@@ -1,0 +1,182 @@
+package org.nbdosgi.filter.stats;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nbdosgi.api.Config;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.Flags;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.Support;
+
+class StatsFilterTest {
+    @TempDir
+    Path dir;
+
+    private final LiveStats live = new LiveStats();
+    private final StatsFilter filter = new StatsFilter(live);
+    private final RamDisk disk = new RamDisk(Support.NATIVE);
+
+    private StatsInstance create(Map<String, String> params) throws ConfigException {
+        return (StatsInstance) filter.create(new Config(params), new ExportContext("disk", false), disk);
+    }
+
+    private static void read(Handle h, long offset, int length) throws Exception {
+        h.read(ByteBuffer.allocateDirect(length), offset, 0);
+    }
+
+    @Test
+    void statsfileGetsTheReportWhenTheExportStops() throws Exception {
+        Path file = dir.resolve("stats.txt");
+        Files.writeString(file, "old content that must go\n");
+        StatsInstance stats = create(Map.of("statsfile", file.toString()));
+        Handle h = stats.open(RamDisk.CLIENT);
+        read(h, 0, 4096);
+        read(h, 8192, 4096);
+        h.write(ByteBuffer.allocateDirect(512), 512, Flags.FUA);
+        h.zero(0, 1 << 20, 0);
+        h.flush(0);
+        assertEquals("", Files.readString(file), "replaced at start, written at stop");
+        stats.close();
+        List<String> lines = Files.readAllLines(file);
+        assertTrue(lines.get(0).startsWith("total: 5 ops, "), lines.get(0));
+        assertTrue(lines.get(0).contains(", 1.01 MiB, "), lines.get(0));
+        assertTrue(lines.contains("    12 bits: 100.0% (2 reqs, 8.00 KiB total)"), lines.toString());
+        assertLine(lines, "read: 2 ops, ", ", 8.00 KiB, ");
+        assertLine(lines, "write: 1 ops, ", ", 512 bytes, ");
+        assertLine(lines, "zero: 1 ops, ", ", 1.00 MiB, ");
+        assertLine(lines, "flush: 1 ops, ", ", 0 bytes, ");
+    }
+
+    private static void assertLine(List<String> lines, String start, String contains) {
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith(start) && l.contains(contains)),
+                "no line '" + start + "...'" + contains + "...' in\n" + String.join("\n", lines));
+    }
+
+    @Test
+    void statsappendKeepsEarlierReports() throws Exception {
+        Path file = dir.resolve("stats.txt");
+        for (int run = 0; run < 2; run++) {
+            StatsInstance stats = create(Map.of("statsfile", file.toString(), "statsappend", "true"));
+            read(stats.open(RamDisk.CLIENT), 0, 512);
+            stats.close();
+        }
+        assertEquals(2, Files.readAllLines(file).stream().filter(l -> l.startsWith("read: 1 ops")).count());
+    }
+
+    @Test
+    void failedRequestsAreNotCounted() throws Exception {
+        StatsInstance stats = create(Map.of());
+        Handle h = stats.open(RamDisk.CLIENT);
+        read(h, 0, 512);
+        assertThrows(NbdException.class, () -> read(h, RamDisk.BAD_OFFSET, 512));
+        assertTrue(stats.report().contains("read: 1 ops, "), stats.report());
+        stats.close();
+    }
+
+    @Test
+    void zeroFuaAndCacheAreCountedAsTheClientSentThem() throws Exception {
+        StatsInstance stats = (StatsInstance) filter.create(Config.empty(), new ExportContext("disk", false), new RamDisk(Support.EMULATE));
+        Handle h = stats.open(RamDisk.CLIENT);
+        assertEquals(Support.NATIVE, h.canZero(), "the boundary below emulates; the filter sees the zero");
+        assertEquals(Support.NATIVE, h.canFua());
+        assertEquals(Support.NATIVE, h.canCache());
+        StatsInstance none = (StatsInstance) filter.create(Config.empty(), new ExportContext("ro", false), new RamDisk(Support.NONE));
+        assertEquals(Support.NONE, none.open(RamDisk.CLIENT).canZero());
+        none.close();
+        stats.close();
+    }
+
+    @Test
+    void badParametersAreOneLineErrors() {
+        ConfigException e = assertThrows(ConfigException.class, () -> create(Map.of("statsthreshold", "101")));
+        assertEquals("statsthreshold: must be a percentage from 0 to 100, not 101", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> create(Map.of("statsthreshold", "lots")));
+        assertEquals("statsthreshold: cannot parse 'lots'", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> create(Map.of("statsappend", "true")));
+        assertEquals("statsappend: only makes sense with statsfile=FILE", e.getMessage());
+        Path missing = dir.resolve("no/such/dir/stats.txt");
+        e = assertThrows(ConfigException.class, () -> create(Map.of("statsfile", missing.toString())));
+        assertEquals("statsfile: cannot open " + missing + ": no such directory", e.getMessage());
+        assertTrue(live.all().isEmpty(), "a refused instance is not registered");
+    }
+
+    @Test
+    void liveViewAndResetWhileTheExportRuns() throws Exception {
+        StatsInstance stats = create(Map.of());
+        assertEquals(List.of(stats), live.of("disk"));
+        Handle h = stats.open(RamDisk.CLIENT);
+        read(h, 0, 4096);
+        read(h, 4096, 4096);
+        assertTrue(stats.report().contains("read: 2 ops, "), stats.report());
+        assertTrue(stats.reportAndReset().contains("read: 2 ops, "));
+        assertTrue(stats.report().startsWith("total: 0 ops, "), stats.report());
+        read(h, 0, 512);
+        assertTrue(stats.report().contains("read: 1 ops, "), stats.report());
+        stats.close();
+        assertTrue(live.of("disk").isEmpty(), "a stopped export leaves the live view");
+    }
+
+    @Test
+    void countsSurviveAnUpdateOfTheBundle() throws Exception {
+        Path file = dir.resolve("stats.txt");
+        StatsInstance old = create(Map.of("statsfile", file.toString()));
+        Handle h = old.open(RamDisk.CLIENT);
+        for (int i = 0; i < 3; i++) {
+            read(h, i * 4096L, 4096);
+        }
+        Object state = old.handOver();
+        old.close();
+        assertEquals("", Files.readString(file), "the predecessor leaves the report to its successor");
+        StatsInstance successor = (StatsInstance) new StatsFilter(live).create(new Config(Map.of("statsfile", file.toString())),
+                new ExportContext("disk", false, Optional.of(state)), disk);
+        read(successor.open(RamDisk.CLIENT), 0, 4096);
+        successor.close();
+        String text = Files.readString(file);
+        assertTrue(text.contains("read: 4 ops, "), text);
+        assertTrue(text.contains("    12 bits: 100.0% (4 reqs, 16.00 KiB total)"), text);
+    }
+
+    @Test
+    void consoleCommandPrintsResetsAndComplains() throws Exception {
+        StatsInstance a = create(Map.of());
+        StatsInstance b = (StatsInstance) filter.create(Config.empty(), new ExportContext("other", false), disk);
+        read(a.open(RamDisk.CLIENT), 0, 4096);
+        StatsCommand command = new StatsCommand(live);
+
+        String one = run(command, "disk");
+        assertTrue(one.startsWith("total: 1 ops, ") && one.contains("read: 1 ops, "), one);
+        String all = run(command);
+        assertTrue(all.startsWith("export 'disk':\ntotal: 1 ops, ") && all.contains("export 'other':\ntotal: 0 ops, "), all);
+        assertTrue(run(command, "--reset", "disk").contains("read: 1 ops, "));
+        assertTrue(run(command, "disk").startsWith("total: 0 ops, "));
+        assertEquals("nbd:stats: export 'nope' has no stats filter (exports with one: 'disk', 'other')\n", run(command, "nope"));
+        assertEquals("nbd:stats: unknown option --bogus (see nbd:stats --help)\n", run(command, "--bogus"));
+        assertTrue(run(command, "--help").startsWith("nbd:stats - "));
+        a.close();
+        b.close();
+        assertEquals("nbd:stats: no export uses the stats filter\n", run(command));
+    }
+
+    private static String run(StatsCommand command, String... args) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream both = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        command.run(args, both, both);
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+}
