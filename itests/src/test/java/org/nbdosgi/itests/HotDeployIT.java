@@ -92,6 +92,49 @@ public class HotDeployIT {
     }
 
     @Test
+    public void aFilterJarDroppedIntoDeployAppearsWithinFiveSecondsAndGoesIntoALiveExport() throws Exception {
+        try (Instance nbd = instance()) {
+            Path staged = nbd.home().resolve("filter-delay.jar");
+            Files.move(nbd.bundles().resolve("filter-delay.jar"), staged);
+            nbd.start();
+            assertTrue(!nbd.client("nbd:filters").out().contains("delay"));
+            try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
+                c.go("");
+                c.write(0, new byte[] {7, 7}, 0);
+                Files.copy(staged, nbd.deploy().resolve("filter-delay.jar"));
+                Duration took = nbd.awaitOutput(Duration.ofSeconds(5), "delay", "nbd:filters");
+                System.out.println("HotDeployIT: the dropped filter was listed after " + took.toMillis() + " ms");
+                nbd.client("nbd:filter-insert", "\"\"", "delay", "rdelay=20ms").ok();
+                long t0 = System.nanoTime();
+                byte[] back = c.read(0, 2);
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertEquals(7, back[0]);
+                assertTrue("the live export now delays reads: " + ms + " ms", ms >= 20);
+                String chain = nbd.client("nbd:chain", "\"\"").ok().out();
+                assertTrue(chain, chain.contains("filter  delay") && chain.contains("rdelay=20ms"));
+                assertTrue(Files.readString(nbd.etc().resolve("org.nbdosgi.export-default.cfg")).contains("filters = delay"));
+            }
+        }
+    }
+
+    @Test
+    public void aCfgEditRewiresTheLiveExport() throws Exception {
+        try (Instance nbd = instance()) {
+            nbd.start();
+            try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
+                c.go("");
+                c.write(4096, new byte[] {3}, 0);
+                Path cfg = nbd.etc().resolve("org.nbdosgi.export-default.cfg");
+                Files.writeString(cfg, Files.readString(cfg) + "filters = stats\n");
+                nbd.awaitOutput(Duration.ofSeconds(10), "--filter=stats memory", "nbd:exports");
+                assertEquals(3, c.read(4096, 1)[0]);
+                String stats = nbd.client("nbd:stats", "\"\"").ok().out();
+                assertTrue(stats, stats.contains("read: 1 ops"));
+            }
+        }
+    }
+
+    @Test
     public void aRefusedCfgEditLeavesClientsUntouchedAndSaysWhy() throws Exception {
         try (Instance nbd = instance()) {
             nbd.start();

@@ -68,12 +68,20 @@ public final class Instance implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new AssertionError("container exited: " + log());
             }
-            if (Files.exists(home.resolve("data/console.sock")) && client("nbd:exports").exit() == 0) {
+            if (Files.exists(home.resolve("data/console.sock")) && client("nbd:exports").exit() == 0 && listening()) {
                 return this;
             }
             Thread.sleep(100);
         }
         throw new AssertionError("container did not start: " + log());
+    }
+
+    private boolean listening() {
+        try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", port))) {
+            return true;
+        } catch (IOException notYet) {
+            return false;
+        }
     }
 
     /** {@code bin/nbd-osgi-client ARGS...} against this instance. */

@@ -28,10 +28,10 @@ public final class StatsCommand {
     }
 
     public void stats(String... args) {
-        run(args, System.out, System.err);              // Gogo routes both to the calling session
+        run(args, System.out);                          // Gogo routes it to the calling session; failures throw
     }
 
-    void run(String[] args, PrintStream out, PrintStream err) {
+    void run(String[] args, PrintStream out) {
         boolean reset = false;
         List<String> exports = new ArrayList<>();
         for (String a : args == null ? new String[0] : args) {
@@ -43,10 +43,9 @@ public final class StatsCommand {
                 case "--reset" -> reset = true;
                 default -> {
                     if (a.startsWith("--")) {
-                        err.println("nbd:stats: unknown option " + a + " (see nbd:stats --help)");
-                        return;
+                        throw new IllegalArgumentException("nbd:stats: unknown option " + a + " (see nbd:stats --help)");
                     }
-                    exports.add(a);
+                    exports.add(a.equals("\"\"") ? "" : a);        // "" typed literally: the default export
                 }
             }
         }
@@ -54,16 +53,14 @@ public final class StatsCommand {
         if (exports.isEmpty()) {
             chosen.addAll(live.all());
             if (chosen.isEmpty()) {
-                err.println("nbd:stats: no export uses the stats filter");
-                return;
+                throw new IllegalArgumentException("nbd:stats: no export uses the stats filter");
             }
         }
         for (String name : exports) {
             List<StatsInstance> found = live.of(name);
             if (found.isEmpty()) {
-                err.println("nbd:stats: export " + quoted(name) + " has no stats filter"
+                throw new IllegalArgumentException("nbd:stats: export " + quoted(name) + " has no stats filter"
                         + withStats(live.all().stream().map(StatsInstance::exportName).distinct().toList()));
-                return;
             }
             chosen.addAll(found);
         }

@@ -176,7 +176,11 @@ class StatsFilterTest {
     private static String run(StatsCommand command, String... args) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream both = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        command.run(args, both, both);
+        try {
+            command.run(args, both);
+        } catch (IllegalArgumentException failed) {
+            both.println(failed.getMessage());              // a failed command: what the console shows
+        }
         return bytes.toString(StandardCharsets.UTF_8);
     }
 }
