@@ -79,3 +79,7 @@ ratio() {  # OURS THEIRS
 threads_of() {  # PID: platform threads of a process, from /proc
     awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
+
+median() {  # VALUES... : the middle value (the lower middle for an even count)
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
