@@ -50,7 +50,7 @@ public final class MemoryPlugin implements Plugin {
 
     @Override
     public String help() {
-        return "Examples:\n  nbd-osgi memory 1G\n  nbd-osgi memory size=8E";
+        return "Examples:\n  nbd-osgi memory 1G\n  nbd-osgi memory size=7E";
     }
 
     @Override
