@@ -13,5 +13,8 @@ for candidate in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(comman
 done
 [ -n "${java:-}" ] || { echo "nbd-osgi: needs Java 21 or later; set JAVA_HOME" >&2; exit 1; }
 jvm_flags="--enable-native-access=ALL-UNNAMED"
+# Memory disks and I/O buffers live in direct memory; its default limit is the heap's (a quarter of RAM).
+ram_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null)
+if [ -n "$ram_kib" ]; then jvm_flags="$jvm_flags -XX:MaxDirectMemorySize=${ram_kib}k"; fi
 # Felix reads sun.misc.Unsafe; Java 24+ warns about it unless told it is allowed.
 if [ "$major" -ge 24 ]; then jvm_flags="$jvm_flags --sun-misc-unsafe-memory-access=allow"; fi

@@ -620,7 +620,8 @@ final class Connection implements Runnable {
             send(done, d -> writer.ok(r.cookie, d));
         } catch (IOException | InterruptedException e) {
             replyError(r, e, done);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // never leave a request without a reply: its client would wait for ever
             LOG.error("connection {}: {} failed unexpectedly", id, Nbd.commandName(r.type), e);
             replyError(r, new NbdException(NbdError.EIO, e.toString(), e), done);
         }

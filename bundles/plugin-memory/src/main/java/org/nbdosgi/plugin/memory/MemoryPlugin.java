@@ -136,7 +136,7 @@ public final class MemoryPlugin implements Plugin {
         }
 
         @Override
-        public void write(ByteBuffer buf, long offset, int flags) {
+        public void write(ByteBuffer buf, long offset, int flags) throws IOException {
             pages.write(buf, offset);
         }
 

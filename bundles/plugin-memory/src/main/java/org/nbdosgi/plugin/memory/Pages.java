@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 
 /**
@@ -101,12 +102,17 @@ final class Pages {
         return leaf == null ? null : (ByteBuffer) leaf.get(slot(page, 0));
     }
 
-    private ByteBuffer getOrCreate(long page) {
+    private ByteBuffer getOrCreate(long page) throws NbdException {
         AtomicReferenceArray<Object> leaf = leaf(page, true);
         int i = slot(page, 0);
         Object p = leaf.get(i);
         if (p == null) {
-            ByteBuffer made = ByteBuffer.allocateDirect(PAGE_SIZE);
+            ByteBuffer made;
+            try {
+                made = ByteBuffer.allocateDirect(PAGE_SIZE);
+            } catch (OutOfMemoryError e) {
+                throw new NbdException(NbdError.ENOSPC, "the memory disk is out of memory (the JVM's direct memory limit)");
+            }
             p = leaf.compareAndSet(i, null, made) ? made : leaf.get(i);
         }
         return (ByteBuffer) p;
@@ -186,7 +192,7 @@ final class Pages {
         }
     }
 
-    void write(ByteBuffer src, long offset) {
+    void write(ByteBuffer src, long offset) throws NbdException {
         int at = src.position();
         int end = src.limit();
         while (at < end) {
