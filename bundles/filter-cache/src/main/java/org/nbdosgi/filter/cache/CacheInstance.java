@@ -76,6 +76,25 @@ final class CacheInstance implements FilterInstance {
         return cache;
     }
 
+    /**
+     * Before a hot swap or rewire takes the export apart: every dirty block goes to the layer below
+     * now, before that layer is asked for its own state to hand over (the engine asks the outermost
+     * layer first), so nothing the cache held is missing from what the plugin passes on. The cache
+     * itself is not handed over: its successor starts empty. Failures are logged, and
+     * {@link #close()} tries again.
+     */
+    @Override
+    public synchronized Object handOver() {
+        for (BlockCache cache : caches.values()) {
+            try {
+                cache.writeBackAndFlush();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("cache: writing back before the hand-over failed, trying again at close: {}", e.getMessage());
+            }
+        }
+        return null;
+    }
+
     /** Writes back every cache's dirty blocks (in every mode), then drops the cache files. */
     @Override
     public synchronized void close() {
