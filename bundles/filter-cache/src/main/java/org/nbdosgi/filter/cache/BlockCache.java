@@ -86,7 +86,7 @@ final class BlockCache implements AutoCloseable {
                         + Units.formatSize(blockSize) + ")");
             }
         }
-        CacheFile file = CacheFile.create(options.dir());
+        CacheFile file = CacheFile.create(options.dir(), g.blocks() * blockSize);
         if (options.limited() && !file.canPunch()) {
             file.close();
             throw new NbdException(NbdError.ENOTSUP, "cache: cache-max-size needs a file system that can punch holes "

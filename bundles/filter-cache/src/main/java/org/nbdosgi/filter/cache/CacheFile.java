@@ -2,6 +2,7 @@ package org.nbdosgi.filter.cache;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
@@ -16,9 +17,10 @@ import com.sun.jna.LastErrorException;
 
 /**
  * The sparse temporary file the cached blocks live in, at the same offsets as in the export.
- * Created in the cache directory and unlinked at once, so it never outlives the process. Data goes
+ * Created in the cache directory and unlinked at once, so it never outlives the process. Writes go
  * through a {@link FileChannel} (positional, from any number of threads, direct buffers without a
- * copy, and a virtual thread waiting for the disk frees its carrier); a second descriptor opened
+ * copy, and a virtual thread waiting for the disk frees its carrier; a full disk is an error, never
+ * a signal), reads through {@link MappedReads} (no system call for a cache hit); a second descriptor opened
  * through the C library punches holes where blocks leave the cache. A channel is closed by the JDK
  * when a thread using it is interrupted: the interrupt is held back during each call, and should
  * one still land, the channel is opened again from the second descriptor, so the cache (and its
@@ -31,23 +33,28 @@ final class CacheFile implements Closeable {
 
     private final int fd;
     private final Path dir;
+    private final MappedReads mapped;
+    private final long length;
     private volatile FileChannel channel;
     private volatile boolean canPunch;
     private volatile boolean closed;
 
-    private CacheFile(FileChannel channel, int fd, Path dir) {
+    private CacheFile(FileChannel channel, int fd, Path dir, long length) {
         this.channel = channel;
         this.fd = fd;
         this.dir = dir;
+        this.mapped = new MappedReads(length);
+        this.length = length;
         this.canPunch = fd >= 0;
     }
 
-    /** A new, empty, already unlinked cache file in {@code dir}. */
-    static CacheFile create(Path dir) throws IOException {
+    /** A new, already unlinked cache file in {@code dir}: {@code length} bytes, all a hole. */
+    static CacheFile create(Path dir, long length) throws IOException {
         Path path = Files.createTempFile(dir, "nbd-osgi-cache-", ".tmp");     // mode 0600
         try {
-            FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            CacheFile file = new CacheFile(channel, openForPunching(path), dir);
+            RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw");
+            raf.setLength(length);                                           // sparse: mappings need the length
+            CacheFile file = new CacheFile(raf.getChannel(), openForPunching(path), dir, length);
             file.punch(0, 4096);                             // finds out now whether the file system can
             return file;
         } finally {
@@ -80,6 +87,9 @@ final class CacheFile implements Closeable {
             while (dst.hasRemaining()) {
                 FileChannel ch = channel;
                 try {
+                    if (mapped.read(ch, dst, offset + dst.position() - start)) {
+                        return;
+                    }
                     if (ch.read(dst, offset + dst.position() - start) < 0) {
                         throw new NbdException(NbdError.EIO, "cache: the cache file ends before a cached block at " + offset);
                     }
@@ -163,17 +173,27 @@ final class CacheFile implements Closeable {
         return new NbdException(error, "cache: " + op + " of the cache file in " + dir + " failed: " + m, e);
     }
 
+    /**
+     * Gives the file's space back at once (the mappings would keep the unlinked file alive until
+     * the garbage collector drops them), then closes the descriptors.
+     */
     @Override
     public void close() throws IOException {
         closed = true;
         try {
-            channel.close();
+            if (!punch(0, length)) {
+                channel.truncate(0);
+            }
         } finally {
-            if (fd >= 0) {
-                try {
-                    LibC.close(fd);
-                } catch (LastErrorException e) {
-                    // nothing was written through this descriptor; the file is gone either way
+            try {
+                channel.close();
+            } finally {
+                if (fd >= 0) {
+                    try {
+                        LibC.close(fd);
+                    } catch (LastErrorException e) {
+                        // nothing was written through this descriptor; the file is gone either way
+                    }
                 }
             }
         }
