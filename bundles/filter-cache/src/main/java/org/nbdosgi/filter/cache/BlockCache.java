@@ -62,7 +62,7 @@ final class BlockCache implements AutoCloseable {
         long run = Math.min(locks.stripes(), Math.max(1, MAX_RUN_BYTES / g.blockSize()));
         this.maxRun = (int) Math.max(1, space.isLimited() ? Math.min(run, space.capacity() / 4) : run);
         this.writeBack = new WriteBack(g, states, locks, file, lower, scratch, maxRun);
-        this.reclaimer = new Reclaimer(g, states, locks, space, file, writeBack);
+        this.reclaimer = new Reclaimer(g, states, locks, space, file, writeBack, maxRun);
         this.writes = new CacheWrites(this);                  // last: it reads the parts above
     }
 

@@ -69,6 +69,10 @@ final class BlockStates {
         }
     }
 
+    boolean isUsed(long block) {
+        return used[(int) block] != 0;
+    }
+
     /** Clears the mark; returns whether it was set (the block's second chance). */
     boolean clearUsed(long block) {
         if (used[(int) block] == 0) {
