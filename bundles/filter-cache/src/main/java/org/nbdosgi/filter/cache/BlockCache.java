@@ -74,9 +74,11 @@ final class BlockCache implements AutoCloseable {
     static BlockCache open(CacheOptions options, Lower lower, String name) throws IOException {
         int blockSize = Math.max(options.blockSize(), lower.blockSize().minimum());
         Geometry g = new Geometry(lower.size(), blockSize);
-        if (g.blocks() > Integer.MAX_VALUE - 8) {
+        // two bytes of state per block, on the heap: refuse what would not fit comfortably
+        if (g.blocks() > Integer.MAX_VALUE - 8 || 2 * g.blocks() > Runtime.getRuntime().maxMemory() / 4) {
             throw new NbdException(NbdError.EINVAL, "cache: the export (" + Units.formatSize(g.size())
-                    + ") has too many cache blocks of " + Units.formatSize(blockSize) + ": raise cache-min-block-size");
+                    + ") has too many cache blocks of " + Units.formatSize(blockSize) + " to keep their states in memory"
+                    + ": raise cache-min-block-size");
         }
         if (options.limited()) {
             try {
@@ -284,7 +286,7 @@ final class BlockCache implements AutoCloseable {
      * described as data, never as the hole it replaced.
      */
     void extents(long offset, long length, int flags, Extents out) throws IOException {
-        if (states.dirtyBlocks() == 0) {
+        if (states.dirtyBlocks() == 0 || length == 0) {
             lower.extents(offset, length, flags, out);
             return;
         }
