@@ -120,7 +120,9 @@ final class CacheWrites {
             while (true) {
                 long needed = notOccupying(first, count);
                 if (needed > reserved) {
-                    c.reclaimer.reserve(needed - reserved);
+                    c.space.release(reserved);              // never wait for space while holding some
+                    reserved = 0;
+                    c.reclaimer.reserve(needed);
                     reserved = needed;
                 }
                 try (BlockLocks.Run run = c.locks.lockRun(first, count)) {
