@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,11 +34,16 @@ public final class ServerProcess implements AutoCloseable {
 
     /** {@code nbd-osgi -f -U DIR/nbd.sock ARGS...}, once the socket accepts connections. */
     public static ServerProcess unix(Path dir, String... args) throws IOException, InterruptedException {
+        return unix(dir, Map.of(), args);
+    }
+
+    /** As {@link #unix(Path, String...)}, with these environment variables added (e.g. TMPDIR). */
+    public static ServerProcess unix(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
         Path sock = dir.resolve("nbd.sock");
         Files.deleteIfExists(sock);
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-U", sock.toString()));
         cmd.addAll(List.of(args));
-        ServerProcess s = start(dir, cmd, sock, null);
+        ServerProcess s = start(dir, cmd, sock, null, env);
         s.awaitUnix();
         return s;
     }
@@ -47,16 +53,18 @@ public final class ServerProcess implements AutoCloseable {
         int port = Tools.freePort();
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-p", Integer.toString(port), "-i", "127.0.0.1"));
         cmd.addAll(List.of(args));
-        ServerProcess s = start(dir, cmd, null, port);
+        ServerProcess s = start(dir, cmd, null, port, Map.of());
         s.awaitTcp();
         return s;
     }
 
-    private static ServerProcess start(Path dir, List<String> cmd, Path sock, Integer port) throws IOException {
+    private static ServerProcess start(Path dir, List<String> cmd, Path sock, Integer port, Map<String, String> env)
+            throws IOException {
         Files.createDirectories(dir);
         Path log = dir.resolve("server.log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().putAll(env);
         return new ServerProcess(pb.start(), sock, port, log);
     }
 

@@ -1,0 +1,121 @@
+package org.nbdosgi.filter.cache;
+
+import static org.nbdosgi.filter.cache.BlockStates.CLEAN;
+import static org.nbdosgi.filter.cache.BlockStates.DIRTY;
+import static org.nbdosgi.filter.cache.BlockStates.NOT_CACHED;
+import static org.nbdosgi.filter.cache.BlockStates.ZERO;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.Units;
+
+/**
+ * Brings what the layer below has not seen yet to it: dirty data as writes, zeroed blocks as zero
+ * requests, trimmed blocks as trims, coalesced into runs of consecutive blocks. A block stays dirty
+ * until the layer below has accepted it, so a failed write-back loses nothing. Data plane: flush
+ * and FUA, reclaim, and the export's stop.
+ */
+final class WriteBack {
+    private final Geometry g;
+    private final BlockStates states;
+    private final BlockLocks locks;
+    private final CacheFile file;
+    private final Lower lower;
+    private final Scratch scratch;
+    private final int maxDataRun;
+
+    WriteBack(Geometry g, BlockStates states, BlockLocks locks, CacheFile file, Lower lower, Scratch scratch, int maxDataRun) {
+        this.g = g;
+        this.states = states;
+        this.locks = locks;
+        this.file = file;
+        this.lower = lower;
+        this.scratch = scratch;
+        this.maxDataRun = maxDataRun;
+    }
+
+    /**
+     * Writes back blocks [first, first + count), which all have the dirty state {@code state}, with
+     * their locks held exclusively by the caller. Afterwards dirty data is clean (still cached),
+     * zeroed and trimmed blocks are no longer cached.
+     */
+    void runLocked(long first, int count, byte state) throws IOException {
+        long from = g.start(first);
+        long to = g.end(first + count - 1);
+        if (state == DIRTY) {
+            ByteBuffer buf = scratch.acquire((int) (to - from));
+            try {
+                file.read(buf.duplicate(), from);
+                lower.write(buf, from, 0);
+            } finally {
+                scratch.release(buf);
+            }
+        } else if (state == ZERO) {
+            lower.zero(from, to - from, 0);
+        } else {
+            lower.trim(from, to - from, 0);
+        }
+        byte after = state == DIRTY ? CLEAN : NOT_CACHED;
+        for (long b = first; b < first + count; b++) {
+            states.set(b, after);
+        }
+    }
+
+    /**
+     * Writes back every dirty block. Runs that fail stay dirty and the others are still tried; the
+     * first failure is then thrown, with how many blocks are still dirty.
+     */
+    void all() throws IOException {
+        if (states.dirtyBlocks() == 0) {
+            return;
+        }
+        IOException first = null;
+        long b = 0;
+        while (b < g.blocks()) {
+            byte s = states.get(b);
+            if (!BlockStates.isDirty(s)) {
+                b++;
+                continue;
+            }
+            long limit = s == DIRTY ? maxDataRun : locks.stripes();
+            long e = b + 1;
+            while (e < g.blocks() && e - b < limit && states.get(e) == s) {
+                e++;
+            }
+            try {
+                lockedRuns(b, (int) (e - b));
+            } catch (IOException ex) {
+                if (first == null) {
+                    first = ex;
+                }
+            }
+            b = e;
+        }
+        if (first != null) {
+            long left = states.dirtyBlocks();
+            throw new NbdException(NbdException.errorOf(first), "cache: writing back to the layer below failed, "
+                    + left + " blocks (" + Units.formatSize(left * g.blockSize()) + ") stay dirty: " + first.getMessage(), first);
+        }
+    }
+
+    /** Locks [first, first + count) and writes back whatever is still dirty there, by runs of one state. */
+    private void lockedRuns(long first, int count) throws IOException {
+        try (BlockLocks.Run run = locks.lockRun(first, count)) {
+            long b = first;
+            long stop = first + count;
+            while (b < stop) {
+                byte s = states.get(b);
+                long e = b + 1;
+                while (e < stop && states.get(e) == s) {
+                    e++;
+                }
+                if (BlockStates.isDirty(s)) {
+                    runLocked(b, (int) (e - b), s);
+                }
+                b = e;
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package org.nbdosgi.filter.cache;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.nbdosgi.api.BlockSize;
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Layer;
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.Support;
+
+/**
+ * The layer below the cache in unit tests: a RAM disk that counts the requests reaching it, can be
+ * made to fail writes, and reports 4 KiB pages never written as holes. Thread-safe (one lock).
+ */
+final class RamDisk implements Layer {
+    static final int PAGE = 4096;
+
+    private final byte[] data;
+    private final boolean[] allocated;
+    final AtomicInteger reads = new AtomicInteger();
+    final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger flushes = new AtomicInteger();
+    final AtomicInteger zeros = new AtomicInteger();
+    final AtomicInteger trims = new AtomicInteger();
+    volatile boolean failWrites;
+    volatile int minimumBlock = 1;
+
+    RamDisk(int size) {
+        data = new byte[size];
+        allocated = new boolean[(size + PAGE - 1) / PAGE];
+    }
+
+    synchronized byte[] snapshot() {
+        return data.clone();
+    }
+
+    synchronized void fill(byte[] content) {
+        System.arraycopy(content, 0, data, 0, content.length);
+        Arrays.fill(allocated, true);
+    }
+
+    int size() {
+        return data.length;
+    }
+
+    @Override
+    public Handle open(ClientContext client) {
+        return new Handle() {
+            @Override
+            public long size() {
+                return data.length;
+            }
+
+            @Override
+            public BlockSize blockSize() {
+                return new BlockSize(minimumBlock, Math.max(4096, minimumBlock), BlockSize.MAX_PAYLOAD);
+            }
+
+            @Override
+            public boolean canWrite() {
+                return true;
+            }
+
+            @Override
+            public boolean canFlush() {
+                return true;
+            }
+
+            @Override
+            public boolean canTrim() {
+                return true;
+            }
+
+            @Override
+            public Support canZero() {
+                return Support.NATIVE;
+            }
+
+            @Override
+            public boolean canExtents() {
+                return true;
+            }
+
+            @Override
+            public void read(ByteBuffer buf, long offset, int flags) {
+                reads.incrementAndGet();
+                synchronized (RamDisk.this) {
+                    buf.put(buf.position(), data, (int) offset, buf.remaining());
+                }
+            }
+
+            @Override
+            public void write(ByteBuffer buf, long offset, int flags) throws IOException {
+                if (failWrites) {
+                    throw new NbdException(NbdError.ENOSPC, "ram disk: writes fail");
+                }
+                writes.incrementAndGet();
+                synchronized (RamDisk.this) {
+                    buf.get(buf.position(), data, (int) offset, buf.remaining());
+                    mark(offset, buf.remaining(), true);
+                }
+            }
+
+            @Override
+            public void flush(int flags) throws IOException {
+                if (failWrites) {
+                    throw new NbdException(NbdError.EIO, "ram disk: flush fails");
+                }
+                flushes.incrementAndGet();
+            }
+
+            @Override
+            public void zero(long offset, long length, int flags) throws IOException {
+                if (failWrites) {
+                    throw new NbdException(NbdError.ENOSPC, "ram disk: zero fails");
+                }
+                zeros.incrementAndGet();
+                synchronized (RamDisk.this) {
+                    Arrays.fill(data, (int) offset, (int) (offset + length), (byte) 0);
+                }
+            }
+
+            @Override
+            public void trim(long offset, long length, int flags) {
+                trims.incrementAndGet();
+                synchronized (RamDisk.this) {
+                    Arrays.fill(data, (int) offset, (int) (offset + length), (byte) 0);
+                    mark(offset, length, false);
+                }
+            }
+
+            @Override
+            public void extents(long offset, long length, int flags, Extents extents) throws IOException {
+                synchronized (RamDisk.this) {
+                    for (long p = offset / PAGE * PAGE; p < offset + length; p += PAGE) {
+                        extents.add(p, PAGE, allocated[(int) (p / PAGE)] ? 0 : Extents.HOLE | Extents.ZERO);
+                    }
+                }
+            }
+        };
+    }
+
+    /** Whole pages inside [offset, offset + length) become allocated or holes; a partly written page is allocated. */
+    private void mark(long offset, long length, boolean data) {
+        long first = data ? offset / PAGE : (offset + PAGE - 1) / PAGE;
+        long end = data ? (offset + length + PAGE - 1) / PAGE : (offset + length) / PAGE;
+        for (long p = first; p < end; p++) {
+            allocated[(int) p] = data;
+        }
+    }
+
+    @Override
+    public List<ExportEntry> listExports(boolean readOnly) {
+        return List.of();
+    }
+
+    @Override
+    public String defaultExport() {
+        return "";
+    }
+}

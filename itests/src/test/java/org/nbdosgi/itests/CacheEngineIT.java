@@ -1,0 +1,122 @@
+package org.nbdosgi.itests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.ServerAdmin;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+
+/**
+ * The cache filter in Felix with dirty blocks in writeback mode while the export is rewired or a
+ * bundle is updated under a connected client: nothing acknowledged is lost.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class CacheEngineIT {
+    @Inject
+    private ServerAdmin admin;
+
+    @Inject
+    private BundleContext context;
+
+    private static Path sock;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return Distribution.bundles(Distribution.workDir("CacheEngineIT").resolve("felix.log")).toArray(new Option[0]);
+    }
+
+    private Path listen() throws Exception {
+        if (sock == null) {
+            sock = Distribution.workDir("CacheEngineIT").resolve("nbd.sock");
+            Files.deleteIfExists(sock);
+            admin.listenUnix(sock);
+        }
+        return sock;
+    }
+
+    private Bundle bundle(String symbolicName) {
+        for (Bundle b : context.getBundles()) {
+            if (symbolicName.equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        throw new AssertionError("no bundle " + symbolicName);
+    }
+
+    private void awaitRunning(String export) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (admin.export(export).state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(ExportState.RUNNING, admin.export(export).state());
+    }
+
+    private static byte[] random(long seed, int length) {
+        byte[] b = new byte[length];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    public void updatingThePluginBelowADirtyCacheKeepsEveryByte() throws Exception {
+        admin.addExport(ExportSpec.parse("below", false, List.of("--filter=cache", "memory", "64M")));
+        byte[] data = random(1, 6 << 20);
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("below");
+            c.write(12345, data, 0);                            // dirty in the cache, not flushed
+            bundle("org.nbdosgi.plugin.memory").update();
+            awaitRunning("below");
+            assertArrayEquals(data, c.read(12345, data.length));
+        }
+        admin.removeExport("below");
+    }
+
+    @Test
+    public void updatingTheCacheBundleKeepsEveryByte() throws Exception {
+        admin.addExport(ExportSpec.parse("self", false, List.of("--filter=cache", "memory", "64M", "cache=unsafe")));
+        byte[] data = random(2, 3 << 20);
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("self");
+            c.write(7, data, 0);
+            bundle("org.nbdosgi.filter.cache").update();
+            awaitRunning("self");
+            assertArrayEquals(data, c.read(7, data.length));
+        }
+        admin.removeExport("self");
+    }
+
+    @Test
+    public void removingTheCacheFilterWritesItsDirtyBlocksBack() throws Exception {
+        admin.addExport(ExportSpec.parse("rewired", false, List.of("--filter=cache", "memory", "64M")));
+        byte[] data = random(3, 2 << 20);
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("rewired");
+            c.write(4096, data, 0);
+            admin.rewire("rewired", ExportSpec.parse("rewired", false, List.of("memory", "64M")), true);
+            awaitRunning("rewired");
+        }
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("rewired");
+            assertArrayEquals("the memory plugin alone has the data", data, c.read(4096, data.length));
+        }
+        admin.removeExport("rewired");
+    }
+}
