@@ -68,6 +68,51 @@ class BoundaryTest {
         assertEquals(List.of("zero refused"), raw.calls);
     }
 
+    /** A layer with native zero that refuses it (ENOTSUP) and native FUA, as the file plugin on a file system without fallocate. */
+    private static RecordingHandle refusingZeroWithNativeFua(int size) {
+        RecordingHandle raw = new RecordingHandle(size) {
+            @Override
+            public void zero(long offset, long length, int flags) throws NbdException {
+                calls.add("zero refused");
+                throw new NbdException(NbdError.ENOTSUP, "not here");
+            }
+        };
+        raw.zero = Support.NATIVE;
+        raw.fua = Support.NATIVE;
+        return raw;
+    }
+
+    @Test
+    void fuaHoldsWhenARefusedNativeZeroBecomesWrittenZeros() throws Exception {
+        RecordingHandle raw = refusingZeroWithNativeFua(3 << 20);
+        Boundary b = new Boundary(raw, "test", false, pool);
+        b.zero(0, 2 << 20, Flags.FUA);
+        assertEquals(List.of("zero refused", "write 0+1048576 flags=0", "write 1048576+1048576 flags=0", "flush"), raw.calls,
+                "the zeros written instead must be made durable before the reply");
+        raw.calls.clear();
+        b.zero(0, 4096, 0);
+        assertEquals(List.of("zero refused", "write 0+4096 flags=0"), raw.calls, "no flush without FUA");
+    }
+
+    @Test
+    void fuaOnWrittenZerosGoesToEachWriteWhenTheLayerHasNativeFuaButNoFlush() throws Exception {
+        RecordingHandle raw = refusingZeroWithNativeFua(3 << 20);
+        raw.flushable = false;
+        Boundary b = new Boundary(raw, "test", false, pool);
+        b.zero(0, (1 << 20) + 512, Flags.FUA);
+        assertEquals(List.of("zero refused", "write 0+1048576 flags=" + Flags.FUA, "write 1048576+512 flags=" + Flags.FUA),
+                raw.calls);
+    }
+
+    @Test
+    void emulatedZeroWithNativeFuaIsFlushed() throws Exception {
+        RecordingHandle raw = new RecordingHandle(8192);
+        raw.fua = Support.NATIVE;
+        Boundary b = new Boundary(raw, "test", false, pool);
+        b.zero(0, 4096, Flags.FUA);
+        assertEquals(List.of("write 0+4096 flags=0", "flush"), raw.calls);
+    }
+
     @Test
     void emulatesFuaWithAFlushAndPassesItWhenNative() throws Exception {
         RecordingHandle raw = new RecordingHandle(4096);
