@@ -18,6 +18,7 @@ final class Fallbacks {
     private volatile boolean allocate = true;
     private volatile boolean seekData = true;
     private volatile boolean directIo = true;
+    private volatile boolean adviceTaken = true;
 
     Fallbacks(String file) {
         this.file = file;
@@ -68,6 +69,14 @@ final class Fallbacks {
         if (seekData) {
             seekData = false;
             LOG.debug("{}: lseek(SEEK_DATA) is not supported: extents report everything as data", file);
+        }
+    }
+
+    /** fadvise= is only a hint: the export is served anyway, and the refusal logged once. */
+    void adviceRefused(FileOptions.Advice advice, String why) {
+        if (adviceTaken) {
+            adviceTaken = false;
+            LOG.debug("{}: posix_fadvise({}) failed: {}; served without the hint", file, advice, why);
         }
     }
 

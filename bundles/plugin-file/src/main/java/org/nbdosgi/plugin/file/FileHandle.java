@@ -90,7 +90,10 @@ final class FileHandle implements Handle {
                 fd = NativeFd.open(path, writable, false);
             }
             if (options.advice() != FileOptions.Advice.NORMAL) {
-                fd.advise(0, 0, options.advice().value());
+                int errno = fd.advise(0, 0, options.advice().value());
+                if (errno != 0) {
+                    fallbacks.adviceRefused(options.advice(), Errno.describe(errno));
+                }
             }
             long size = target.blockDevice() ? fd.ioctl(LibC.BLKGETSIZE64, true) : channel.size();
             int ioBlock = target.blockDevice() ? sectorSize(fd, LibC.BLKPBSZGET) : fileSystemBlock(path);
@@ -101,7 +104,7 @@ final class FileHandle implements Handle {
                 buffered = new NativeIo(fd, buffered);
             }
             boolean uncached = options.cache() == FileOptions.Cache.NONE;
-            Io io = uncached ? new UncachedIo(buffered, fd, direct, directAlign, bounce) : buffered;
+            Io io = uncached ? new UncachedIo(buffered, fd, direct, directAlign, fallbacks, bounce) : buffered;
             // advertise the O_DIRECT alignment only where every byte stays reachable with it
             int minimum = direct && size % directAlign == 0 ? directAlign : 1;
             BlockSize bs = new BlockSize(minimum, Math.max(ioBlock, minimum), BlockSize.MAX_PAYLOAD);

@@ -134,9 +134,9 @@ final class NativeFd implements AutoCloseable {
         }
     }
 
-    /** posix_fadvise; advice is a hint, so a failure is only reported, never thrown. */
-    boolean advise(long offset, long length, int advice) {
-        return LibC.posix_fadvise(fd, offset, length, advice) == 0;
+    /** posix_fadvise; advice is a hint, so a failure is only returned (the errno, 0 for none), never thrown. */
+    int advise(long offset, long length, int advice) {
+        return LibC.posix_fadvise(fd, offset, length, advice);
     }
 
     /** Starts and waits for write-back of a range, so its pages are clean and can be dropped. */

@@ -3,6 +3,9 @@ package org.nbdosgi.plugin.file;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
+
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
@@ -12,12 +15,16 @@ import com.sun.jna.Pointer;
  * engine's buffer is not aligned); the rest, or everything when the file system refuses O_DIRECT,
  * go through the page cache and are dropped from it right after: reads with
  * posix_fadvise(DONTNEED), writes after waiting for their write-back (dirty pages cannot be dropped).
+ * An O_DIRECT call that fails with EINVAL (the file system wants more alignment than it told, or
+ * refuses O_DIRECT only when used) is redone through the page cache, and the export stops using
+ * O_DIRECT.
  */
 final class UncachedIo implements Io {
     private static final long PAGE = 4096;
     private final Io buffered;
     private final NativeFd fd;
     private final boolean direct;
+    private final Fallbacks fallbacks;
     private final int alignment;
     private final int memoryAlignment;
     private final AlignedBuffers bounce;
@@ -26,10 +33,11 @@ final class UncachedIo implements Io {
      * @param fd        the plugin's descriptor, opened with O_DIRECT when {@code direct}
      * @param alignment the offset and length alignment O_DIRECT needs (a power of two)
      */
-    UncachedIo(Io buffered, NativeFd fd, boolean direct, int alignment, AlignedBuffers bounce) {
+    UncachedIo(Io buffered, NativeFd fd, boolean direct, int alignment, Fallbacks fallbacks, AlignedBuffers bounce) {
         this.buffered = buffered;
         this.fd = fd;
         this.direct = direct;
+        this.fallbacks = fallbacks;
         this.alignment = alignment;
         this.memoryAlignment = Math.min(alignment, AlignedBuffers.ALIGNMENT);
         this.bounce = bounce;
@@ -38,13 +46,17 @@ final class UncachedIo implements Io {
     @Override
     public void read(ByteBuffer buf, long offset) throws IOException {
         int length = buf.remaining();
-        if (direct && aligned(offset, length)) {
-            if (alignedMemory(buf)) {
-                fd.readFully(buf, offset);
-            } else {
-                bouncedRead(buf, offset);
+        if (useDirect(offset, length)) {
+            try {
+                if (alignedMemory(buf)) {
+                    fd.readFully(buf, offset);
+                } else {
+                    bouncedRead(buf, offset);
+                }
+                return;
+            } catch (NbdException e) {
+                directRefused(e);
             }
-            return;
         }
         buffered.read(buf, offset);
         dropPages(offset, length);
@@ -53,17 +65,33 @@ final class UncachedIo implements Io {
     @Override
     public void write(ByteBuffer buf, long offset) throws IOException {
         int length = buf.remaining();
-        if (direct && aligned(offset, length)) {
-            if (alignedMemory(buf)) {
-                fd.writeFully(buf, offset);
-            } else {
-                bouncedWrite(buf, offset);
+        if (useDirect(offset, length)) {
+            try {
+                if (alignedMemory(buf)) {
+                    fd.writeFully(buf, offset);
+                } else {
+                    bouncedWrite(buf, offset);
+                }
+                return;
+            } catch (NbdException e) {
+                directRefused(e);
             }
-            return;
         }
         buffered.write(buf, offset);
         fd.writeBack(offset, length);
         dropPages(offset, length);
+    }
+
+    private boolean useDirect(long offset, int length) {
+        return direct && fallbacks.directIo() && aligned(offset, length);
+    }
+
+    /** EINVAL from O_DIRECT: remember, so the caller redoes the request (it is idempotent) through the page cache. */
+    private void directRefused(NbdException e) throws NbdException {
+        if (e.error() != NbdError.EINVAL) {
+            throw e;
+        }
+        fallbacks.noDirectIo();
     }
 
     /** DONTNEED drops only whole pages inside the range: widen it to the pages it touches. */

@@ -72,6 +72,23 @@ class FilePluginTest {
     }
 
     @Test
+    void everyCacheAndFadviseValueServesTheFile() throws Exception {
+        Path f = file("a.img", 1 << 20);
+        for (String cache : List.of("default", "none")) {
+            for (String advice : List.of("normal", "random", "sequential")) {
+                try (PluginInstance i = create(false, "file", f.toString(), "cache", cache, "fadvise", advice);
+                     Handle h = i.open(client(""))) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4096).put(0, (byte) advice.length()).limit(4096);
+                    h.write(b, 8192, 0);
+                    java.nio.ByteBuffer back = java.nio.ByteBuffer.allocateDirect(4096);
+                    h.read(back, 8192, 0);
+                    assertEquals(advice.length(), back.get(0), cache + "/" + advice);
+                }
+            }
+        }
+    }
+
+    @Test
     void unreadableFileIsPermissionDenied() throws Exception {
         Path f;
         if ("root".equals(System.getProperty("user.name"))) {
