@@ -106,16 +106,102 @@ public class FileInteropIT {
         }
     }
 
+    /**
+     * Files on ext2 (no extents) can have holes punched but refuse ZERO_RANGE and allocation: a zero
+     * that may not punch (NO_HOLE) falls back to the engine writing zeros, which must still honour
+     * FUA, and as FAST_ZERO it is refused without touching the data. Needs a loop mount.
+     */
+    @Test
+    public void onExt2ZeroWritesZerosKeepingFuaAndFastZeroIsRefused() throws Exception {
+        Path dir = dir();
+        Path fs = dir.resolve("ext2.img");
+        Files.deleteIfExists(fs);
+        try (RandomAccessFile f = new RandomAccessFile(fs.toFile(), "rw")) {
+            f.setLength(64L * MIB);
+        }
+        Tools.run(T, "mke2fs", "-q", "-F", "-t", "ext2", fs.toString()).ok();
+        Path mnt = dir.resolve("mnt");
+        Files.createDirectories(mnt);
+        Tools.Result mount = Tools.run(T, "mount", "-o", "loop", fs.toString(), mnt.toString());
+        if (mount.exit() != 0) {
+            System.out.println("SKIPPED " + name.getMethodName() + ": cannot loop-mount an ext2 image here (mount: "
+                    + mount.err().trim() + "); that needs root or CAP_SYS_ADMIN");
+            Assume.assumeTrue("mount failed: " + mount.err().trim(), false);
+        }
+        try {
+            Path img = filled(mnt.resolve("disk.img"), 8 * MIB, (byte) 1);
+            long blocks = allocatedBlocks(img);
+            Path trace = dir.resolve("syncs.trace");
+            try (ServerProcess s = tracingSyncs(dir, trace, "file", img.toString())) {
+                String out = Tools.nbdsh(s.uri(), String.join("\n",
+                        syncsOf(trace, img),
+                        "import errno",
+                        "try:",
+                        "    h.zero(1 << 20, 1 << 20, nbd.CMD_FLAG_FAST_ZERO | nbd.CMD_FLAG_NO_HOLE)",
+                        "    print('zeroed fast')",
+                        "except nbd.Error as e:",
+                        "    print('refused', e.errnum == errno.ENOTSUP)",
+                        "print(h.pread(1 << 20, 1 << 20) == b'\\x01' * (1 << 20))",
+                        "before = syncs()",
+                        "h.zero(1 << 20, 2 << 20, nbd.CMD_FLAG_NO_HOLE)",
+                        "plain = syncs()",
+                        "h.zero(2 << 20, 4 << 20, nbd.CMD_FLAG_FUA | nbd.CMD_FLAG_NO_HOLE)",
+                        "print(plain - before, syncs() - plain)",
+                        "print(h.pread(1 << 20, 2 << 20) == bytes(1 << 20), h.pread(2 << 20, 4 << 20) == bytes(2 << 20))",
+                        "print(h.pread(1, 3 << 20) == b'\\x01')")).ok().out();
+                assertEquals("FAST_ZERO refused with the data untouched; zeros written without FUA sync nothing, "
+                        + "with FUA once; the zeros read back\n" + Files.readString(trace),
+                        "refused True\nTrue\n0 1\nTrue True\nTrue", out.trim());
+            }
+            assertEquals("NO_HOLE: no block was freed", blocks, allocatedBlocks(img));
+            byte[] b = new byte[MIB];
+            try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "r")) {
+                f.seek(4 * MIB);
+                f.readFully(b);
+            }
+            assertArrayEquals("the zeros are in the file", new byte[MIB], b);
+        } finally {
+            Tools.run(T, "umount", mnt.toString()).ok();
+        }
+    }
+
+    /**
+     * The server run under strace, which logs each fdatasync/fsync with the path of its descriptor:
+     * the page cache survives the death of a process, so data read back after a SIGKILL alone cannot
+     * tell whether flush synced anything.
+     */
+    private static ServerProcess tracingSyncs(Path dir, Path trace, String... args) throws Exception {
+        Tools.require("strace");
+        Files.deleteIfExists(trace);
+        return ServerProcess.unixUnder(dir, List.of("strace", "-f", "--seccomp-bpf", "-qq", "-y", "-e", "trace=fdatasync,fsync",
+                "-e", "signal=none", "-o", trace.toString()), args);
+    }
+
+    /** A Python function for nbdsh: how many successful syncs of {@code img} the trace holds so far. */
+    private static String syncsOf(Path trace, Path img) throws Exception {
+        return String.join("\n",
+                "def syncs():",
+                "    with open('" + trace + "') as t:",
+                "        return sum(1 for l in t if 'sync(' in l and '<" + img.toRealPath() + ">)' in l and l.rstrip().endswith('= 0'))");
+    }
+
     @Test
     public void flushedWritesSurviveKillingTheServer() throws Exception {
         Path dir = dir();
         Path img = filled(dir.resolve("disk.img"), 8 * MIB, (byte) 0);
-        ServerProcess s = ServerProcess.unix(dir, "file", img.toString());
+        Path trace = dir.resolve("syncs.trace");
+        ServerProcess s = tracingSyncs(dir, trace, "file", img.toString());
         try {
-            Tools.nbdsh(s.uri(), String.join("\n",
+            String syncs = Tools.nbdsh(s.uri(), String.join("\n",
+                    syncsOf(trace, img),
                     "h.pwrite(b'\\xab' * 65536, 1 << 20)",
+                    "written = syncs()",
                     "h.pwrite(b'\\xcd' * 4096, 5 << 20, nbd.CMD_FLAG_FUA)",
-                    "h.flush()")).ok();
+                    "fua = syncs()",
+                    "h.flush()",
+                    "print(written, fua - written, syncs() - fua)")).ok().out();
+            assertEquals("syncs of the image after: a plain write, a FUA write, a flush\n" + Files.readString(trace),
+                    "0 1 1", syncs.trim());
             s.kill();
         } finally {
             s.close();
@@ -239,7 +325,14 @@ public class FileInteropIT {
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
             f.setLength(Files.size(src));
         }
+        boolean direct = directIoWorksIn(dir);
+        System.out.println(name.getMethodName() + ": " + (direct ? "O_DIRECT works here: expecting it on the server's descriptor"
+                : "the file system refuses O_DIRECT: expecting the page cache fallback"));
         try (ServerProcess s = ServerProcess.unix(dir, "file", img.toString(), "cache=none", "fadvise=sequential")) {
+            List<Integer> flags = openFlags(s, img);
+            assertFalse("a connected client has the image open: " + flags, flags.isEmpty());
+            assertEquals("O_DIRECT on one of the image's descriptors (octal flags " + flags.stream().map(Integer::toOctalString).toList() + ")",
+                    direct, flags.stream().anyMatch(f -> (f & O_DIRECT) != 0));
             Tools.run(T, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), s.uri()).ok();
             Tools.run(T, "qemu-img", "compare", "-f", "raw", "-F", "raw", src.toString(), s.uri()).ok();
             // a client that ignores block sizes sends unaligned requests: they take the page cache and leave it
@@ -259,6 +352,37 @@ public class FileInteropIT {
             f.readFully(b);
             assertEquals("odd".repeat(1000), new String(b, StandardCharsets.US_ASCII));
         }
+    }
+
+    private static final int O_DIRECT = System.getProperty("os.arch").equals("aarch64") ? 0200000 : 040000;
+
+    /** Whether the file system under {@code dir} lets a file be opened with O_DIRECT. */
+    private static boolean directIoWorksIn(Path dir) throws Exception {
+        Path probe = dir.resolve("direct.probe");
+        Files.write(probe, new byte[4096]);
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(probe, java.nio.file.StandardOpenOption.READ,
+                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            return true;
+        } catch (java.io.IOException refused) {
+            return false;
+        } finally {
+            Files.delete(probe);
+        }
+    }
+
+    /** The open flags (/proc/PID/fdinfo) of each of the server's descriptors of {@code file}, read while a client is connected. */
+    private static List<Integer> openFlags(ServerProcess s, Path file) throws Exception {
+        String proc = "/proc/" + s.pid();
+        String out = Tools.nbdsh(s.uri(), String.join("\n",
+                "import os",
+                "for fd in os.listdir('" + proc + "/fd'):",
+                "    try:",
+                "        if os.readlink('" + proc + "/fd/' + fd) == '" + file.toRealPath() + "':",
+                "            with open('" + proc + "/fdinfo/' + fd) as i:",
+                "                print(next(l.split()[1] for l in i if l.startswith('flags:')))",
+                "    except OSError:",
+                "        pass")).ok().out();
+        return out.lines().map(l -> Integer.parseInt(l.trim(), 8)).toList();
     }
 
     private static long residentBytes(Path f) throws Exception {
@@ -338,14 +462,23 @@ public class FileInteropIT {
     public void badCommandLinesAreOneLineAndExitOne() throws Exception {
         Path dir = dir();
         Path img = filled(dir.resolve("ok.img"), MIB, (byte) 0);
+        Path unreadable;
+        if ("root".equals(System.getProperty("user.name"))) {
+            // root opens any file, but procfs holds root to the owner bits: this one is write-only
+            unreadable = Path.of("/proc/sys/vm/drop_caches");
+        } else {
+            unreadable = filled(dir.resolve("secret.img"), MIB, (byte) 0);
+            Files.setPosixFilePermissions(unreadable, java.util.Set.of());
+        }
         List<List<String>> cases = List.of(
+                List.of("file", unreadable.toString()),
                 List.of("file", dir.resolve("missing.img").toString()),
                 List.of("file", dir.toString()),
                 List.of("file", "file=" + img, "dir=" + dir),
                 List.of("file"),
                 List.of("file", "dir=" + img),
                 List.of("file", img.toString(), "cache=sometimes"));
-        List<String> expected = List.of("no such file or directory", "is a directory", "not both", "give file=PATH or dir=DIRECTORY",
+        List<String> expected = List.of(unreadable + ": permission denied", "no such file or directory", "is a directory", "not both", "give file=PATH or dir=DIRECTORY",
                 "is not a directory", "cache: 'sometimes' is not one of default|none");
         for (int i = 0; i < cases.size(); i++) {
             List<String> cmd = new ArrayList<>(List.of(ServerProcess.launcher().toString(), "-f", "-U", dir.resolve("bad.sock").toString()));

@@ -20,12 +20,14 @@ public final class ServerProcess implements AutoCloseable {
     private final Path socket;
     private final Integer port;
     private final Path log;
+    private final boolean wrapped;
 
-    private ServerProcess(Process process, Path socket, Integer port, Path log) {
+    private ServerProcess(Process process, Path socket, Integer port, Path log, boolean wrapped) {
         this.process = process;
         this.socket = socket;
         this.port = port;
         this.log = log;
+        this.wrapped = wrapped;
     }
 
     public static Path launcher() {
@@ -43,7 +45,23 @@ public final class ServerProcess implements AutoCloseable {
         Files.deleteIfExists(sock);
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-U", sock.toString()));
         cmd.addAll(List.of(args));
-        ServerProcess s = start(dir, cmd, sock, null, env);
+        ServerProcess s = start(dir, cmd, sock, null, env, false);
+        s.awaitUnix();
+        return s;
+    }
+
+    /**
+     * As {@link #unix(Path, String...)}, run by {@code wrapper} (e.g. {@code strace -o F}), which
+     * must start the server as its only child; {@link #pid}, {@link #kill} and {@link #stop} act on
+     * the server itself.
+     */
+    public static ServerProcess unixUnder(Path dir, List<String> wrapper, String... args) throws IOException, InterruptedException {
+        Path sock = dir.resolve("nbd.sock");
+        Files.deleteIfExists(sock);
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(launcher().toString(), "-f", "-U", sock.toString()));
+        cmd.addAll(List.of(args));
+        ServerProcess s = start(dir, cmd, sock, null, Map.of(), true);
         s.awaitUnix();
         return s;
     }
@@ -53,19 +71,19 @@ public final class ServerProcess implements AutoCloseable {
         int port = Tools.freePort();
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-p", Integer.toString(port), "-i", "127.0.0.1"));
         cmd.addAll(List.of(args));
-        ServerProcess s = start(dir, cmd, null, port, Map.of());
+        ServerProcess s = start(dir, cmd, null, port, Map.of(), false);
         s.awaitTcp();
         return s;
     }
 
-    private static ServerProcess start(Path dir, List<String> cmd, Path sock, Integer port, Map<String, String> env)
-            throws IOException {
+    private static ServerProcess start(Path dir, List<String> cmd, Path sock, Integer port, Map<String, String> env,
+                                       boolean wrapped) throws IOException {
         Files.createDirectories(dir);
         Path log = dir.resolve("server.log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().putAll(env);
-        return new ServerProcess(pb.start(), sock, port, log);
+        return new ServerProcess(pb.start(), sock, port, log, wrapped);
     }
 
     private void awaitUnix() throws IOException, InterruptedException {
@@ -110,8 +128,13 @@ public final class ServerProcess implements AutoCloseable {
         return port;
     }
 
+    /** The server's process id (the launcher execs the JVM, so this is the JVM). */
     public long pid() {
-        return process.pid();
+        return server().pid();
+    }
+
+    private ProcessHandle server() {
+        return wrapped ? process.toHandle().children().findFirst().orElse(process.toHandle()) : process.toHandle();
     }
 
     /** The NBD URI of the export named {@code export}. */
@@ -133,6 +156,9 @@ public final class ServerProcess implements AutoCloseable {
 
     /** SIGTERM, then waits; returns the exit status. */
     public int stop() throws InterruptedException {
+        if (wrapped) {
+            server().destroy();
+        }
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();
@@ -143,6 +169,13 @@ public final class ServerProcess implements AutoCloseable {
 
     /** SIGKILL: no chance to clean up. */
     public void kill() throws InterruptedException {
+        ProcessHandle server = server();
+        server.destroyForcibly();
+        try {
+            server.onExit().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("server " + server.pid() + " did not die of SIGKILL", e);
+        }
         process.destroyForcibly().waitFor();
     }
 

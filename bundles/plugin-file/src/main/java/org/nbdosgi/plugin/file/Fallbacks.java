@@ -7,7 +7,8 @@ import org.slf4j.LoggerFactory;
  * What a file's file system turned out not to support, learned from EOPNOTSUPP (or EINVAL for
  * O_DIRECT) the first time and kept for the export, so later requests go straight to the next
  * fallback instead of failing the same call again. Shared by every connection to the file; each
- * flag only ever changes from supported to unsupported, so plain volatile fields are enough.
+ * flag only ever changes one way (supported to unsupported, or untried to seen working), so plain
+ * volatile fields are enough.
  */
 final class Fallbacks {
     private static final Logger LOG = LoggerFactory.getLogger(Fallbacks.class);
@@ -16,6 +17,7 @@ final class Fallbacks {
     private volatile boolean punchHole = true;
     private volatile boolean zeroRange = true;
     private volatile boolean allocate = true;
+    private volatile boolean allocateWorks;
     private volatile boolean seekData = true;
     private volatile boolean directIo = true;
     private volatile boolean adviceTaken = true;
@@ -34,6 +36,15 @@ final class Fallbacks {
 
     boolean allocate() {
         return allocate;
+    }
+
+    /** Whether fallocate(KEEP_SIZE) has been seen to work on this file. */
+    boolean allocateWorks() {
+        return allocateWorks;
+    }
+
+    void allocateWorked() {
+        allocateWorks = true;
     }
 
     boolean seekData() {

@@ -257,7 +257,7 @@ final class FileHandle implements Handle {
                 fallbacks.noZeroRange();
             }
         }
-        if (!target.blockDevice() && fallbacks.punchHole() && fallbacks.allocate()) {
+        if (!target.blockDevice() && fallbacks.punchHole() && canAllocate(offset, length)) {
             Outcome o = punchHole(offset, length);
             if (o == Outcome.UNSUPPORTED) {
                 fallbacks.noPunchHole();
@@ -272,6 +272,25 @@ final class FileHandle implements Handle {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether fallocate(KEEP_SIZE) works, tried on the range itself the first time: a hole punched
+     * that cannot be filled again would change the data of a request then refused with ENOTSUP.
+     */
+    private boolean canAllocate(long offset, long length) throws NbdException {
+        if (!fallbacks.allocate() || fallbacks.allocateWorks()) {
+            return fallbacks.allocate();
+        }
+        Outcome o = fd.fallocate(LibC.FALLOC_FL_KEEP_SIZE, offset, length);
+        if (o == Outcome.UNSUPPORTED) {
+            fallbacks.noAllocate();
+            return false;
+        }
+        if (o == Outcome.DONE) {
+            fallbacks.allocateWorked();
+        }
+        return true;
     }
 
     private Outcome punchHole(long offset, long length) throws NbdException {
