@@ -8,8 +8,9 @@
  *
  * It records facts the tests assert, as lines appended to a journal file:
  *   the highest number of async requests in flight on one handle, whether a handle was ever
- *   entered by two threads at once, whether Open/Close/ConnectEx/Disconnect ever overlapped,
- *   InitEx/Exit calls, and calls made while the library was not initialised.
+ *   entered by two threads at once, how many times Open/Close/ConnectEx/Disconnect overlapped,
+ *   the async requests still in flight on a handle at each Flush, InitEx/Exit calls, and calls
+ *   made while the library was not initialised. The counters start again at each InitEx.
  *
  * Settings, from the VDDK config file given to InitEx (key=value lines) or the environment:
  *   standin.facts      VDDK_STANDIN_FACTS     journal file (none: no journal)
@@ -163,7 +164,7 @@ static int stopping;
 static pthread_t threads[64];
 
 static atomic_int open_close_active;
-static atomic_int open_close_overlap;
+static atomic_int open_close_overlap;      /* entries that found another call inside */
 static atomic_int any_two_threads;
 static atomic_int global_max_inflight;
 
@@ -318,7 +319,7 @@ static void leave(struct handle *h)
 static void open_close_enter(void)
 {
     if (atomic_fetch_add(&open_close_active, 1) != 0)
-        atomic_store(&open_close_overlap, 1);
+        atomic_fetch_add(&open_close_overlap, 1);
     usleep(2000);
 }
 
@@ -467,6 +468,9 @@ EXPORT VixError VixDiskLib_InitEx(uint32_t major, uint32_t minor, VixDiskLibGene
         return VIX_E_FAIL;
     }
     stopping = 0;
+    atomic_store(&open_close_overlap, 0);
+    atomic_store(&any_two_threads, 0);
+    atomic_store(&global_max_inflight, 0);
     for (int i = 0; i < n_threads; i++)
         pthread_create(&threads[i], NULL, completion_thread, (void *) (uintptr_t) (i + 1));
     initialized = 1;
@@ -747,7 +751,17 @@ EXPORT VixError VixDiskLib_Flush(struct handle *h)
     if (not_initialized("Flush"))
         return VIX_E_FAIL;
     enter(h);
-    VixError err = injected("Flush", 0, 1) ? VIX_E_FAIL : (fdatasync(h->fd) == 0 ? VIX_OK : VIX_E_FAIL);
+    pthread_mutex_lock(&h->mu);
+    int pending = h->inflight;          /* VDDK flushes only what has completed: callers Wait first */
+    pthread_mutex_unlock(&h->mu);
+    journal("Flush pending=%d", pending);
+    VixError err = VIX_OK;
+    if (injected("Flush", 0, 1)) {
+        say(warn_fn, "VixDiskLib: injected failure of Flush\n");
+        err = VIX_E_FAIL;
+    } else if (fdatasync(h->fd) != 0) {
+        err = VIX_E_FAIL;
+    }
     leave(h);
     return err;
 }

@@ -124,7 +124,7 @@ public class Ext2FilterIT {
     public void writesLandInTheFileAndTheFilesystemStaysClean() throws Exception {
         Path dir = start("writes");
         Path src = Ext2Images.source(dir, 2);
-        for (String type : List.of("ext3", "ext4")) {
+        for (String type : List.of("ext2", "ext3", "ext4")) {
             Path image = Ext2Images.make(dir, type, src);
             byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
             String name = "write-" + type;

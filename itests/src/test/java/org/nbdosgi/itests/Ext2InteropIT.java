@@ -14,6 +14,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.Test;
@@ -68,6 +72,88 @@ public class Ext2InteropIT {
         }
         assertArrayEquals(expected, Files.readAllBytes(Ext2Images.dump(image, "/disk.raw", dir.resolve("dump.raw"))));
         Ext2Images.assertClean(image);
+    }
+
+    /**
+     * What nbdinfo sees, and what reaches the layer below (the stats filter under ext2): FUA is done
+     * by a flush, zeroing by writes, and no trim is offered.
+     */
+    @Test
+    public void capabilitiesAsRealClientsSeeThemFuaIsAFlushBelowAndZeroAWrite() throws Exception {
+        assumeFilePlugin();
+        Path dir = dir("caps");
+        Path src = Ext2Images.source(dir, 13);
+        Path image = Ext2Images.make(dir, "ext4", src);
+        try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "--filter=stats", "file", image.toString(),
+                "ext2file=/disk.raw")) {
+            String info = Tools.run(Ext2Images.T, "nbdinfo", s.uri()).ok().out();
+            for (String expected : List.of("export-size: " + Ext2Images.DISK_SIZE, "description: /disk.raw inside an ext2/3/4 filesystem",
+                    "is_read_only: false", "can_flush: true", "can_fua: true", "can_zero: true", "can_trim: false",
+                    "can_multi_conn: false", "can_fast_zero: false")) {
+                assertTrue(expected + " in:\n" + info, info.lines().anyMatch(l -> l.trim().startsWith(expected)));
+            }
+            Tools.nbdsh(s.uri(), String.join("\n",
+                    "h.pwrite(b'\\x5a' * 4096, 1048576, nbd.CMD_FLAG_FUA)",
+                    "h.zero(65536, 2 * 1048576)",
+                    "assert h.pread(65536, 2 * 1048576) == bytes(65536)")).ok();
+            assertEquals(0, s.stop());
+            List<String> below = s.log().lines().filter(l -> l.matches("[a-z]+: \\d+ ops.*")).toList();
+            assertTrue("the FUA write reached the layer below as a flush: " + below, below.stream().anyMatch(l -> l.startsWith("flush: ")));
+            assertTrue("zeroing reached it as writes: " + below, below.stream().anyMatch(l -> l.startsWith("write: ")));
+            assertTrue(below.toString(), below.stream().noneMatch(l -> l.startsWith("zero: ") || l.startsWith("trim: ")));
+        }
+    }
+
+    /**
+     * Eight clients read at once through ext2 over a layer that takes 250 ms per read: together
+     * they take about one delay, not eight, since only libext2fs calls are serialized.
+     */
+    @Test
+    public void readsOfManyClientsOverASlowLayerRunInParallel() throws Exception {
+        assumeFilePlugin();
+        Path dir = dir("parallel");
+        Path src = Ext2Images.source(dir, 14);
+        Path image = Ext2Images.make(dir, "ext4", src);
+        byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
+        int clients = 8;
+        long delayMillis = 250;
+        int part = 64 * 1024;
+        // the first --filter is outermost: ext2 reads its image through delay, which sits on file
+        try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "--filter=delay", "file", image.toString(),
+                "ext2file=/disk.raw", "rdelay=" + delayMillis + "ms");
+             ExecutorService pool = Executors.newFixedThreadPool(clients)) {
+            List<NbdClient> connected = new ArrayList<>();
+            try {
+                for (int c = 0; c < clients; c++) {
+                    NbdClient client = NbdClient.unix(s.socket());
+                    connected.add(client);
+                    client.go("");
+                }
+                CyclicBarrier start = new CyclicBarrier(clients + 1);
+                List<Future<byte[]>> reads = new ArrayList<>();
+                for (int c = 0; c < clients; c++) {
+                    NbdClient client = connected.get(c);
+                    long offset = (1 << 20) + (long) c * part;
+                    reads.add(pool.submit(() -> {
+                        start.await();
+                        return client.read(offset, part);
+                    }));
+                }
+                start.await();
+                long began = System.nanoTime();
+                for (int c = 0; c < clients; c++) {
+                    int offset = (1 << 20) + c * part;
+                    assertArrayEquals(Arrays.copyOfRange(expected, offset, offset + part), reads.get(c).get());
+                }
+                long tookMillis = (System.nanoTime() - began) / 1_000_000;
+                assertTrue("one read at a time would take " + clients * delayMillis + " ms; it took " + tookMillis + " ms",
+                        tookMillis < clients * delayMillis / 2);
+            } finally {
+                for (NbdClient c : connected) {
+                    c.close();
+                }
+            }
+        }
     }
 
     @Test

@@ -96,8 +96,13 @@ public class VddkBundleIT {
         List<String> j = VddkInteropIT.journal(dir);
         List<String> lifecycle = j.stream().filter(l -> l.startsWith("InitEx") || l.startsWith("Exit")).map(l -> l.split(" ")[0]).toList();
         assertEquals(j.toString(), List.of("InitEx", "Exit", "InitEx", "Exit"), lifecycle);
-        assertTrue(j.toString(), j.stream().noneMatch(l -> l.contains("not-initialized") || l.contains("again")
-                || l.contains("two-threads=1") || l.contains("open-close-overlap=1")));
+        assertTrue(j.toString(), j.stream().noneMatch(l -> l.contains("not-initialized") || l.contains("again")));
+        List<String> closes = VddkInteropIT.lines(dir, "Close ");
+        assertEquals("each export's probe and client handle: " + j, 4, closes.size());
+        for (String l : closes) {
+            assertEquals(l, 0, VddkInteropIT.fact(l, "two-threads"));
+            assertEquals(l, 0, VddkInteropIT.fact(l, "open-close-overlap"));
+        }
     }
 
     private ServiceReference<Plugin> vddkPlugin() throws Exception {

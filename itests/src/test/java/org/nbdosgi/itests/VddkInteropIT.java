@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -111,7 +112,32 @@ public class VddkInteropIT {
             Tools.run(T, "cmp", src.toString(), disk.toString()).ok();
         }
         List<String> j = journal(dir);
-        assertTrue(j.toString(), j.stream().noneMatch(l -> l.contains("two-threads=1") || l.contains("open-close-overlap=1")));
+        assertEquals(j.toString(), 1, lines(dir, "InitEx ").size());
+        assertEquals(j.toString(), 1, lines(dir, "Exit ").size());
+        assertEquals("the probe's handle and at least one per client: " + j, lines(dir, "Open ").size(), lines(dir, "Close ").size());
+        assertTrue(j.toString(), lines(dir, "Close ").size() >= 2);
+        for (String l : concat(lines(dir, "Close "), lines(dir, "Exit "))) {
+            assertEquals(l, 0, fact(l, "two-threads"));
+            assertEquals(l, 0, fact(l, "open-close-overlap"));
+        }
+    }
+
+    /** The journal's lines that start with {@code prefix}. */
+    static List<String> lines(Path dir, String prefix) throws Exception {
+        return journal(dir).stream().filter(l -> l.startsWith(prefix)).toList();
+    }
+
+    /** The number after {@code key=} in a journal line. */
+    static int fact(String line, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + key + "=(\\d+)").matcher(line);
+        assertTrue("no " + key + " in: " + line, m.find());
+        return Integer.parseInt(m.group(1));
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     @Test
@@ -125,11 +151,59 @@ public class VddkInteropIT {
             assertTrue(fio.out(), fio.out().contains("err= 0"));
             s.stop();
         }
-        List<String> closes = journal(dir).stream().filter(l -> l.startsWith("Close ")).toList();
-        int max = closes.stream().mapToInt(l -> Integer.parseInt(l.replaceAll(".*max-inflight=(\\d+).*", "$1"))).max().orElse(0);
+        List<String> closes = lines(dir, "Close ");
+        int max = closes.stream().mapToInt(l -> fact(l, "max-inflight")).max().orElse(0);
         assertTrue("more than 8 async requests in flight on one handle: " + closes, max > 8);
-        assertTrue(closes.toString(), closes.stream().allMatch(l -> l.contains("two-threads=0") && l.contains("pending=0")));
-        assertTrue(journal(dir).toString(), journal(dir).stream().noneMatch(l -> l.contains("open-close-overlap=1")));
+        for (String l : closes) {
+            assertEquals(l, 0, fact(l, "two-threads"));
+            assertEquals(l, 0, fact(l, "pending"));
+            assertEquals(l, 0, fact(l, "open-close-overlap"));
+        }
+    }
+
+    @Test
+    public void eightConnectionsAtOnceFlushingUnderLoadNeverOverlapOpensAndWaitBeforeEachFlush() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 64L << 20, 13);
+        try (ServerProcess s = ServerProcess.unix(dir, vddk(disk, config(dir)))) {
+            // eight connections opened at once, each with 16 writes in flight and a flush every 32 writes
+            Tools.Result fio = Tools.run(T, "fio", "--name=vddk", "--ioengine=nbd", "--uri=" + s.uri(), "--rw=randwrite",
+                    "--bs=4k", "--iodepth=16", "--numjobs=8", "--size=4M", "--offset_increment=4M", "--fsync=32",
+                    "--verify=crc32c", "--do_verify=1", "--verify_fatal=1").ok();
+            assertTrue(fio.out(), fio.out().contains("err= 0"));
+            // one connection: FUA writes and flushes sent while many writes are in flight
+            String out = Tools.nbdsh(s.uri(), String.join("\n",
+                    "cookies, bufs = [], []",
+                    "for i in range(256):",
+                    "    if i % 16 == 15:",
+                    "        cookies.append(h.aio_flush())",
+                    "    else:",
+                    "        bufs.append(nbd.Buffer.from_bytearray(bytearray([i % 251]) * 4096))",
+                    "        cookies.append(h.aio_pwrite(bufs[-1], (40 << 20) + i * 4096, flags=nbd.CMD_FLAG_FUA if i % 4 == 0 else 0))",
+                    "    while h.aio_in_flight() >= 32:",
+                    "        h.poll(-1)",
+                    "while h.aio_in_flight() > 0:",
+                    "    h.poll(-1)",
+                    "for c in cookies:",
+                    "    h.aio_command_completed(c)",
+                    "print('ok')")).ok().out();
+            assertEquals("ok", out.trim());
+            s.stop();
+        }
+        List<String> j = journal(dir);
+        assertTrue("the probe and nine client connections: " + lines(dir, "Open "), lines(dir, "Open ").size() >= 10);
+        assertEquals(j.toString(), lines(dir, "Open ").size(), lines(dir, "Close ").size());
+        assertTrue("requests in flight: " + lines(dir, "Close "),
+                lines(dir, "Close ").stream().mapToInt(l -> fact(l, "max-inflight")).max().orElse(0) >= 16);
+        for (String l : concat(lines(dir, "Close "), lines(dir, "Exit "))) {
+            assertEquals(l, 0, fact(l, "open-close-overlap"));
+            assertEquals(l, 0, fact(l, "two-threads"));
+        }
+        List<String> flushes = lines(dir, "Flush ");
+        assertTrue("fio's and nbdsh's flushes and FUA writes reached VDDK: " + flushes.size(), flushes.size() >= 8 + 16 + 64);
+        for (String l : flushes) {
+            assertEquals("Wait before Flush: " + l, 0, fact(l, "pending"));
+        }
     }
 
     @Test
@@ -152,6 +226,81 @@ public class VddkInteropIT {
             Tools.run(T, "nbdinfo", s.uri()).ok();
             assertTrue(s.isAlive());
         }
+    }
+
+    @Test
+    public void anInjectedWriteAsyncFailureFromTheEnvironmentIsEioForThatRequestOnly() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 8L << 20, 14, 0, 8L << 20);
+        byte[] before = Files.readAllBytes(disk);
+        try (ServerProcess s = ServerProcess.unix(dir, Map.of("VDDK_STANDIN_FAIL", "WriteAsync@2048"), vddk(disk, config(dir)))) {
+            String out = Tools.nbdsh(s.uri(), String.join("\n",
+                    "import errno",
+                    "try:",
+                    "    h.pwrite(b'\\x11' * 4096, 2046 * 512)",
+                    "    print('no error')",
+                    "except nbd.Error as e:",
+                    "    print('failed', e.errnum == errno.EIO)",
+                    "h.pwrite(b'\\x22' * 1024, 2046 * 512)",
+                    "h.pwrite(b'\\x33' * 4096, 2049 * 512)",
+                    "h.flush()",
+                    "assert h.pread(1024, 2046 * 512) == b'\\x22' * 1024",
+                    "assert h.pread(4096, 2049 * 512) == b'\\x33' * 4096",
+                    "print('still serving')")).ok().out();
+            assertEquals("failed True\nstill serving", out.trim());
+            assertTrue(s.log(), s.log().contains("injected failure of WriteAsync at sector 2046"));
+            s.stop();
+        }
+        byte[] after = Files.readAllBytes(disk);
+        assertArrayEquals("the failed write left sector 2048 as it was", Arrays.copyOfRange(before, 2048 * 512, 2049 * 512),
+                Arrays.copyOfRange(after, 2048 * 512, 2049 * 512));
+    }
+
+    @Test
+    public void anInjectedFlushFailureReachesTheClient() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 8L << 20, 15);
+        try (ServerProcess s = ServerProcess.unix(dir, vddk(disk, config(dir, "standin.fail=Flush")))) {
+            String out = Tools.nbdsh(s.uri(), String.join("\n",
+                    "import errno",
+                    "h.pwrite(b'\\x44' * 4096, 0)",
+                    "for what, call in (('flush', lambda: h.flush()), ('fua', lambda: h.pwrite(b'x' * 512, 8192, nbd.CMD_FLAG_FUA))):",
+                    "    try:",
+                    "        call()",
+                    "        print(what, 'no error')",
+                    "    except nbd.Error as e:",
+                    "        print(what, 'failed', e.errnum == errno.EIO)",
+                    "assert h.pread(4096, 0) == b'\\x44' * 4096",
+                    "print('still serving')")).ok().out();
+            assertEquals("flush failed True\nfua failed True\nstill serving", out.trim());
+        }
+        assertEquals(journal(dir).toString(), 2, lines(dir, "Flush ").size());
+    }
+
+    @Test
+    public void initExOrGetInfoFailingAtStartGivesOneClearLineAndExit1() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 1L << 20, 16);
+        Run init = runToExit(Map.of("VDDK_STANDIN_FAIL", "InitEx"), vddk(disk, config(dir)));
+        assertEquals(init.output, 1, init.exit);
+        assertEquals(init.output, "nbd-osgi: vddk: libdir: VixDiskLib_InitEx failed: Unknown error (VDDK error 1)",
+                lastLine(init.output));
+        assertFalse(init.output, init.output.contains("\tat ") || init.output.contains("Exception"));
+        assertEquals(List.of("InitEx failed (injected)"), journal(dir));
+
+        Run info = runToExit(vddk(disk, config(dir, "standin.fail=GetInfo")));
+        assertEquals(info.output, 1, info.exit);
+        assertEquals(info.output, "nbd-osgi: vddk: file: " + disk + ": VixDiskLib_GetInfo: Unknown error (VDDK error 1)",
+                lastLine(info.output));
+        assertFalse(info.output, info.output.contains("\tat ") || info.output.contains("Exception"));
+        List<String> j = journal(dir);
+        assertEquals("the probe's handle is closed and VDDK exited: " + j, List.of("InitEx", "ConnectEx", "Open", "Close", "Exit"),
+                j.stream().map(l -> l.split(" ")[0]).toList());
+    }
+
+    private static String lastLine(String output) {
+        List<String> l = output.lines().filter(x -> !x.isBlank()).toList();
+        return l.isEmpty() ? "" : l.get(l.size() - 1);
     }
 
     @Test
@@ -209,6 +358,47 @@ public class VddkInteropIT {
         assertTrue(connect, connect.contains("server=esx.example.com thumbprint=AB:CD:EF vmxSpec=moref=vm-42 credType=1 "
                 + "user=root password=ok cookie=- port=4443 nfcHostPort=902"));
         assertTrue(connect, connect.contains("snapshot=snapshot-7 transports=nbd:nbdssl"));
+    }
+
+    @Test
+    public void statsTrueWithoutVerboseStillShowsTheTableOnStderrWithTheProbesCalls() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 4L << 20, 17, 0, CHUNK);
+        try (ServerProcess s = ServerProcess.unix(dir, vddk(disk, config(dir), "stats=true"))) {
+            Tools.run(T, "qemu-img", "compare", "-f", "raw", "-F", "raw", disk.toString(), s.uri()).ok();
+            assertFalse("nothing before the export stops:\n" + s.log(), s.log().contains("VDDK function statistics"));
+            assertEquals(0, s.stop());
+            String log = s.log();
+            assertTrue(log, log.contains("VDDK function statistics for export '':"));
+            assertTrue(log, log.lines().anyMatch(l -> l.startsWith("FUNCTION ")));
+            // the start-up probe's GetInfo and QueryAllocatedBlocks count: 1 + one per connection
+            assertTrue(log, calls(log, "VixDiskLib_GetInfo") >= 2);
+            assertTrue(log, calls(log, "VixDiskLib_QueryAllocatedBlocks") >= 1);
+            assertTrue(log, calls(log, "VixDiskLib_ReadAsync") >= 1);
+            assertEquals(log, calls(log, "VixDiskLib_Open"), calls(log, "VixDiskLib_Close"));
+            assertFalse("no debug output without -v:\n" + log, log.contains("DEBUG"));
+        }
+    }
+
+    /** The CALLS column of a function's row in the statistics table. */
+    private static long calls(String log, String function) {
+        return log.lines().filter(l -> l.startsWith(function + " ")).mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[1]))
+                .findFirst().orElse(0);
+    }
+
+    @Test
+    public void aSessionCookieReachesVddkAndIsNeverLogged() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 1L << 20, 18, 0, CHUNK);
+        try (ServerProcess s = ServerProcess.unix(dir, "-v", "vddk", "file=" + disk, "libdir=" + standInLibdir(),
+                "config=" + config(dir), "server=vcenter.example.com", "thumbprint=AB:CD", "user=admin",
+                "cookie=52b3-c0ffee-5e55", "vm=moref=vm-9")) {
+            Tools.run(T, "nbdinfo", s.uri()).ok();
+            s.stop();
+            assertFalse("the cookie never reaches the log:\n" + s.log(), s.log().contains("c0ffee"));
+        }
+        String connect = lines(dir, "ConnectEx remote").stream().findFirst().orElse("none");
+        assertTrue(connect, connect.contains("credType=2 user=admin password=none cookie=52b3-c0ffee-5e55"));
     }
 
     @Test
@@ -280,12 +470,19 @@ public class VddkInteropIT {
 
     /** Runs the launcher to its end (for command lines that must fail). */
     private static Run runToExit(String... args) throws Exception {
+        return runToExit(Map.of(), args);
+    }
+
+    /** As {@link #runToExit(String...)}, with these environment variables added. */
+    private static Run runToExit(Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ServerProcess.launcher().toString(), "-f", "-U", "-"));
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile("vddk-cli", ".out");
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().putAll(env);
+            Process p = pb.start();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
                 throw new AssertionError(cmd + " did not exit:\n" + Files.readString(out));

@@ -105,6 +105,10 @@ final class Ext2Handle implements Handle {
 
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
+        if (!writable) {
+            // the data handle below may take writes even when the filesystem was opened read-only
+            throw new NbdException(NbdError.EPERM, "the filesystem is open read-only");
+        }
         int length = buf.remaining();
         if (length == 0) {
             return;

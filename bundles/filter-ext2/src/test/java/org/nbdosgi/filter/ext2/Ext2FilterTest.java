@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -197,6 +198,72 @@ class Ext2FilterTest {
         }
         assertArrayEquals(expected, Images.dump(image, "/disk.raw", dir));
         assertNull(Images.fsckProblems(image));
+    }
+
+    /**
+     * Reads of several connections are inside the layer below at the same time: the filter holds
+     * its lock only for libext2fs, never around the data transfer.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ext2", "ext4"})
+    void readsOfManyConnectionsReachTheLayerBelowTogether(String type) throws Exception {
+        Path src = Images.source(dir, 12);
+        Path image = image(type, src);
+        byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
+        int clients = 6;
+        int part = 128 * 1024;
+        try (ImageLayer layer = new ImageLayer(image, true);
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            FilterInstance instance = start(layer, "/disk.raw", false);
+            List<Handle> handles = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                handles.add(connect(instance, ""));
+                read(handles.get(c), (1 << 20) + (long) c * part, part);   // learns the block map (ext2: under the lock)
+            }
+            layer.slowReads(200);
+            CyclicBarrier together = new CyclicBarrier(clients);
+            List<Future<byte[]>> reads = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                Handle h = handles.get(c);
+                long offset = (1 << 20) + (long) c * part;
+                reads.add(pool.submit(() -> {
+                    together.await();
+                    return read(h, offset, part);
+                }));
+            }
+            for (int c = 0; c < clients; c++) {
+                int offset = (1 << 20) + c * part;
+                assertArrayEquals(Arrays.copyOfRange(expected, offset, offset + part), reads.get(c).get());
+            }
+            assertEquals(clients, layer.mostReadsInside(), "every connection's read was inside the layer below at once");
+            instance.close();
+        }
+    }
+
+    /**
+     * {@code -r} alone makes the filesystem read-only, even over a layer that would take writes:
+     * nothing is written below, and writes are refused.
+     */
+    @Test
+    void aReadOnlyExportOpensTheFilesystemReadOnlyOverAWritableLayer() throws Exception {
+        Path src = Images.source(dir, 13);
+        Path image = Images.make(dir, "ext4", src, "64M");
+        byte[] before = sha256(image);
+        try (ImageLayer layer = new ImageLayer(image, true, false)) {
+            FilterInstance instance = start(layer, "/disk.raw", true);
+            Handle h = connect(instance, "");                      // a client that does not ask for read-only
+            assertFalse(h.canWrite(), "the filter offers no writes");
+            for (long offset : new long[] {1 << 20, 12 << 20}) {   // over data, and into a hole
+                NbdException e = assertThrows(NbdException.class, () -> h.write(ByteBuffer.allocateDirect(4096), offset, 0));
+                assertEquals(NbdError.EPERM, e.error());
+            }
+            h.flush(0);
+            assertArrayEquals(Files.readAllBytes(src.resolve("disk.raw")), readAll(h, 1 << 20));
+            h.close();
+            instance.close();
+            assertEquals(0, layer.writes.get(), "no write reached the layer below");
+        }
+        assertArrayEquals(before, sha256(image), "not one byte of the image changed");
     }
 
     @Test

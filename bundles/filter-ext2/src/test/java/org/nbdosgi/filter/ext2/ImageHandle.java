@@ -19,11 +19,13 @@ final class ImageHandle implements Handle {
     private final FileChannel channel;
     private final boolean writable;
     private final long size;
+    private final ImageLayer layer;
 
-    ImageHandle(FileChannel channel, boolean writable) throws IOException {
+    ImageHandle(FileChannel channel, boolean writable, ImageLayer layer) throws IOException {
         this.channel = channel;
         this.writable = writable;
         this.size = channel.size();
+        this.layer = layer;
     }
 
     @Override
@@ -54,17 +56,23 @@ final class ImageHandle implements Handle {
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         check(offset, buf.remaining(), false);
-        ByteBuffer b = buf.duplicate();
-        while (b.hasRemaining()) {
-            if (channel.read(b, offset + b.position() - buf.position()) < 0) {
-                throw new NbdException(NbdError.EIO, "short read");
+        try {
+            layer.readStarts();
+            ByteBuffer b = buf.duplicate();
+            while (b.hasRemaining()) {
+                if (channel.read(b, offset + b.position() - buf.position()) < 0) {
+                    throw new NbdException(NbdError.EIO, "short read");
+                }
             }
+        } finally {
+            layer.readEnds();
         }
     }
 
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
         check(offset, buf.remaining(), true);
+        layer.writes.incrementAndGet();
         ByteBuffer b = buf.duplicate();
         while (b.hasRemaining()) {
             channel.write(b, offset + b.position() - buf.position());

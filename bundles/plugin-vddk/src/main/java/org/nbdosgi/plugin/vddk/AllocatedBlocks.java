@@ -28,7 +28,7 @@ final class AllocatedBlocks {
      *
      * @param holeType what a hole is: HOLE|ZERO for a whole chain, HOLE alone for a single link
      *                 (its holes may show the parent's data)
-     * @param reqOne   stop once an extent reaches past {@code offset}
+     * @param reqOne   stop at the first extent that reaches past {@code offset}: one extent, one call
      */
     static void describe(Query query, long capacity, long offset, long length, int holeType, boolean reqOne,
                          Extents out) throws IOException {
@@ -46,25 +46,31 @@ final class AllocatedBlocks {
                 if (to <= from) {
                     continue;                                      // outside what was asked, or overlapping
                 }
-                if (from > pos) {
-                    out.add(pos, from - pos, holeType);
+                if (from > pos && added(out, pos, from - pos, holeType, reqOne, offset)) {
+                    return;
                 }
-                out.add(from, to - from, 0);
+                if (added(out, from, to - from, 0, reqOne, offset)) {
+                    return;
+                }
                 pos = to;
             }
-            if (pos < limit) {
-                out.add(pos, limit - pos, holeType);
-                pos = limit;
-            }
-            start += n;
-            if (reqOne && out.covered() > offset) {
+            if (pos < limit && added(out, pos, limit - pos, holeType, reqOne, offset)) {
                 return;
             }
+            pos = Math.max(pos, limit);
+            start += n;
         }
         long diskEnd = capacity * VixDiskLib.SECTOR;
         if (pos < offset + length && pos < diskEnd && end == queryable) {
             out.add(pos, diskEnd - pos, 0);                        // the partial last chunk
         }
+    }
+
+    /** Adds an extent; true when that is all a REQ_ONE request wants (it reaches past {@code offset}). */
+    private static boolean added(Extents out, long at, long length, int type, boolean reqOne, long offset)
+            throws IOException {
+        out.add(at, length, type);
+        return reqOne && out.covered() > offset;
     }
 
     private static long ceilDiv(long a, long b) {

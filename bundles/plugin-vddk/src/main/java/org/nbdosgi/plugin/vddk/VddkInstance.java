@@ -42,7 +42,8 @@ final class VddkInstance implements PluginInstance {
 
     /**
      * Creates the disk if asked, then opens it once (read-only, on this thread) to check that it
-     * can be served and to probe QueryAllocatedBlocks, so a bad file fails the export at start.
+     * can be served (GetInfo included) and to probe QueryAllocatedBlocks, so a bad file fails the
+     * export at start. The probe's calls count in the statistics like any other.
      */
     VddkInstance(String export, VddkSettings settings, VddkRuntime runtime, VixDiskLib lib, VddkStats stats)
             throws ConfigException {
@@ -57,7 +58,7 @@ final class VddkInstance implements PluginInstance {
             }
             Opened probe = connect(true);
             try {
-                this.extents = probeExtents(probe.handle());
+                this.extents = probeExtents(probe.handle(), capacity(probe.handle()));
             } finally {
                 disconnect(probe);
             }
@@ -82,21 +83,31 @@ final class VddkInstance implements PluginInstance {
         }
     }
 
+    /** GetInfo: the disk's capacity in sectors. Only on a thread that alone uses {@code handle}. */
+    private long capacity(Pointer handle) throws VddkException {
+        long start = System.nanoTime();
+        long c = lib.capacity(handle);
+        stats.record(Call.GetInfo, start, 0);
+        if (c < 0) {
+            throw new VddkException("GetInfo", -c, lib.errorText(-c));
+        }
+        return c;
+    }
+
     /** QueryAllocatedBlocks once over the first chunk, its complaints silenced: a failure means no extents. */
-    private boolean probeExtents(Pointer handle) {
-        if (!lib.hasQueryAllocatedBlocks()) {
+    private boolean probeExtents(Pointer handle, long capacity) {
+        if (!lib.hasQueryAllocatedBlocks() || capacity < AllocatedBlocks.CHUNK) {
             return false;
         }
-        long capacity = lib.capacity(handle);
-        if (capacity < AllocatedBlocks.CHUNK) {
-            return false;
-        }
+        long start = System.nanoTime();
         try {
             lib.quietly(() -> lib.queryAllocatedBlocks(handle, 0, AllocatedBlocks.CHUNK, AllocatedBlocks.CHUNK));
             return true;
         } catch (VddkException e) {
             LOG.debug("vddk export '{}': no extents: the QueryAllocatedBlocks probe failed: {}", export, e.getMessage());
             return false;
+        } finally {
+            stats.record(Call.QueryAllocatedBlocks, start, 0);
         }
     }
 
@@ -113,15 +124,7 @@ final class VddkInstance implements PluginInstance {
                 "vddk-" + (export.isEmpty() ? "default" : export) + "-" + client.connectionId());
         Runnable closeVddk = () -> disconnect(o);
         try {
-            long capacity = worker.call((l, h) -> {
-                long start = System.nanoTime();
-                long c = l.capacity(h);
-                stats.record(Call.GetInfo, start, 0);
-                if (c < 0) {
-                    throw new VddkException("GetInfo", -c, l.errorText(-c));
-                }
-                return c;
-            });
+            long capacity = worker.call((l, h) -> capacity(h));
             int holeType = settings.singleLink() ? Extents.HOLE : Extents.HOLE | Extents.ZERO;
             LOG.debug("vddk export '{}': connection {} opened {} ({} sectors, transport {})", export,
                     client.connectionId(), settings.file(), capacity, lib.transportMode(o.handle()));

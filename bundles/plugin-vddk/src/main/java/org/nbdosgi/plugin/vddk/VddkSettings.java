@@ -11,6 +11,7 @@ import org.nbdosgi.api.Parameter;
 /**
  * The vddk plugin's parameters, checked: a local absolute file, or a remote disk with everything a
  * remote connection needs. Control plane (export start). The password is resolved here, once.
+ * Neither the password nor the cookie ever shows in {@link #toString()}.
  *
  * @param config  VDDK's own configuration file, or null
  * @param vm      the vmxSpec, {@code moref=ID}
@@ -140,6 +141,17 @@ record VddkSettings(String file, Path libdir, String config, String server, Stri
 
     boolean remote() {
         return server != null;
+    }
+
+    /** Every setting but the secrets: the password and the session cookie show only whether they are set. */
+    @Override
+    public String toString() {
+        return "VddkSettings[file=" + file + ", libdir=" + libdir + ", config=" + config + ", server=" + server
+                + ", user=" + user + ", password=" + (password == null ? null : "(hidden)")
+                + ", cookie=" + (cookie == null ? null : "(hidden)") + ", thumbprint=" + thumbprint + ", vm=" + vm
+                + ", snapshot=" + snapshot + ", transports=" + transports + ", port=" + port
+                + ", nfcHostPort=" + nfcHostPort + ", singleLink=" + singleLink + ", unbuffered=" + unbuffered
+                + ", compression=" + compression + ", create=" + create + ", stats=" + stats + "]";
     }
 
     /** Open flags for a connection, read-only or not. */

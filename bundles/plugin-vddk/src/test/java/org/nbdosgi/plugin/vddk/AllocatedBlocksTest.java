@@ -76,7 +76,7 @@ class AllocatedBlocksTest {
     void reqOneStopsAfterTheFirstCall() throws Exception {
         long huge = 3 * VixDiskLib.MAX_CHUNK_NUMBER * C;         // needs three calls for the whole disk
         FakeDisk disk = new FakeDisk(0, C);
-        describe(disk, huge, 0, huge * 512, HZ, true);
+        assertEquals("Extents[0+" + CB + ":0]", describe(disk, huge, 0, huge * 512, HZ, true), "one extent");
         assertEquals(1, disk.queries.size());
     }
 

@@ -21,7 +21,7 @@ final class StandInDisk implements AutoCloseable {
     final Path facts;
     final VddkRuntime runtime = new VddkRuntime();
     final VddkInstance instance;
-    private final VixDiskLib lib;
+    final VixDiskLib lib;
 
     /** {@code settings}: extra stand-in config lines, e.g. {@code standin.fail=ReadAsync@100}. */
     StandInDisk(Path dir, long size, Map<String, String> params, String... settings) throws IOException, ConfigException {
@@ -53,10 +53,23 @@ final class StandInDisk implements AutoCloseable {
         return Files.exists(facts) ? Files.readAllLines(facts) : List.of();
     }
 
+    /** The journal's lines that start with {@code prefix}, e.g. {@code "Close "}. */
+    List<String> lines(String prefix) throws IOException {
+        return journal().stream().filter(l -> l.startsWith(prefix)).toList();
+    }
+
+    /** The number after {@code key=} in a journal line. */
+    static int fact(String line, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + key + "=(\\d+)").matcher(line);
+        if (!m.find()) {
+            throw new AssertionError("no " + key + " in: " + line);
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
     /** The highest max-inflight of the handles closed so far. */
     int maxInFlight() throws IOException {
-        return journal().stream().filter(l -> l.startsWith("Close "))
-                .mapToInt(l -> Integer.parseInt(l.replaceAll(".*max-inflight=(\\d+).*", "$1"))).max().orElse(0);
+        return lines("Close ").stream().mapToInt(l -> fact(l, "max-inflight")).max().orElse(0);
     }
 
     @Override

@@ -10,12 +10,14 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.Future;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +27,9 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
+
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
 
 /** The plugin's data path against the stand-in library: real JNA calls, real completion threads. */
 class VddkHandleTest {
@@ -75,8 +80,13 @@ class VddkHandleTest {
             h.close();
             assertArrayEquals(expected, Files.readAllBytes(d.image), "the image holds what was written");
             assertTrue(d.maxInFlight() > 8, "many requests in flight on one handle: " + d.journal());
-            assertTrue(d.journal().stream().noneMatch(l -> l.contains("two-threads=1")), "one thread per handle: " + d.journal());
-            assertTrue(d.journal().stream().noneMatch(l -> l.contains("open-close-overlap=1")), d.journal().toString());
+            List<String> closes = d.lines("Close ");
+            assertEquals(2, closes.size(), "the probe's handle and the connection's: " + d.journal());
+            for (String c : closes) {
+                assertEquals(0, StandInDisk.fact(c, "two-threads"), "one thread per handle: " + c);
+                assertEquals(0, StandInDisk.fact(c, "pending"), "nothing in flight at Close: " + c);
+                assertEquals(0, StandInDisk.fact(c, "open-close-overlap"), c);
+            }
         }
     }
 
@@ -141,6 +151,175 @@ class VddkHandleTest {
     }
 
     @Test
+    void connectionsOpeningAndClosingAtOnceNeverOverlapInsideVddk() throws Exception {
+        int clients = 12;
+        try (StandInDisk d = new StandInDisk(dir, MB, Map.of());
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            CyclicBarrier opening = new CyclicBarrier(clients);
+            CyclicBarrier closing = new CyclicBarrier(clients);
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                long connection = i + 1;
+                done.add(pool.submit(() -> {
+                    opening.await();
+                    VddkHandle h = d.open(connection);
+                    byte[] mine = new byte[512];
+                    Arrays.fill(mine, (byte) connection);
+                    h.write(direct(mine), connection * 512, 0);
+                    assertArrayEquals(mine, read(h, connection * 512, 512));
+                    closing.await();                        // every handle open at once, then all closing at once
+                    h.close();
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            assertEquals(clients + 1, d.lines("Open ").size(), "the probe and every connection: " + d.journal());
+            List<String> closes = d.lines("Close ");
+            assertEquals(clients + 1, closes.size(), d.journal().toString());
+            for (String c : closes) {
+                assertEquals(0, StandInDisk.fact(c, "open-close-overlap"), "ConnectEx/Open/Close/Disconnect one at a time: " + c);
+            }
+        }
+    }
+
+    /** The check above can fail: the stand-in counts Open/Close-type calls made at the same time. */
+    @Test
+    void theStandInCountsConnectsMadeAtTheSameTimeWithoutTheLock() throws Exception {
+        int threads = 4;
+        try (StandInDisk d = new StandInDisk(dir, MB, Map.of());
+             ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            CyclicBarrier together = new CyclicBarrier(threads);
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                done.add(pool.submit(() -> {
+                    Pointer params = d.lib.allocateConnectParams();        // all NULL: a local connection
+                    try {
+                        together.await();
+                        PointerByReference connection = new PointerByReference();
+                        assertEquals(VixDiskLib.VIX_OK, d.lib.connectEx(params, true, null, null, connection));
+                        assertEquals(VixDiskLib.VIX_OK, d.lib.disconnect(connection.getValue()));
+                    } finally {
+                        d.lib.freeConnectParams(params);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            d.close();
+            List<String> exits = d.lines("Exit ");
+            assertEquals(1, exits.size(), d.journal().toString());
+            assertTrue(StandInDisk.fact(exits.get(0), "open-close-overlap") > 0, "overlap seen: " + exits);
+        }
+    }
+
+    @Test
+    void flushesAndFuaWritesUnderLoadWaitForTheRequestsInFlight() throws Exception {
+        try (StandInDisk d = new StandInDisk(dir, 8 * MB, Map.of());
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            VddkHandle h = d.open(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                int client = i;
+                done.add(pool.submit(() -> {
+                    Random r = new Random(client);
+                    for (int n = 0; n < 16; n++) {
+                        if (client % 8 == 0) {
+                            h.flush(0);                     // flushes while the others' writes are in flight
+                        } else {
+                            byte[] data = new byte[4096];
+                            r.nextBytes(data);
+                            h.write(direct(data), (long) r.nextInt(2048) * 4096, n % 4 == 0 ? Flags.FUA : 0);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            h.close();
+            assertTrue(d.maxInFlight() >= 16, "under load: " + d.lines("Close "));
+            List<String> flushes = d.lines("Flush ");
+            assertTrue(flushes.size() >= 8 * 16 + 56 * 4, "every flush and FUA write reached VDDK's Flush: " + flushes.size());
+            for (String f : flushes) {
+                assertEquals(0, StandInDisk.fact(f, "pending"), "Wait before Flush: " + f);
+            }
+        }
+    }
+
+    @Test
+    void anInjectedWriteAsyncFailureIsEioForThatRequestOnly() throws Exception {
+        try (StandInDisk d = new StandInDisk(dir, MB, Map.of(), "standin.fail=WriteAsync@100");
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            VddkHandle h = d.open(1);
+            byte[] ones = new byte[512];
+            Arrays.fill(ones, (byte) 1);
+            List<Future<?>> others = new ArrayList<>();
+            for (int sector = 90; sector < 110; sector++) {
+                if (sector != 100) {
+                    long at = sector * 512L;
+                    others.add(pool.submit(() -> {
+                        h.write(direct(ones), at, 0);
+                        return null;
+                    }));
+                }
+            }
+            NbdException e = assertThrows(NbdException.class, () -> h.write(direct(ones), 100 * 512, 0));
+            assertEquals(NbdError.EIO, e.error());
+            assertTrue(e.getMessage().startsWith("VixDiskLib_WriteAsync: "), e.getMessage());
+            for (Future<?> f : others) {
+                f.get();                                            // the writes around it succeed
+            }
+            byte[] expected = new byte[20 * 512];
+            Arrays.fill(expected, (byte) 1);
+            Arrays.fill(expected, 10 * 512, 11 * 512, (byte) 0);    // the failed sector was not written
+            assertArrayEquals(expected, read(h, 90 * 512, 20 * 512));
+            h.close();
+        }
+    }
+
+    @Test
+    void anInjectedFlushFailureReachesTheClientAndOnlyFlushesFail() throws Exception {
+        try (StandInDisk d = new StandInDisk(dir, MB, Map.of(), "standin.fail=Flush")) {
+            VddkHandle h = d.open(1);
+            NbdException flush = assertThrows(NbdException.class, () -> h.flush(0));
+            assertEquals(NbdError.EIO, flush.error());
+            assertEquals("VixDiskLib_Flush: Unknown error (VDDK error 1)", flush.getMessage());
+            NbdException fua = assertThrows(NbdException.class, () -> h.write(direct(new byte[512]), 0, Flags.FUA));
+            assertEquals("VixDiskLib_Flush: Unknown error (VDDK error 1)", fua.getMessage(), "FUA is a flush");
+            byte[] data = new byte[4096];
+            Arrays.fill(data, (byte) 7);
+            h.write(direct(data), 4096, 0);
+            assertArrayEquals(data, read(h, 4096, 4096));
+            h.close();
+        }
+    }
+
+    @Test
+    void anInjectedGetInfoFailureStopsTheExportAtStart() throws Exception {
+        Path image = dir.resolve("disk.img");
+        ConfigException e = assertThrows(ConfigException.class, () -> new StandInDisk(dir, MB, Map.of(), "standin.fail=GetInfo"));
+        assertEquals("file: " + image + ": VixDiskLib_GetInfo: Unknown error (VDDK error 1)", e.getMessage());
+    }
+
+    @Test
+    void theStartupProbeCountsInTheStatistics() throws Exception {
+        try (StandInDisk d = new StandInDisk(dir, MB, Map.of())) {
+            Map<String, Long> calls = new java.util.HashMap<>();
+            d.instance.stats().rows().forEach(r -> calls.put(r.function(), r.calls()));
+            assertEquals(Map.of("VixDiskLib_ConnectEx", 1L, "VixDiskLib_Open", 1L, "VixDiskLib_GetInfo", 1L,
+                    "VixDiskLib_QueryAllocatedBlocks", 1L, "VixDiskLib_Close", 1L, "VixDiskLib_Disconnect", 1L), calls);
+            d.open(1).close();
+            assertTrue(d.instance.stats().rows().stream()
+                    .anyMatch(r -> r.function().equals("VixDiskLib_GetInfo") && r.calls() == 2), d.instance.stats().table());
+        }
+    }
+
+    @Test
     void anInjectedReadAsyncFailureIsEioForThatRequestOnly() throws Exception {
         try (StandInDisk d = new StandInDisk(dir, MB, Map.of(), "standin.fail=ReadAsync@100")) {
             VddkHandle h = d.open(1);
@@ -166,7 +345,12 @@ class VddkHandleTest {
             assertEquals("Extents[0+1048576:3, 1048576+131072:0, 1179648+3014656:3]", e.toString());
             Extents one = new Extents(0, 4 * MB);
             h.extents(0, 4 * MB, Flags.REQ_ONE, one);
-            assertEquals(0, one.offset(0));
+            assertEquals(1, one.count(), "REQ_ONE: the first extent only: " + one);
+            assertEquals(MB, one.length(0), one.toString());
+            assertEquals(Extents.HOLE | Extents.ZERO, one.type(0), one.toString());
+            Extents second = new Extents(MB + 4096, 4 * MB);
+            h.extents(MB + 4096, 3 * MB - 4096, Flags.REQ_ONE, second);
+            assertEquals("Extents[1052672+126976:0]", second.toString(), "from inside the data to its end");
             h.close();
         }
         Path second = Files.createDirectories(dir.resolve("single-link"));

@@ -76,6 +76,20 @@ class VddkSettingsTest {
     }
 
     @Test
+    void theSecretsNeverShowWhenTheSettingsArePrinted() throws Exception {
+        String withPassword = parse("file", "[ds] vm/vm.vmdk", "server", "esx", "user", "root", "password", "pa55word",
+                "thumbprint", "aa:bb", "vm", "moref=2").toString();
+        assertFalse(withPassword.contains("pa55word"), withPassword);
+        assertTrue(withPassword.contains("password=(hidden)") && withPassword.contains("cookie=null"), withPassword);
+        String withCookie = parse("file", "[ds] vm/vm.vmdk", "server", "esx", "user", "root", "cookie", "52a1-c00k1e",
+                "thumbprint", "aa:bb", "vm", "moref=2").toString();
+        assertFalse(withCookie.contains("52a1-c00k1e"), withCookie);
+        assertTrue(withCookie.contains("cookie=(hidden)") && withCookie.contains("password=null"), withCookie);
+        assertTrue(withCookie.contains("server=esx") && withCookie.contains("user=root")
+                && withCookie.contains("thumbprint=aa:bb") && withCookie.contains("vm=moref=2"), "the rest shows: " + withCookie);
+    }
+
+    @Test
     void passwordFromAFileLosesItsTrailingNewline() throws Exception {
         Path pw = dir.resolve("pw");
         Files.writeString(pw, "s3cret\n");
