@@ -184,7 +184,7 @@ final class Exports {
             List<String> broken = brokenPromises(e, reopened);
             if (!broken.isEmpty() && !force) {
                 reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
-                restore(e, old, states.updatedBy(next.dismantle()));   // with what layers left out of next handed over
+                restore(e, old, states.updatedBy(next.dismantle()));   // and the old plugin's state if next replaced it
                 throw new ConfigException("refused: " + String.join("; ", broken) + " (--force disconnects "
                         + (broken.size() == 1 ? "that client" : "those clients") + ")");
             }
