@@ -2,7 +2,10 @@ package org.nbdosgi.itests;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
 
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,6 +15,7 @@ import javax.inject.Inject;
 
 import org.junit.Test;
 import org.junit.runner.RunWith;
+import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.ServerAdmin;
@@ -118,5 +122,27 @@ public class CacheEngineIT {
             assertArrayEquals("the memory plugin alone has the data", data, c.read(4096, data.length));
         }
         admin.removeExport("rewired");
+    }
+
+    /** The new plugin would shrink the disk under the client: refused, and the old plugin comes back with its data. */
+    @Test
+    public void aRefusedPluginSwapKeepsTheOldPluginsData() throws Exception {
+        Path small = Distribution.workDir("CacheEngineIT").resolve("small.img");
+        Files.deleteIfExists(small);
+        try (RandomAccessFile f = new RandomAccessFile(small.toFile(), "rw")) {
+            f.setLength(32 << 20);
+        }
+        admin.addExport(ExportSpec.parse("swap", false, List.of("--filter=cache", "memory", "64M")));
+        byte[] data = random(4, 1 << 20);
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("swap");
+            c.write(1 << 20, data, 0);                      // dirty in the cache, not flushed
+            ConfigException refused = assertThrows(ConfigException.class,
+                    () -> admin.rewire("swap", ExportSpec.parse("swap", false, List.of("--filter=cache", "file", small.toString())), false));
+            assertTrue(refused.getMessage(), refused.getMessage().contains("was promised size 67108864"));
+            assertEquals("memory", admin.export("swap").spec().plugin());
+            assertArrayEquals("the memory disk came back with what the cache wrote into it", data, c.read(1 << 20, data.length));
+        }
+        admin.removeExport("swap");
     }
 }

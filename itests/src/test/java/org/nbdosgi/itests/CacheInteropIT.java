@@ -191,6 +191,34 @@ public class CacheInteropIT {
         }
     }
 
+    /** cache-on-read=/PATH follows the path while the server runs: what is read is kept only while the path exists. */
+    @Test
+    public void cacheOnReadPathSwitchesOnAndOffWhileRunning() throws Exception {
+        Path dir = dir("on-read-path");
+        Path img = image(dir, 16 * MIB, 9);
+        byte[] content = Files.readAllBytes(img);
+        Path flag = dir.resolve("cache-on");
+        Files.deleteIfExists(flag);
+        Path tmp = dir.resolve("tmp");
+        try (ServerProcess s = serve(dir, "--filter=cache", "file", img.toString(), "cache-on-read=" + flag);
+             NbdClient c = connect(s)) {
+            long empty = cacheFileBytes(s, tmp);
+            assertArrayEquals(Arrays.copyOfRange(content, 0, 2 * MIB), c.read(0, 2 * MIB));
+            assertEquals("no " + flag + ": nothing read is kept", empty, cacheFileBytes(s, tmp));
+
+            Files.createFile(flag);
+            assertArrayEquals(Arrays.copyOfRange(content, 4 * MIB, 6 * MIB), c.read(4 * MIB, 2 * MIB));
+            long kept = cacheFileBytes(s, tmp);
+            assertTrue(flag + " exists: the 2 MiB read are kept, the cache file holds " + kept, kept - empty >= 2 * MIB);
+
+            Files.delete(flag);
+            assertArrayEquals(Arrays.copyOfRange(content, 8 * MIB, 10 * MIB), c.read(8 * MIB, 2 * MIB));
+            assertEquals(flag + " gone again: nothing more is kept", kept, cacheFileBytes(s, tmp));
+            assertArrayEquals("what was kept still reads back", Arrays.copyOfRange(content, 4 * MIB, 6 * MIB), c.read(4 * MIB, 2 * MIB));
+            c.disconnect();
+        }
+    }
+
     @Test
     public void cacheMaxSizeHoldsThroughAFourTimesLargerWriteInWriteback() throws Exception {
         fourTimesTheCache("writeback");

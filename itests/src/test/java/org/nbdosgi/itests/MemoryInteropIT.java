@@ -23,8 +23,9 @@ public class MemoryInteropIT {
     @Rule
     public TestName name = new TestName();
 
+    /** A short directory per test: Unix socket paths must stay under 108 bytes wherever the build runs. */
     private Path dir() throws Exception {
-        return Distribution.workDir("MemoryInteropIT/" + name.getMethodName());
+        return Distribution.workDir("memory/" + name.getMethodName());
     }
 
     /** A 64 MiB raw image: random data islands between holes. */

@@ -35,6 +35,8 @@ public class StatsConsoleIT {
     @Inject
     private CommandProcessor processor;
 
+    private static Path sock;
+
     @Configuration
     public Option[] config() throws Exception {
         return Distribution.bundles(Distribution.workDir("StatsConsoleIT").resolve("felix.log")).toArray(new Option[0]);
@@ -57,16 +59,23 @@ public class StatsConsoleIT {
         return new String[] {out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
     }
 
+    /** The one listening socket of this framework, opened by the first test. */
+    private Path listen() throws Exception {
+        if (sock == null) {
+            sock = Distribution.workDir("StatsConsoleIT").resolve("stats.sock");
+            Files.deleteIfExists(sock);
+            admin.listenUnix(sock);
+        }
+        return sock;
+    }
+
     @Test
     public void liveCountsResetAndTheStatsfileAtRemoval() throws Exception {
         Path dir = Distribution.workDir("StatsConsoleIT");
-        Path sock = dir.resolve("stats.sock");
         Path statsfile = dir.resolve("disk-stats.txt");
-        Files.deleteIfExists(sock);
-        admin.listenUnix(sock);
         admin.addExport(ExportSpec.parse("disk", false,
                 List.of("--filter=stats", "memory", "64M", "statsfile=" + statsfile, "statsthreshold=100")));
-        try (NbdClient c = NbdClient.unix(sock)) {
+        try (NbdClient c = NbdClient.unix(listen())) {
             c.structuredReplies();
             c.go("disk");
             c.write(0, new byte[8192], 0);
@@ -106,5 +115,41 @@ public class StatsConsoleIT {
         assertTrue(report, report.contains("\nflush: 1 ops, "));
         assertTrue(report, !report.contains("write:"));
         assertEquals("nbd:stats: no export uses the stats filter\n", console("nbd:stats")[1]);
+    }
+
+    /**
+     * A rewire that keeps the stats filter carries its counts over; one that removes it (the client
+     * stays connected) writes its report then, as if the export stopped.
+     */
+    @Test
+    public void removingTheFilterFromALiveExportWritesTheReport() throws Exception {
+        Path statsfile = Distribution.workDir("StatsConsoleIT").resolve("live-stats.txt");
+        admin.addExport(ExportSpec.parse("live", false, List.of("--filter=stats", "memory", "64M", "statsfile=" + statsfile)));
+        String report;
+        try (NbdClient c = NbdClient.unix(listen())) {
+            c.go("live");
+            c.write(0, new byte[4096], 0);
+            c.read(0, 4096);
+            String[] inserted = console("nbd:filter-insert --position 1 live delay rdelay=1ms");
+            assertEquals(inserted[1], "", inserted[1]);
+            c.read(8192, 2048);
+            c.flush();
+            assertEquals("a rewire that keeps stats writes nothing yet", "", Files.readString(statsfile));
+
+            String[] removed = console("nbd:filter-remove live stats");
+            assertEquals(removed[1], "", removed[1]);
+            report = Files.readString(statsfile);
+            assertTrue(report, report.startsWith("total: 4 ops, ") && report.contains(", 10.00 KiB, "));
+            assertTrue(report, report.contains("\nread: 2 ops, ") && report.contains(", 6.00 KiB, "));
+            assertTrue(report, report.contains("\nwrite: 1 ops, ") && report.contains(", 4.00 KiB, "));
+            assertTrue(report, report.contains("\nflush: 1 ops, "));
+
+            c.read(0, 512);                                  // the client goes on, over delay and memory alone
+            assertEquals("nbd:stats: export 'live' has no stats filter (no export has one)\n", console("nbd:stats live")[1]);
+            assertEquals(List.of("delay", "memory"), admin.export("live").layers().stream().map(l -> l.name()).toList());
+            c.disconnect();
+        }
+        admin.removeExport("live");
+        assertEquals("written once, when the filter was removed", report, Files.readString(statsfile));
     }
 }

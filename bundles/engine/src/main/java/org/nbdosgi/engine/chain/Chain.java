@@ -2,9 +2,11 @@ package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
@@ -71,6 +73,16 @@ public final class Chain {
 
         public boolean isEmpty() {
             return byName.values().stream().allMatch(l -> l.stream().allMatch(java.util.Objects::isNull));
+        }
+
+        /** Takes every entry of {@code newer} (a chain built from these states handed them back); returns this. */
+        public HandedOver updatedBy(HandedOver newer) {
+            newer.byName.forEach((layer, states) -> {
+                for (int i = 0; i < states.size(); i++) {
+                    put(layer, i, states.get(i));
+                }
+            });
+            return this;
         }
     }
 
@@ -269,17 +281,54 @@ public final class Chain {
     }
 
     /**
-     * Takes the chain apart for a successor: asks each layer for the state to hand over, then
-     * closes them all. Control plane, with no handles open on the chain.
+     * Takes the chain apart for successors of every layer (a bundle going, expected back): asks each
+     * layer for the state to hand over, then closes them all. Control plane, with no handles open on
+     * the chain.
      */
     public HandedOver dismantle() {
+        return dismantle(null);
+    }
+
+    /**
+     * Takes the chain apart for the chain of {@code successor} (null: a successor for every layer).
+     * A layer the successor also has (same name and occurrence) hands over its state; a filter it
+     * does not have is closed as when its export stops (stats writes its report, cache writes its
+     * dirty blocks back), together with the layers above it, outermost first, while the layers below
+     * it still hold their state. The plugin always hands over: a refused change rebuilds the old
+     * chain from it. Control plane, with no handles open on the chain.
+     */
+    public HandedOver dismantle(ExportSpec successor) {
+        Set<String> kept = successor == null ? null : keys(successor);
         HandedOver states = new HandedOver();
         List<Integer> occurrence = occurrences(layers.stream().map(LayerInstance::name).toList());
+        int closed = 0;                                                   // layers [0, closed) are closed
         for (int i = 0; i < layers.size(); i++) {
-            states.put(layers.get(i).name(), occurrence.get(i), handOverQuietly(layers.get(i)));
+            LayerInstance l = layers.get(i);
+            if (kept == null || !l.isFilter() || kept.contains(key(l.name(), occurrence.get(i)))) {
+                states.put(l.name(), occurrence.get(i), handOverQuietly(l));
+            } else {
+                closeAll(layers.subList(closed, i + 1));
+                closed = i + 1;
+            }
         }
-        close();
+        closeAll(layers.subList(closed, layers.size()));
         return states;
+    }
+
+    /** The layers of {@code spec} as HandedOver keys them: "name#occurrence". */
+    private static Set<String> keys(ExportSpec spec) {
+        List<String> names = new ArrayList<>(spec.filters());
+        names.add(spec.plugin());
+        List<Integer> occurrence = occurrences(names);
+        Set<String> out = new HashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            out.add(key(names.get(i), occurrence.get(i)));
+        }
+        return out;
+    }
+
+    private static String key(String layer, int occurrence) {
+        return layer + "#" + occurrence;
     }
 
     private static void closeAll(List<LayerInstance> layers) {

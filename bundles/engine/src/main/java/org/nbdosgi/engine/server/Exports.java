@@ -172,7 +172,7 @@ final class Exports {
         ExportSpec old = e.spec();
         e.gate().close();
         try {
-            Chain.HandedOver states = takeApart(e);
+            Chain.HandedOver states = takeApart(e, spec);
             Chain next;
             try {
                 next = Chain.build(spec, catalog, states, e.handles(), pool);
@@ -184,7 +184,7 @@ final class Exports {
             List<String> broken = brokenPromises(e, reopened);
             if (!broken.isEmpty() && !force) {
                 reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
-                restore(e, old, next.dismantle());
+                restore(e, old, states.updatedBy(next.dismantle()));   // and the old plugin's state if next replaced it
                 throw new ConfigException("refused: " + String.join("; ", broken) + " (--force disconnects "
                         + (broken.size() == 1 ? "that client" : "those clients") + ")");
             }
@@ -224,7 +224,7 @@ final class Exports {
             Chain c = e.chain();
             if (e.state() == ExportState.RUNNING && c != null && c.uses(service)) {
                 e.gate().close();
-                long epoch = e.parked("waiting for " + what, takeApart(e));
+                long epoch = e.parked("waiting for " + what, takeApart(e, null));
                 LOG.info("export '{}' parked: waiting for {}", e.name(), what);
                 control.schedule(parkTimeoutMillis, () -> giveUp(e, epoch));
             }
@@ -291,11 +291,14 @@ final class Exports {
 
     // ---- the clients' handles across a change ---------------------------------------------
 
-    /** Closes every client's handles and the chain, keeping what the layers hand over. Gate closed. */
-    private Chain.HandedOver takeApart(Export e) {
+    /**
+     * Closes every client's handles and the chain, keeping what the layers hand over: the layers
+     * {@code successor} also has, or all of them (null: parking). Gate closed.
+     */
+    private Chain.HandedOver takeApart(Export e, ExportSpec successor) {
         e.sessions().forEach(s -> e.handles().end(s.client().connectionId()));
         Chain c = e.chain();
-        return c == null ? Chain.HandedOver.none() : c.dismantle();
+        return c == null ? Chain.HandedOver.none() : c.dismantle(successor);
     }
 
     private record Reopened(Session session, Boundary top, List<String> broken) {

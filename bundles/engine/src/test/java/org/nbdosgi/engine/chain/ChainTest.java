@@ -59,6 +59,11 @@ class ChainTest {
                     };
                 }
 
+                public Object handOver() {
+                    events.add("hand over disk");
+                    return "disk pages";
+                }
+
                 public void close() {
                     events.add("close disk");
                 }
@@ -103,6 +108,11 @@ class ChainTest {
                             events.add("close " + name + " handle");
                         }
                     };
+                }
+
+                public Object handOver() {
+                    events.add("hand over " + name);
+                    return name + " state";
                 }
 
                 public void close() {
@@ -187,7 +197,43 @@ class ChainTest {
                 List.of("--filter=f", "disk", "1")), catalog(new DiskPlugin(), failing), Chain.HandedOver.none(),
                 new HandleRegistry(), new BufferPool()));
         assertEquals("f: failed to start: java.lang.IllegalStateException: cannot", e.getMessage());
-        assertEquals(List.of("create disk {size=1}", "close disk"), events);
+        assertEquals(List.of("create disk {size=1}", "hand over disk", "close disk"), events);
+    }
+
+    private Chain chain(String... args) throws ConfigException {
+        Chain chain = Chain.build(ExportSpec.parse("x", false, List.of(args)), catalog(new DiskPlugin(),
+                new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.PARALLEL)),
+                Chain.HandedOver.none(), new HandleRegistry(), new BufferPool());
+        events.clear();
+        return chain;
+    }
+
+    @Test
+    void aRewireClosesTheFiltersTheNewChainLacksBeforeTheLayersBelowHandOver() throws Exception {
+        Chain chain = chain("--filter=a", "--filter=b", "--filter=a", "disk", "1");
+        Chain.HandedOver states = chain.dismantle(ExportSpec.parse("x", false, List.of("--filter=a", "disk", "2")));
+        assertEquals(List.of("hand over a", "close a", "close b", "close a", "hand over disk", "close disk"), events,
+                "the first a stays (occurrence 0); b and the second a are closed, outermost first, before disk hands over");
+        assertEquals(java.util.Optional.of("a state"), states.get("a", 0));
+        assertEquals(java.util.Optional.empty(), states.get("a", 1));
+        assertEquals(java.util.Optional.empty(), states.get("b", 0));
+        assertEquals(java.util.Optional.of("disk pages"), states.get("disk", 0));
+    }
+
+    @Test
+    void theRemovedFilterClosesWhileTheOnesBelowAreStillOpen() throws Exception {
+        chain("--filter=a", "--filter=b", "disk", "1").dismantle(ExportSpec.parse("x", false, List.of("--filter=b", "disk", "1")));
+        assertEquals(List.of("close a", "hand over b", "hand over disk", "close b", "close disk"), events);
+    }
+
+    @Test
+    void thePluginHandsOverEvenWhenReplacedAndParkingHandsOverEverything() throws Exception {
+        chain("--filter=a", "disk", "1").dismantle(ExportSpec.parse("x", false, List.of("--filter=a", "other")));
+        assertEquals(List.of("hand over a", "hand over disk", "close a", "close disk"), events,
+                "a refused change rebuilds the old chain from the plugin's state");
+        events.clear();
+        chain("--filter=a", "--filter=b", "disk", "1").dismantle();
+        assertEquals(List.of("hand over a", "hand over b", "hand over disk", "close a", "close b", "close disk"), events);
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.nbdosgi.filter.cache.BlockStates.ZERO;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.StampedLock;
 
@@ -74,8 +75,8 @@ final class BlockCache implements AutoCloseable {
     static BlockCache open(CacheOptions options, Lower lower, String name) throws IOException {
         int blockSize = Math.max(options.blockSize(), lower.blockSize().minimum());
         Geometry g = new Geometry(lower.size(), blockSize);
-        // two bytes of state per block, on the heap: refuse what would not fit comfortably
-        if (g.blocks() > Integer.MAX_VALUE - 8 || 2 * g.blocks() > Runtime.getRuntime().maxMemory() / 4) {
+        // three bytes of state per block, on the heap: refuse what would not fit comfortably
+        if (g.blocks() > Integer.MAX_VALUE - 8 || 3 * g.blocks() > Runtime.getRuntime().maxMemory() / 4) {
             throw new NbdException(NbdError.EINVAL, "cache: the export (" + Units.formatSize(g.size())
                     + ") has too many cache blocks of " + Units.formatSize(blockSize) + " to keep their states in memory"
                     + ": raise cache-min-block-size");
@@ -157,11 +158,17 @@ final class BlockCache implements AutoCloseable {
     /**
      * Brings blocks [first, first + count) into the cache from the layer below (those not cached
      * by the time their locks are held) and copies what overlaps {@code client} (which starts at
-     * export offset {@code clientOffset}; null for a prefetch).
+     * export offset {@code clientOffset}; null for a prefetch). A read finding the cache full of
+     * dirty blocks that cannot be written back is still served, from below, without caching.
      */
     void fill(long first, int count, ByteBuffer client, long clientOffset) throws IOException {
-        long reserved = count;
-        reclaimer.reserve(reserved);
+        boolean install = true;
+        if (client == null) {
+            reclaimer.reserve(count);
+        } else {
+            install = reclaimer.tryReserve(count);
+        }
+        long reserved = install ? count : 0;
         try (BlockLocks.Run run = locks.lockRun(first, count)) {
             long b = first;
             long stop = first + count;
@@ -176,7 +183,7 @@ final class BlockCache implements AutoCloseable {
                 while (e < stop && states.get(e) == NOT_CACHED) {
                     e++;
                 }
-                reserved -= fillLocked(b, e, client, clientOffset);
+                reserved -= fillLocked(b, e, client, clientOffset, install);
                 b = e;
             }
         } finally {
@@ -185,8 +192,8 @@ final class BlockCache implements AutoCloseable {
         reclaimer.maybeReclaim();
     }
 
-    /** Reads [b, e) from below into the cache file; returns how many blocks were installed. */
-    private int fillLocked(long b, long e, ByteBuffer client, long clientOffset) throws IOException {
+    /** Reads [b, e) from below, into the cache file if {@code install}; returns how many blocks were installed. */
+    private int fillLocked(long b, long e, ByteBuffer client, long clientOffset, boolean install) throws IOException {
         long from = g.start(b);
         long to = g.end(e - 1);
         ByteBuffer buf = scratch.acquire((int) (to - from));
@@ -195,7 +202,7 @@ final class BlockCache implements AutoCloseable {
             if (client != null) {
                 copyOverlap(buf, from, client, clientOffset);
             }
-            if (!keep(buf, from)) {
+            if (!install || !keep(buf, from)) {
                 return 0;
             }
             for (long k = b; k < e; k++) {
@@ -324,10 +331,21 @@ final class BlockCache implements AutoCloseable {
 
     // ---- flush and stop
 
-    /** Writes back everything dirty (as writeback mode's flush does), then flushes the layer below. */
+    /**
+     * Writes back everything dirty (as writeback mode's flush does), then flushes the layer below;
+     * only once that flush succeeded are the blocks written back clean. If it fails, they stay
+     * dirty (the layer below may have dropped them) and the next flush writes them again.
+     */
     void writeBackAndFlush() throws IOException {
-        writeBack.all();
-        lower.flush();
+        List<WriteBack.Written> written = writeBack.all();
+        try {
+            lower.flush();
+        } catch (IOException e) {
+            long left = states.dirtyBlocks();
+            throw new NbdException(NbdException.errorOf(e), "cache: flushing the layer below failed, " + left + " blocks ("
+                    + Units.formatSize(left * g.blockSize()) + ") stay dirty: " + e.getMessage(), e);
+        }
+        writeBack.settle(written);
     }
 
     void flushBelow() throws IOException {

@@ -5,10 +5,11 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What the cache holds for each block, and a "recently used" mark per block for reclaim.
- * A state changes only under the block's exclusive lock ({@link BlockLocks}); it is read under the
- * block's lock to act on it, or without a lock as a hint that the caller checks again under the lock.
- * Release/acquire accesses keep those hints honest across threads. Data plane.
+ * What the cache holds for each block, a "recently used" mark per block for reclaim, and a
+ * "written back" mark per block for flush. A state changes only under the block's exclusive lock
+ * ({@link BlockLocks}); it is read under the block's lock to act on it, or without a lock as a hint
+ * that the caller checks again under the lock. Release/acquire accesses keep those hints honest
+ * across threads. Data plane.
  */
 final class BlockStates {
     /** Not in the cache: the layer below has the block's data. */
@@ -26,11 +27,13 @@ final class BlockStates {
 
     private final byte[] states;
     private final byte[] used;
+    private final byte[] writtenBack;
     private final AtomicLong dirty = new AtomicLong();
 
     BlockStates(int blocks) {
         states = new byte[blocks];
         used = new byte[blocks];
+        writtenBack = new byte[blocks];
     }
 
     /** Data in the cache file, counted against cache-max-size. */
@@ -52,14 +55,28 @@ final class BlockStates {
         return (byte) AT.getAcquire(states, (int) block);
     }
 
-    /** Under the block's exclusive lock. Returns the previous state. */
+    /** Under the block's exclusive lock; clears the written-back mark (the block changed). Returns the previous state. */
     byte set(long block, byte state) {
         byte old = get(block);
         if (isDirty(old) != isDirty(state)) {
             dirty.addAndGet(isDirty(state) ? 1 : -1);
         }
+        AT.setRelease(writtenBack, (int) block, (byte) 0);
         AT.setRelease(states, (int) block, state);
         return old;
+    }
+
+    /**
+     * Under the block's exclusive lock: the layer below accepted what this dirty block holds, but
+     * has not flushed it yet. The block stays dirty until a flush below succeeds; any later
+     * {@link #set} clears the mark, so a block changed meanwhile stays dirty after that flush.
+     */
+    void markWrittenBack(long block) {
+        AT.setRelease(writtenBack, (int) block, (byte) 1);
+    }
+
+    boolean isWrittenBack(long block) {
+        return (byte) AT.getAcquire(writtenBack, (int) block) != 0;
     }
 
     /** Marks the block recently used (a plain store: a lost mark only makes reclaim pick it sooner). */

@@ -66,12 +66,29 @@ final class Reclaimer {
      * written back.
      */
     void reserve(long n) throws IOException {
+        IOException stuck = reserveOrStuck(n);
+        if (stuck != null) {
+            throw new NbdException(NbdException.errorOf(stuck),
+                    "cache: full, and a dirty block cannot be written back: " + stuck.getMessage(), stuck);
+        }
+    }
+
+    /**
+     * As {@link #reserve}, for a request that can do without the cache (a read): false, with
+     * nothing reserved, when the cache is full of dirty blocks that cannot be written back.
+     */
+    boolean tryReserve(long n) throws NbdException {
+        return reserveOrStuck(n) == null;
+    }
+
+    /** Reserves {@code n} slots; returns null, or (nothing reserved) the write-back failure that keeps the cache full. */
+    private IOException reserveOrStuck(long n) throws NbdException {
         while (!space.tryReserve(n)) {
             Sweep result;
             sweeping.lock();
             try {
                 if (space.tryReserve(n)) {
-                    return;
+                    return null;
                 }
                 result = sweep(Math.min(space.lowMark(), space.capacity() - n));
             } finally {
@@ -79,12 +96,12 @@ final class Reclaimer {
             }
             if (result.freed == 0) {
                 if (result.failure != null) {
-                    throw new NbdException(NbdException.errorOf(result.failure),
-                            "cache: full, and a dirty block cannot be written back: " + result.failure.getMessage(), result.failure);
+                    return result.failure;
                 }
                 pause();                                    // every cached block is in use: let those requests finish
             }
         }
+        return null;
     }
 
     private static void pause() throws NbdException {

@@ -7,6 +7,8 @@ import static org.nbdosgi.filter.cache.BlockStates.ZERO;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
@@ -14,8 +16,9 @@ import org.nbdosgi.api.Units;
 /**
  * Brings what the layer below has not seen yet to it: dirty data as writes, zeroed blocks as zero
  * requests, trimmed blocks as trims, coalesced into runs of consecutive blocks. A block stays dirty
- * until the layer below has accepted it, so a failed write-back loses nothing. Data plane: flush
- * and FUA, reclaim, and the export's stop.
+ * until the layer below has accepted it, and for a flush until the layer below has flushed it, so
+ * neither a failed write-back nor a failed flush loses anything. Data plane: flush and FUA,
+ * reclaim, and the export's stop.
  */
 final class WriteBack {
     private final Geometry g;
@@ -36,12 +39,29 @@ final class WriteBack {
         this.maxDataRun = maxDataRun;
     }
 
+    /** Blocks [first, first + count) that {@link #all} wrote back. */
+    record Written(long first, int count) {
+    }
+
     /**
      * Writes back blocks [first, first + count), which all have the dirty state {@code state}, with
      * their locks held exclusively by the caller. Afterwards dirty data is clean (still cached),
      * zeroed and trimmed blocks are no longer cached.
      */
     void runLocked(long first, int count, byte state) throws IOException {
+        send(first, count, state);
+        for (long b = first; b < first + count; b++) {
+            states.set(b, cleaned(state));
+        }
+    }
+
+    /** What a block in dirty state {@code state} becomes once the layer below has it. */
+    private static byte cleaned(byte state) {
+        return state == DIRTY ? CLEAN : NOT_CACHED;
+    }
+
+    /** The request that gives the layer below blocks [first, first + count) in dirty state {@code state} (locks held). */
+    private void send(long first, int count, byte state) throws IOException {
         long from = g.start(first);
         long to = g.end(first + count - 1);
         if (state == DIRTY) {
@@ -57,19 +77,19 @@ final class WriteBack {
         } else {
             lower.trim(from, to - from, 0);
         }
-        byte after = state == DIRTY ? CLEAN : NOT_CACHED;
-        for (long b = first; b < first + count; b++) {
-            states.set(b, after);
-        }
     }
 
     /**
-     * Writes back every dirty block. Runs that fail stay dirty and the others are still tried; the
-     * first failure is then thrown, with how many blocks are still dirty.
+     * Writes back every dirty block, for a flush: the blocks stay dirty, marked written back,
+     * until {@link #settle} is told the flush below succeeded. Runs that fail are still tried
+     * after; the first failure is then thrown, with how many blocks are still dirty.
+     *
+     * @return the runs written back
      */
-    void all() throws IOException {
+    List<Written> all() throws IOException {
+        List<Written> written = new ArrayList<>();
         if (states.dirtyBlocks() == 0) {
-            return;
+            return written;
         }
         IOException first = null;
         long b = 0;
@@ -85,7 +105,7 @@ final class WriteBack {
                 e++;
             }
             try {
-                lockedRuns(b, (int) (e - b));
+                lockedRuns(b, (int) (e - b), written);
             } catch (IOException ex) {
                 if (first == null) {
                     first = ex;
@@ -98,10 +118,27 @@ final class WriteBack {
             throw new NbdException(NbdException.errorOf(first), "cache: writing back to the layer below failed, "
                     + left + " blocks (" + Units.formatSize(left * g.blockSize()) + ") stay dirty: " + first.getMessage(), first);
         }
+        return written;
     }
 
-    /** Locks [first, first + count) and writes back whatever is still dirty there, by runs of one state. */
-    private void lockedRuns(long first, int count) throws IOException {
+    /**
+     * The flush below succeeded: the blocks {@link #all} wrote back leave the dirty states, except
+     * those changed since (their mark is gone), which the next flush writes again.
+     */
+    void settle(List<Written> written) {
+        for (Written r : written) {
+            try (BlockLocks.Run run = locks.lockRun(r.first(), r.count())) {
+                for (long b = r.first(); b < r.first() + r.count(); b++) {
+                    if (states.isWrittenBack(b)) {
+                        states.set(b, cleaned(states.get(b)));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Locks [first, first + count), writes back whatever is still dirty there, by runs of one state, and marks it written back. */
+    private void lockedRuns(long first, int count, List<Written> written) throws IOException {
         try (BlockLocks.Run run = locks.lockRun(first, count)) {
             long b = first;
             long stop = first + count;
@@ -112,7 +149,11 @@ final class WriteBack {
                     e++;
                 }
                 if (BlockStates.isDirty(s)) {
-                    runLocked(b, (int) (e - b), s);
+                    send(b, (int) (e - b), s);
+                    for (long k = b; k < e; k++) {
+                        states.markWrittenBack(k);
+                    }
+                    written.add(new Written(b, (int) (e - b)));
                 }
                 b = e;
             }

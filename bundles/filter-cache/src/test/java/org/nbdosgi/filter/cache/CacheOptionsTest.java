@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,6 +72,16 @@ class CacheOptionsTest {
         assertEquals("cache-max-size: 512K is too small: it must hold at least 16 cache blocks of 64K (1M)",
                 error("cache-max-size=512K", "cache-min-block-size=64K"));
         assertEquals("cache-max-size: cannot parse size 'lots'", error("cache-max-size=lots"));
+    }
+
+    /** The value of $TMPDIR as CacheFilter reads it: unset (null) or empty means /var/tmp. */
+    @Test
+    void withoutTmpdirTheCacheGoesToVarTmp() throws Exception {
+        Path varTmp = Path.of("/var/tmp");
+        assumeTrue(Files.isDirectory(varTmp) && Files.isWritable(varTmp), "/var/tmp is writable here");
+        assertEquals(varTmp, CacheOptions.from(org.nbdosgi.api.Config.empty(), null).dir());
+        assertEquals(varTmp, CacheOptions.from(org.nbdosgi.api.Config.empty(), "").dir());
+        assertEquals(tmp, CacheOptions.from(org.nbdosgi.api.Config.empty(), tmp.toString()).dir());
     }
 
     @Test

@@ -18,7 +18,7 @@ import org.nbdosgi.api.Support;
 
 /**
  * The layer below the cache in unit tests: a RAM disk that counts the requests reaching it, can be
- * made to fail writes, and reports 4 KiB pages never written as holes. Thread-safe (one lock).
+ * made to fail writes or a flush, and reports 4 KiB pages never written as holes. Thread-safe (one lock).
  */
 final class RamDisk implements Layer {
     static final int PAGE = 4096;
@@ -32,6 +32,14 @@ final class RamDisk implements Layer {
     final AtomicInteger trims = new AtomicInteger();
     volatile boolean failWrites;
     volatile int minimumBlock = 1;
+    /** Runs inside the next flush, before it completes or fails: a request racing with that flush. */
+    volatile IoAction duringFlush;
+    /** Set by {@link #failNextFlush}: what the disk held then, which a failed flush reverts to. */
+    private byte[] lastFlushed;
+
+    interface IoAction {
+        void run() throws Exception;
+    }
 
     RamDisk(int size) {
         data = new byte[size];
@@ -40,6 +48,14 @@ final class RamDisk implements Layer {
 
     synchronized byte[] snapshot() {
         return data.clone();
+    }
+
+    /**
+     * The next flush fails with EIO and loses every write since this call, as a disk that drops
+     * its write cache when a flush fails.
+     */
+    synchronized void failNextFlush() {
+        lastFlushed = data.clone();
     }
 
     synchronized void fill(byte[] content) {
@@ -111,6 +127,22 @@ final class RamDisk implements Layer {
 
             @Override
             public void flush(int flags) throws IOException {
+                IoAction racing = duringFlush;
+                duringFlush = null;
+                if (racing != null) {
+                    try {
+                        racing.run();
+                    } catch (Exception e) {
+                        throw new IOException(e);
+                    }
+                }
+                synchronized (RamDisk.this) {
+                    if (lastFlushed != null) {
+                        System.arraycopy(lastFlushed, 0, data, 0, data.length);
+                        lastFlushed = null;
+                        throw new NbdException(NbdError.EIO, "ram disk: flush failed, the writes since the last one are lost");
+                    }
+                }
                 if (failWrites) {
                     throw new NbdException(NbdError.EIO, "ram disk: flush fails");
                 }

@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Everything the stats filter counts for one export since it started (or was last reset): per
- * operation the requests, bytes and nanoseconds spent in the layers below, and, when histograms
- * are on, the size and alignment histogram.
+ * Everything the stats filter counts for one export since it started: per operation the requests,
+ * bytes and nanoseconds spent in the layers below, and, when histograms are on, the size and
+ * alignment histogram. Only ever added to; a reset is a baseline snapshot (see {@link StatsInstance}).
  *
  * <p>Data plane: {@link #record} is lock-free ({@link LongAdder}s), so counting never serialises
  * requests. A {@link #snapshot} taken while requests run may see one request's count before its
@@ -66,11 +66,11 @@ final class Counters {
 
     private static final String START = "startNanos";
 
-    /** The counts as a map of JDK types, for the instance that replaces this one. */
-    Map<String, Object> toState(long nowNanos) {
+    /** The counts of {@code counted} (taken at {@code nowNanos}) as a map of JDK types, for the instance that replaces this one. */
+    static Map<String, Object> toState(Snapshot counted, long nowNanos) {
         Map<String, Object> state = new HashMap<>();
-        state.put(START, startNanos);
-        for (Snapshot.OpTotals t : snapshot(nowNanos).ops()) {
+        state.put(START, nowNanos - counted.elapsedNanos());
+        for (Snapshot.OpTotals t : counted.ops()) {
             state.put(t.op().label, new long[] {t.ops(), t.bytes(), t.nanos()});
             if (t.requestsBySizeAndAlignment() != null) {
                 state.put(t.op().label + ".requests", t.requestsBySizeAndAlignment());

@@ -16,11 +16,11 @@ import org.nbdosgi.api.Support;
  * Data plane, except open and close.
  */
 final class StatsHandle extends FilterHandle {
-    private final StatsInstance stats;
+    private final Counters counters;
 
-    StatsHandle(Handle next, StatsInstance stats) {
+    StatsHandle(Handle next, Counters counters) {
         super(next);
-        this.stats = stats;
+        this.counters = counters;
     }
 
     @Override
@@ -91,6 +91,6 @@ final class StatsHandle extends FilterHandle {
 
     /** Only requests that succeeded are counted, as nbdkit does. */
     private void count(Op op, long offset, long length, long start) {
-        stats.counters().record(op, offset, length, System.nanoTime() - start);
+        counters.record(op, offset, length, System.nanoTime() - start);
     }
 }

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The stats filter on one export: its counters, shared by every connection, and where the report
  * goes when the export stops (the statsfile, else the {@code nbd.report.stats} log). Registered in
- * {@link LiveStats} while it runs, for {@code nbd:stats}. Control plane, except {@link #counters()}.
+ * {@link LiveStats} while it runs, for {@code nbd:stats}. Control plane; the handles count on the data plane.
  */
 final class StatsInstance implements FilterInstance {
     private static final Logger REPORT = LoggerFactory.getLogger("nbd.report.stats");
@@ -23,7 +23,9 @@ final class StatsInstance implements FilterInstance {
     private final int threshold;
     private final StatsFile file;
     private final LiveStats live;
-    private volatile Counters counters;
+    private final Counters counters;
+    /** The counts at the last reset, subtracted from every report; null before any reset. */
+    private volatile Snapshot baseline;
     private volatile boolean handedOver;
 
     /**
@@ -43,37 +45,40 @@ final class StatsInstance implements FilterInstance {
         return exportName;
     }
 
-    /** Data plane: where requests are counted right now (replaced by a reset). */
-    Counters counters() {
-        return counters;
-    }
-
     @Override
     public Handle open(ClientContext client) throws IOException {
-        return new StatsHandle(next.open(client), this);
+        return new StatsHandle(next.open(client), counters);
+    }
+
+    /** The counts since the export started or the last reset, at {@code nowNanos}. */
+    private Snapshot counted(long nowNanos) {
+        return counters.snapshot(nowNanos).since(baseline);
     }
 
     /** The report of the counts so far; nothing stops or waits. */
     String report() {
-        return StatsReport.format(counters.snapshot(System.nanoTime()), threshold);
+        return StatsReport.format(counted(System.nanoTime()), threshold);
     }
 
     /**
-     * The report of the counts so far, and counting starts again from zero. A request that completes
-     * at the very moment of the reset may be missing from both reports.
+     * The report of the counts so far, and the next report counts from now: the counters go on,
+     * and what they hold now becomes the baseline later reports subtract. Every request is in
+     * exactly one report (one completing at that very moment may have its count in one and its
+     * bytes in the next).
      */
     synchronized String reportAndReset() {
-        long now = System.nanoTime();
-        Counters old = counters;
-        counters = new Counters(now, threshold > 0);
-        return StatsReport.format(old.snapshot(now), threshold);
+        Snapshot now = counters.snapshot(System.nanoTime());
+        String report = StatsReport.format(now.since(baseline), threshold);
+        baseline = now;
+        return report;
     }
 
     /** The counts go to the instance of the updated bundle, which reports them when the export stops. */
     @Override
     public Object handOver() {
         handedOver = true;
-        return counters.toState(System.nanoTime());
+        long now = System.nanoTime();
+        return Counters.toState(counted(now), now);
     }
 
     static Counters inherit(Object state, boolean withHistograms) {
@@ -86,7 +91,7 @@ final class StatsInstance implements FilterInstance {
         live.remove(this);
         try {
             if (!handedOver) {
-                Snapshot last = counters.snapshot(System.nanoTime());
+                Snapshot last = counted(System.nanoTime());
                 if (file != null) {
                     file.write(StatsReport.format(last, threshold));
                 } else if (last.ops().stream().anyMatch(t -> t.ops() > 0)) {

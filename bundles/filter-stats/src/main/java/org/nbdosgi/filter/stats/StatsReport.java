@@ -14,9 +14,10 @@ import java.util.Locale;
  *     12 bits: 33.3% (1 reqs, 4.00 KiB total)
  *          12 bit aligned: 100.0% (1)
  * </pre>
- * Unlike nbdkit, every size class is listed (nbdkit drops classes with equal request counts), the
- * bytes of "other sizes" are theirs (nbdkit repeats the operation's total), and the total counts
- * every request, cache included. Pure function; any plane.
+ * The total line is nbdkit's: every request but cache, and the bytes read, written, trimmed and
+ * zeroed. Unlike nbdkit, every size class is listed (nbdkit drops classes with equal request
+ * counts) and the bytes of "other sizes" are theirs (nbdkit repeats the operation's total). Pure
+ * function; any plane.
  */
 final class StatsReport {
     private static final double KIB = 1024, MIB = KIB * 1024, GIB = MIB * 1024;
@@ -32,7 +33,7 @@ final class StatsReport {
         long ops = 0;
         long bytes = 0;
         for (Snapshot.OpTotals t : s.ops()) {
-            ops += t.ops();
+            ops += t.op().inTotal ? t.ops() : 0;
             bytes += t.op().data ? t.bytes() : 0;
         }
         line(out, "total: %d ops, %.6f s, %s, %s/s", ops, seconds(s.elapsedNanos()), size(bytes), rate(bytes, s.elapsedNanos()));

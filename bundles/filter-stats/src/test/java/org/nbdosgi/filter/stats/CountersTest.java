@@ -60,7 +60,7 @@ class CountersTest {
         Counters c = new Counters(42, true);
         c.record(Op.WRITE, 8192, 4096, 7);
         c.record(Op.FLUSH, 0, 0, 5);
-        Counters copy = Counters.fromState(c.toState(100), true);
+        Counters copy = Counters.fromState(Counters.toState(c.snapshot(100), 100), true);
         Snapshot a = c.snapshot(100);
         Snapshot b = copy.snapshot(100);
         assertEquals(a.elapsedNanos(), b.elapsedNanos());
@@ -70,6 +70,6 @@ class CountersTest {
             assertEquals(of(a, op).nanos(), of(b, op).nanos(), op.label);
             assertArrayEquals(of(a, op).requestsBySizeAndAlignment(), of(b, op).requestsBySizeAndAlignment(), op.label);
         }
-        assertNull(of(Counters.fromState(c.toState(100), false).snapshot(100), Op.WRITE).requestsBySizeAndAlignment());
+        assertNull(of(Counters.fromState(Counters.toState(c.snapshot(100), 100), false).snapshot(100), Op.WRITE).requestsBySizeAndAlignment());
     }
 }

@@ -132,6 +132,48 @@ class StatsFilterTest {
         assertTrue(live.of("disk").isEmpty(), "a stopped export leaves the live view");
     }
 
+    /** "read: N ops" of a report, 0 when it has no read line. */
+    private static long reads(String report) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^read: (\\d+) ops, ").matcher(report);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    @Test
+    void resetsWhileRequestsRunLoseNone() throws Exception {
+        StatsInstance stats = create(Map.of("statsthreshold", "0"));
+        int threads = 4;
+        int each = 200_000;
+        java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger(threads);
+        List<Thread> clients = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Handle h = stats.open(RamDisk.CLIENT);
+            clients.add(Thread.ofPlatform().start(() -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect(512);
+                try {
+                    for (int i = 0; i < each; i++) {
+                        h.read(buf.clear(), 0, 0);
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                } finally {
+                    running.decrementAndGet();
+                }
+            }));
+        }
+        long counted = 0;
+        int resets = 0;
+        while (running.get() > 0) {
+            counted += reads(stats.reportAndReset());
+            resets++;
+        }
+        for (Thread t : clients) {
+            t.join();
+        }
+        counted += reads(stats.report());
+        assertEquals((long) threads * each, counted, "every read is in exactly one of the " + resets + " reports");
+        stats.close();
+    }
+
     @Test
     void countsSurviveAnUpdateOfTheBundle() throws Exception {
         Path file = dir.resolve("stats.txt");
@@ -150,6 +192,22 @@ class StatsFilterTest {
         String text = Files.readString(file);
         assertTrue(text.contains("read: 4 ops, "), text);
         assertTrue(text.contains("    12 bits: 100.0% (4 reqs, 16.00 KiB total)"), text);
+    }
+
+    @Test
+    void aSuccessorGetsTheCountsSinceTheLastReset() throws Exception {
+        StatsInstance old = create(Map.of());
+        Handle h = old.open(RamDisk.CLIENT);
+        read(h, 0, 4096);
+        read(h, 4096, 4096);
+        old.reportAndReset();
+        read(h, 0, 512);
+        Object state = old.handOver();
+        old.close();
+        StatsInstance successor = (StatsInstance) filter.create(Config.empty(), new ExportContext("disk", false, Optional.of(state)), disk);
+        String text = successor.report();
+        assertTrue(text.startsWith("total: 1 ops, ") && text.contains("read: 1 ops, ") && text.contains(", 512 bytes, "), text);
+        successor.close();
     }
 
     @Test
