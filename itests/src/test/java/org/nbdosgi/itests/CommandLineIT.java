@@ -69,6 +69,55 @@ public class CommandLineIT {
     }
 
     @Test
+    public void captiveModeOverTcpGivesThePortAndAUriThatReachesTheServer() throws Exception {
+        String script = "echo \"uri=$uri\"; echo \"port=$port\"; nbdinfo --size \"$uri\"";
+        int port = Tools.freePort();
+        Tools.Result r = nbdOsgi("-p", Integer.toString(port), "-e", "disk", "memory", "1M", "--run", script);
+        assertEquals(r.err(), 0, r.exit());
+        assertEquals(r.out(), List.of("uri=nbd://localhost:" + port + "/disk", "port=" + port, "1048576"), r.out().lines().toList());
+
+        port = Tools.freePort();
+        r = nbdOsgi("-p", Integer.toString(port), "-i", "127.0.0.1", "memory", "2M", "--run", script);
+        assertEquals(r.err(), 0, r.exit());
+        assertEquals("the address -i names is the URI's host", List.of("uri=nbd://127.0.0.1:" + port, "port=" + port, "2097152"),
+                r.out().lines().toList());
+    }
+
+    @Test
+    public void aPluginWhoseCreateThrowsIsOneLineWithoutAStackTrace() throws Exception {
+        Path dir = Distribution.workDir("CommandLineIT/broken");
+        Path copy = dir.resolve("nbd-osgi");
+        Tools.run(T, "rm", "-rf", copy.toString()).ok();
+        Tools.run(T, "cp", "-r", Distribution.home().toString(), copy.toString()).ok();
+        brokenPluginBundle(copy.resolve("bundles/plugin-broken.jar"));
+        Tools.Result r = Tools.run(T, Map.of(), List.of(copy.resolve("bin/nbd-osgi").toString(), "-U", "-", "broken"));
+        assertEquals(r.err(), 1, r.exit());
+        assertEquals("one line only:\n" + r.err(), List.of("nbd-osgi: broken: failed to start: java.lang.IllegalStateException: broken on purpose"),
+                r.err().lines().toList());
+        Tools.Result verbose = Tools.run(T, Map.of(), List.of(copy.resolve("bin/nbd-osgi").toString(), "-v", "-U", "-", "broken"));
+        assertTrue("-v shows where it failed:\n" + verbose.err(), verbose.err().contains("\tat org.nbdosgi.itests.broken.BrokenPlugin.create"));
+    }
+
+    /** A bundle holding {@link org.nbdosgi.itests.broken.BrokenPlugin}, whose activator registers it. */
+    private static void brokenPluginBundle(Path jar) throws Exception {
+        java.util.jar.Manifest m = new java.util.jar.Manifest();
+        java.util.jar.Attributes a = m.getMainAttributes();
+        a.putValue("Manifest-Version", "1.0");
+        a.putValue("Bundle-ManifestVersion", "2");
+        a.putValue("Bundle-SymbolicName", "org.nbdosgi.plugin.broken");
+        a.putValue("Bundle-Version", "1.0.0");
+        a.putValue("Bundle-Activator", org.nbdosgi.itests.broken.BrokenPlugin.class.getName());
+        a.putValue("Import-Package", "org.nbdosgi.api,org.osgi.framework");
+        String entry = org.nbdosgi.itests.broken.BrokenPlugin.class.getName().replace('.', '/') + ".class";
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), m);
+             var in = CommandLineIT.class.getClassLoader().getResourceAsStream(entry)) {
+            out.putNextEntry(new java.util.jar.JarEntry(entry));
+            in.transferTo(out);
+            out.closeEntry();
+        }
+    }
+
+    @Test
     public void tcpListenerPidFileAndCleanShutdown() throws Exception {
         Path dir = Distribution.workDir("CommandLineIT/tcp");
         Path pid = dir.resolve("server.pid");

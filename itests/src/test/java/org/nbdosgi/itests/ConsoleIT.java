@@ -57,8 +57,16 @@ public class ConsoleIT {
         java.nio.file.Files.deleteIfExists(sock);
         admin.listenUnix(sock);
         admin.addExport(ExportSpec.parse("disk", true, List.of("memory", "64M")));
+        Path dir = Distribution.workDir("ConsoleIT/files");
+        java.nio.file.Files.write(dir.resolve("a.img"), new byte[4096]);
+        admin.addExport(ExportSpec.parse("files", false, List.of("file", "dir=" + dir)));
         String plugins = run("nbd:plugins");
         assertTrue(plugins, plugins.matches("(?s)NAME\\s+DESCRIPTION\n.*memory\\s+a sparse RAM disk.*"));
+        String before = run("nbd:exports");
+        assertTrue("the size is known before any client connects:\n" + before,
+                before.matches("(?s).*disk\\s+running\\s+64M\\s+0\\s+parallel\\s+memory 64M \\(read-only\\).*"));
+        assertTrue("a directory has no default export, so no one size:\n" + before,
+                before.matches("(?s).*files\\s+running\\s+-\\s+0\\s+.*"));
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go("disk");
             String exports = run("nbd:exports");

@@ -115,6 +115,10 @@ public class EngineIT {
             assertEquals(512, a.read(0, 512).length);
             assertEquals(512, b.read(8192, 512).length);
         }
+        String log = Files.readString(Distribution.workDir("EngineIT").resolve("felix.log"));
+        assertTrue("the bug is logged with the layer's name:\n" + log, log.lines().anyMatch(l -> l.contains("ERROR")
+                && l.contains("test: read failed with an unexpected exception")));
+        assertTrue("with the plugin's stack trace", log.contains("java.lang.IllegalStateException: a bug at 4096"));
     }
 
     @Test
@@ -149,6 +153,9 @@ public class EngineIT {
     @Test
     public void vanishedClientsLeaveNoConnectionsOrHandlesBehind() throws Exception {
         admin.addExport(ExportSpec.parse("t", false, List.of("test", "4M", "delay-ms=50")));
+        assertEquals("the export's size was probed with one handle, opened and closed", plugin.open.get(), plugin.closed.get());
+        plugin.open.set(0);
+        plugin.closed.set(0);
         for (int i = 0; i < 10; i++) {
             NbdClient c = client("t");
             c.send(NbdClient.CMD_READ, 0, 0, 4096, null);             // in flight when the client goes
@@ -169,10 +176,100 @@ public class EngineIT {
     @Test
     public void theExportsThreadModelIsEnforced() throws Exception {
         admin.addExport(ExportSpec.parse("serial", false, List.of("test", "1M", "model=serialize_all_requests", "delay-ms=5")));
+        admin.addExport(ExportSpec.parse("per-connection", false, List.of("test", "1M", "model=serialize_requests", "delay-ms=20")));
         admin.addExport(ExportSpec.parse("parallel", false, List.of("test", "1M", "delay-ms=20")));
         assertEquals(1, readsInParallel("serial", 2, 16));
         plugin.maxConcurrent.set(0);
+        assertEquals("one request at a time per connection, connections side by side", 2, readsInParallel("per-connection", 2, 16));
+        plugin.maxConcurrent.set(0);
         assertTrue("parallel plugins see requests at once: " + plugin.maxConcurrent, readsInParallel("parallel", 2, 16) > 4);
+    }
+
+    @Test
+    public void serializeConnectionsLetsOneClientInAtATime() throws Exception {
+        admin.addExport(ExportSpec.parse("one", false, List.of("test", "1M", "model=serialize_connections", "delay-ms=10")));
+        NbdClient first = NbdClient.unix(sock);
+        first.go("one");
+        NbdClient second = NbdClient.unix(sock);
+        java.util.concurrent.CompletableFuture<Void> secondIn = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                second.go("one");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        for (int i = 0; i < 16; i++) {
+            first.send(NbdClient.CMD_READ, 0, i * 512L, 512, null);
+        }
+        for (int i = 0; i < 16; i++) {
+            assertEquals(0, first.receive(512, 0).error);
+        }
+        assertEquals("requests of the connection run one at a time", 1, plugin.maxConcurrent.get());
+        assertTrue("the second client waits while the first is attached", !secondIn.isDone());
+        assertEquals(1, admin.exports().stream().filter(e -> e.name().equals("one")).findFirst().orElseThrow().clients());
+        first.disconnect();
+        first.close();
+        secondIn.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(512, second.read(0, 512).length);
+        second.close();
+    }
+
+    @Test
+    public void aRotatingDiskSaysSo() throws Exception {
+        admin.addExport(ExportSpec.parse("spinning", false, List.of("test", "1M", "rotational=true")));
+        admin.addExport(ExportSpec.parse("flash", false, List.of("test", "1M")));
+        try (NbdClient spinning = client("spinning"); NbdClient flash = client("flash")) {
+            assertTrue((spinning.transmissionFlags & NbdClient.TF_ROTATIONAL) != 0);
+            assertEquals(0, flash.transmissionFlags & NbdClient.TF_ROTATIONAL);
+        }
+    }
+
+    @Test
+    public void theDefaultExportIsResolvedThroughTheChain() throws Exception {
+        admin.addExport(ExportSpec.parse("multi", false, List.of("test", "1M", "exports=a,b,c", "default=b")));
+        assertEquals("the default export's size is known before any client", 2L << 20,
+                admin.exports().stream().filter(e -> e.name().equals("multi")).findFirst().orElseThrow().size());
+        plugin.openedNames.clear();
+        try (NbdClient c = NbdClient.unix(sock)) {
+            assertEquals(List.of("multi/a", "multi/b", "multi/c"), c.list());
+            c.go("multi");
+            assertEquals("the plugin opens its default export by name", List.of("b"), plugin.openedNames);
+            assertEquals(2L << 20, c.size);
+            assertEquals("multi/b", c.canonicalName);
+            assertEquals("test disk 'b'", c.description);
+            c.write(0, new byte[] {4}, 0);
+        }
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go("multi/b");
+            assertEquals("the same disk under its canonical name", 4, c.read(0, 1)[0]);
+            assertEquals("multi/b", c.canonicalName);
+        }
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.info(NbdClient.OPT_INFO, "multi/c");
+            assertEquals(3L << 20, c.size);
+            assertEquals("multi/c", c.canonicalName);
+            assertEquals("test disk 'c'", c.description);
+            assertEquals(0, c.exportName("multi").length);
+            assertEquals("NBD_OPT_EXPORT_NAME gets the default export too", 2L << 20, c.size);
+        }
+    }
+
+    @Test
+    public void theCatchAllExportResolvesTheEmptyNameAsNbdkitDoes() throws Exception {
+        admin.addExport(ExportSpec.parse("", false, List.of("test", "1M", "exports=x,y", "default=y")));
+        try (NbdClient c = NbdClient.unix(sock)) {
+            assertEquals(List.of("x", "y"), c.list());
+            c.go("");
+            assertEquals("y", c.canonicalName);
+            assertEquals(2L << 20, c.size);
+        }
+        try (NbdClient c = NbdClient.unix(sock)) {
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_GO, NbdClient.infoData("z"));
+            assertEquals("a name the plugin refuses is refused to that client", NbdClient.REP_ERR_UNKNOWN, r.get(r.size() - 1).type());
+            c.go("x");
+            assertEquals("x", c.canonicalName);
+            assertEquals(1L << 20, c.size);
+        }
     }
 
     private int readsInParallel(String export, int clients, int depth) throws Exception {

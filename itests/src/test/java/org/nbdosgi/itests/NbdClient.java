@@ -27,8 +27,12 @@ public final class NbdClient implements AutoCloseable {
             CMD_WRITE_ZEROES = 6, CMD_BLOCK_STATUS = 7;
     public static final int FLAG_FUA = 1, FLAG_NO_HOLE = 2, FLAG_DF = 4, FLAG_REQ_ONE = 8, FLAG_FAST_ZERO = 16;
     public static final int EPERM = 1, EIO = 5, EINVAL = 22, ENOSPC = 28, ENOTSUP = 95, ESHUTDOWN = 108;
-    public static final int TF_READ_ONLY = 2, TF_SEND_FLUSH = 4, TF_SEND_FUA = 8, TF_SEND_TRIM = 32,
-            TF_SEND_WRITE_ZEROES = 64, TF_CAN_MULTI_CONN = 256, TF_SEND_CACHE = 1024, TF_SEND_FAST_ZERO = 2048;
+    public static final int TF_READ_ONLY = 2, TF_SEND_FLUSH = 4, TF_SEND_FUA = 8, TF_ROTATIONAL = 16, TF_SEND_TRIM = 32,
+            TF_SEND_WRITE_ZEROES = 64, TF_SEND_DF = 128, TF_CAN_MULTI_CONN = 256, TF_SEND_CACHE = 1024,
+            TF_SEND_FAST_ZERO = 2048;
+    public static final int INFO_EXPORT = 0, INFO_NAME = 1, INFO_DESCRIPTION = 2, INFO_BLOCK_SIZE = 3;
+    /** Client handshake flags. */
+    public static final int C_FIXED_NEWSTYLE = 1, C_NO_ZEROES = 2;
 
     /** An error the server replied with. */
     public static final class ReplyError extends IOException {
@@ -63,10 +67,15 @@ public final class NbdClient implements AutoCloseable {
     public long size;
     public int transmissionFlags;
     public int[] blockSize;
+    /** NBD_INFO_NAME and NBD_INFO_DESCRIPTION of the last GO, null if the server sent none. */
+    public String canonicalName;
+    public String description;
+    private final boolean noZeroes;
     private long nextCookie = 1;
 
-    private NbdClient(SocketChannel channel) throws IOException {
+    private NbdClient(SocketChannel channel, int clientFlags) throws IOException {
         this.channel = channel;
+        this.noZeroes = (clientFlags & C_NO_ZEROES) != 0;
         ByteBuffer hello = readFully(18);
         if (hello.getLong() != 0x4e42444d41474943L || hello.getLong() != IHAVEOPT) {
             throw new IOException("not an NBD newstyle server");
@@ -75,17 +84,22 @@ public final class NbdClient implements AutoCloseable {
         if ((serverFlags & 1) == 0) {
             throw new IOException("server is not fixed newstyle");
         }
-        write(ByteBuffer.allocate(4).putInt(3).flip());        // FIXED_NEWSTYLE | NO_ZEROES
+        write(ByteBuffer.allocate(4).putInt(clientFlags).flip());
     }
 
+    /** Connects and greets with FIXED_NEWSTYLE | NO_ZEROES, as modern clients do. */
     public static NbdClient unix(Path socket) throws IOException {
+        return unix(socket, C_FIXED_NEWSTYLE | C_NO_ZEROES);
+    }
+
+    public static NbdClient unix(Path socket, int clientFlags) throws IOException {
         SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
         c.connect(UnixDomainSocketAddress.of(socket));
-        return new NbdClient(c);
+        return new NbdClient(c, clientFlags);
     }
 
     public static NbdClient tcp(String host, int port) throws IOException {
-        return new NbdClient(SocketChannel.open(new java.net.InetSocketAddress(host, port)));
+        return new NbdClient(SocketChannel.open(new java.net.InetSocketAddress(host, port)), C_FIXED_NEWSTYLE | C_NO_ZEROES);
     }
 
     // ---- options ------------------------------------------------------------------------------
@@ -162,9 +176,16 @@ public final class NbdClient implements AutoCloseable {
         return n;
     }
 
-    /** NBD_OPT_GO asking for NBD_INFO_BLOCK_SIZE; throws on an error reply. */
+    /** NBD_OPT_GO asking for NBD_INFO_NAME, NBD_INFO_DESCRIPTION and NBD_INFO_BLOCK_SIZE; throws on an error reply. */
     public void go(String export) throws IOException {
-        List<OptionReply> replies = option(OPT_GO, infoData(export));
+        info(OPT_GO, export);
+    }
+
+    /** NBD_OPT_INFO or NBD_OPT_GO as {@link #go}: the fields hold what the server said. */
+    public void info(int option, String export) throws IOException {
+        canonicalName = null;
+        description = null;
+        List<OptionReply> replies = option(option, infoData(export, INFO_NAME, INFO_DESCRIPTION, INFO_BLOCK_SIZE));
         for (OptionReply r : replies) {
             if (r.type < 0) {
                 throw new IOException("GO refused (" + Integer.toHexString(r.type) + "): " + new String(r.data, StandardCharsets.UTF_8));
@@ -172,20 +193,46 @@ public final class NbdClient implements AutoCloseable {
             if (r.type == REP_INFO) {
                 ByteBuffer b = ByteBuffer.wrap(r.data);
                 int info = b.getShort() & 0xffff;
-                if (info == 0) {
-                    size = b.getLong();
-                    transmissionFlags = b.getShort() & 0xffff;
-                } else if (info == 3) {
-                    blockSize = new int[] {b.getInt(), b.getInt(), b.getInt()};
+                switch (info) {
+                    case INFO_EXPORT -> {
+                        size = b.getLong();
+                        transmissionFlags = b.getShort() & 0xffff;
+                    }
+                    case INFO_NAME -> canonicalName = new String(r.data, 2, r.data.length - 2, StandardCharsets.UTF_8);
+                    case INFO_DESCRIPTION -> description = new String(r.data, 2, r.data.length - 2, StandardCharsets.UTF_8);
+                    case INFO_BLOCK_SIZE -> blockSize = new int[] {b.getInt(), b.getInt(), b.getInt()};
+                    default -> throw new IOException("unknown info type " + info);
                 }
             }
         }
     }
 
+    /** The data of NBD_OPT_INFO/GO for {@code export}, asking for NBD_INFO_BLOCK_SIZE. */
     public static byte[] infoData(String export) {
+        return infoData(export, INFO_BLOCK_SIZE);
+    }
+
+    public static byte[] infoData(String export, int... infos) {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(4 + name.length + 2 + 2).putInt(name.length).put(name).putShort((short) 1)
-                .putShort((short) 3).array();
+        ByteBuffer b = ByteBuffer.allocate(4 + name.length + 2 + 2 * infos.length).putInt(name.length).put(name)
+                .putShort((short) infos.length);
+        for (int i : infos) {
+            b.putShort((short) i);
+        }
+        return b.array();
+    }
+
+    /**
+     * NBD_OPT_EXPORT_NAME: the server answers with size and flags, then 124 zero bytes unless the
+     * client greeted with NO_ZEROES; returns that padding (read within a few seconds, so a server
+     * that leaves it out shows as a short array instead of a hang).
+     */
+    public byte[] exportName(String export) throws IOException {
+        sendOption(OPT_EXPORT_NAME, export.getBytes(StandardCharsets.UTF_8));
+        ByteBuffer b = readFully(10);
+        size = b.getLong();
+        transmissionFlags = b.getShort() & 0xffff;
+        return noZeroes ? new byte[0] : readWithin(124, 5000);
     }
 
     // ---- transmission -------------------------------------------------------------------------
@@ -348,6 +395,28 @@ public final class NbdClient implements AutoCloseable {
             }
         }
         return b.flip();
+    }
+
+    /** Reads up to {@code n} bytes, as many as arrive within the time. */
+    public byte[] readWithin(int n, long timeoutMillis) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        channel.configureBlocking(false);
+        try {
+            long deadline = System.currentTimeMillis() + timeoutMillis;
+            while (b.hasRemaining() && System.currentTimeMillis() < deadline) {
+                if (channel.read(b) < 0) {
+                    break;
+                }
+                if (b.hasRemaining()) {
+                    Thread.sleep(5);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            channel.configureBlocking(true);
+        }
+        return java.util.Arrays.copyOf(b.array(), b.position());
     }
 
     public void write(ByteBuffer b) throws IOException {

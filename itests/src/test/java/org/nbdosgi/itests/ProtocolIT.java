@@ -149,10 +149,118 @@ public class ProtocolIT {
             List<NbdClient.OptionReply> info = c.option(NbdClient.OPT_INFO, NbdClient.infoData("disk"));
             assertEquals(NbdClient.REP_ACK, info.get(info.size() - 1).type());
             c.go("disk");
+            assertEquals("disk", c.canonicalName);
+            assertEquals("the memory plugin has no description: no NBD_INFO_DESCRIPTION", null, c.description);
             assertArrayEquals(new int[] {1, 4096, 32 << 20}, c.blockSize);
             int want = NbdClient.TF_SEND_FLUSH | NbdClient.TF_SEND_FUA | NbdClient.TF_SEND_TRIM | NbdClient.TF_SEND_WRITE_ZEROES
                     | NbdClient.TF_CAN_MULTI_CONN | NbdClient.TF_SEND_CACHE | NbdClient.TF_SEND_FAST_ZERO;
             assertEquals(want, c.transmissionFlags & want);
+        }
+    }
+
+    @Test
+    public void aReadWithDontFragmentIsOneDataChunkEvenOverZeros() throws Exception {
+        try (NbdClient c = open(rw, "disk")) {
+            assertTrue("DF is offered with structured replies", (c.transmissionFlags & NbdClient.TF_SEND_DF) != 0);
+            long at = 40L << 20;                                       // never written: all zeros
+            c.write(at + 8192, new byte[] {7}, 0);
+            NbdClient.Reply split = c.readReply(at, 65536, 0);
+            assertTrue("without DF, zero blocks go as holes", split.holeChunks >= 1);
+            NbdClient.Reply whole = c.readReply(at, 65536, NbdClient.FLAG_DF);
+            assertEquals(1, whole.dataChunks);
+            assertEquals(0, whole.holeChunks);
+            byte[] want = new byte[65536];
+            want[8192] = 7;
+            assertArrayEquals(want, whole.data);
+        }
+        try (NbdClient simple = NbdClient.unix(rw.socket())) {
+            simple.go("disk");
+            assertEquals("no DF without structured replies", 0, simple.transmissionFlags & NbdClient.TF_SEND_DF);
+            long cookie = simple.send(NbdClient.CMD_READ, NbdClient.FLAG_DF, 0, 512, null);
+            NbdClient.Reply r = simple.receive(0, 0);
+            assertEquals(cookie, r.cookie);
+            assertEquals(NbdClient.EINVAL, r.error);
+        }
+    }
+
+    @Test
+    public void exportNameAnswersWithOrWithoutTheZeroPadding() throws Exception {
+        try (NbdClient old = NbdClient.unix(rw.socket(), NbdClient.C_FIXED_NEWSTYLE)) {
+            byte[] padding = old.exportName("disk");
+            assertArrayEquals("124 zero bytes for a client without NO_ZEROES", new byte[124], padding);
+            assertEquals(64L << 20, old.size);
+            old.write(48L << 20, new byte[] {1, 2}, 0);                // in step after the padding
+            assertArrayEquals(new byte[] {1, 2}, old.read(48L << 20, 2));
+        }
+        try (NbdClient modern = NbdClient.unix(rw.socket())) {
+            assertEquals(0, modern.exportName("disk").length);
+            assertEquals(64L << 20, modern.size);
+            assertArrayEquals(new byte[] {1, 2}, modern.read(48L << 20, 2));
+        }
+        try (NbdClient unknown = NbdClient.unix(ro.socket())) {
+            unknown.exportName("whatever");                            // the command line's export serves every name
+            assertEquals(1L << 20, unknown.size);
+        }
+    }
+
+    @Test
+    public void abortIsAcknowledgedThenTheServerCloses() throws Exception {
+        try (NbdClient c = NbdClient.unix(rw.socket())) {
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_ABORT, new byte[0]);
+            assertEquals(1, r.size());
+            assertEquals(NbdClient.REP_ACK, r.get(0).type());
+            assertTrue(c.isClosedByServer(5000));
+        }
+    }
+
+    private static byte[] metaContextData(String export, String... queries) {
+        ByteBuffer b = ByteBuffer.allocate(1024);
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        b.putInt(name.length).put(name).putInt(queries.length);
+        for (String q : queries) {
+            byte[] qb = q.getBytes(StandardCharsets.UTF_8);
+            b.putInt(qb.length).put(qb);
+        }
+        return java.util.Arrays.copyOf(b.array(), b.position());
+    }
+
+    /** The contexts a LIST_META_CONTEXT reply names (each with the id 0 a list gives). */
+    private static List<String> contexts(List<NbdClient.OptionReply> replies) {
+        assertEquals(NbdClient.REP_ACK, replies.get(replies.size() - 1).type());
+        return replies.stream().filter(r -> r.type() == NbdClient.REP_META_CONTEXT).map(r -> {
+            ByteBuffer b = ByteBuffer.wrap(r.data());
+            assertEquals(0, b.getInt());
+            return new String(r.data(), 4, r.data().length - 4, StandardCharsets.UTF_8);
+        }).toList();
+    }
+
+    @Test
+    public void listMetaContextNamesBaseAllocation() throws Exception {
+        try (NbdClient c = NbdClient.unix(rw.socket())) {
+            List<NbdClient.OptionReply> early = c.option(NbdClient.OPT_LIST_META_CONTEXT, metaContextData("disk"));
+            assertEquals("structured replies come first", NbdClient.REP_ERR_INVALID, early.get(early.size() - 1).type());
+            c.structuredReplies();
+            assertEquals(List.of("base:allocation"), contexts(c.option(NbdClient.OPT_LIST_META_CONTEXT, metaContextData("disk"))));
+            assertEquals(List.of("base:allocation"), contexts(c.option(NbdClient.OPT_LIST_META_CONTEXT, metaContextData("disk", "base:"))));
+            assertEquals(List.of("base:allocation"),
+                    contexts(c.option(NbdClient.OPT_LIST_META_CONTEXT, metaContextData("disk", "base:allocation"))));
+            assertEquals(List.of(), contexts(c.option(NbdClient.OPT_LIST_META_CONTEXT, metaContextData("disk", "qemu:dirty-bitmap:x"))));
+            byte[] truncated = java.util.Arrays.copyOf(metaContextData("disk", "base:allocation"), 14);
+            List<NbdClient.OptionReply> bad = c.option(NbdClient.OPT_LIST_META_CONTEXT, truncated);
+            assertEquals(NbdClient.REP_ERR_INVALID, bad.get(bad.size() - 1).type());
+            c.go("disk");
+            assertEquals("listing selects nothing: block status is refused", NbdClient.EINVAL, errorOf(() -> c.blockStatus(0, 4096, 0)));
+        }
+    }
+
+    @Test
+    public void startTlsWithDataIsInvalidAndTheHandshakeGoesOn() throws Exception {
+        try (NbdClient c = NbdClient.unix(rw.socket())) {
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_STARTTLS, "unexpected".getBytes(StandardCharsets.UTF_8));
+            assertEquals(NbdClient.REP_ERR_INVALID, r.get(r.size() - 1).type());
+            assertEquals(List.of("disk"), c.list());
+            c.go("disk");
+            assertEquals(64L << 20, c.size);
         }
     }
 

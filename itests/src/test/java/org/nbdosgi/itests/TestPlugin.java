@@ -6,13 +6,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -22,14 +27,21 @@ import org.nbdosgi.api.ThreadModel;
 /**
  * A plugin the Pax Exam tests register from the probe: a byte-array disk that records what the
  * engine asks of it, measures concurrency, and can be told to misbehave.
- * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws).
+ * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws),
+ * exports (names it serves, each its own disk: the k-th is (k+1) times size), default (its
+ * canonical name for ""), rotational; {@link #holdWrites} makes writes wait for the test.
  */
 public final class TestPlugin implements Plugin {
     public final List<String> calls = new CopyOnWriteArrayList<>();
+    public final List<String> openedNames = new CopyOnWriteArrayList<>();
     public final AtomicInteger open = new AtomicInteger();
     public final AtomicInteger closed = new AtomicInteger();
     public final AtomicInteger concurrent = new AtomicInteger();
     public final AtomicInteger maxConcurrent = new AtomicInteger();
+    /** Writes that have reached the plugin (running or held). */
+    public final AtomicInteger writesArrived = new AtomicInteger();
+    /** While set, each write waits for it before it stores its data. */
+    public volatile CountDownLatch holdWrites;
     private final Map<String, byte[]> disks = new ConcurrentHashMap<>();
 
     @Override
@@ -45,7 +57,9 @@ public final class TestPlugin implements Plugin {
     @Override
     public List<Parameter> parameters() {
         return List.of(Parameter.required("size", "bytes"), Parameter.of("model", "thread model"),
-                Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"));
+                Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"),
+                Parameter.of("exports", "comma-separated names served"), Parameter.of("default", "the name for \"\""),
+                Parameter.of("rotational", "says it is a rotating disk"));
     }
 
     @Override
@@ -59,7 +73,9 @@ public final class TestPlugin implements Plugin {
         ThreadModel model = config.choice("model", ThreadModel.class, ThreadModel.PARALLEL);
         int delay = config.integer("delay-ms", 0);
         long bugAt = config.size("bug-at", -1);
-        byte[] disk = disks.computeIfAbsent(export.exportName(), k -> new byte[size]);
+        List<String> names = config.has("exports") ? List.of(config.require("exports").split(",")) : List.of();
+        String defaultName = config.get("default", "");
+        boolean rotational = config.bool("rotational", false);
         return new PluginInstance() {
             @Override
             public ThreadModel threadModel() {
@@ -67,8 +83,26 @@ public final class TestPlugin implements Plugin {
             }
 
             @Override
-            public Handle open(ClientContext client) {
+            public List<ExportEntry> listExports(boolean readOnly) {
+                return names.stream().map(n -> new ExportEntry(n, "disk " + n)).toList();
+            }
+
+            @Override
+            public String defaultExport() {
+                return defaultName;
+            }
+
+            @Override
+            public Handle open(ClientContext client) throws IOException {
+                String name = client.exportName();
+                int index = names.isEmpty() ? 0 : names.indexOf(name);
+                if (index < 0) {
+                    throw new NbdException(NbdError.EINVAL, "test serves " + names + ", not '" + name + "'");
+                }
+                byte[] disk = disks.computeIfAbsent(export.exportName() + "/" + (names.isEmpty() ? "" : name),
+                        k -> new byte[size * (index + 1)]);
                 open.incrementAndGet();
+                openedNames.add(name);
                 return new Handle() {
                     @Override
                     public long size() {
@@ -88,6 +122,16 @@ public final class TestPlugin implements Plugin {
                     @Override
                     public Support canCache() {
                         return Support.EMULATE;
+                    }
+
+                    @Override
+                    public boolean isRotational() {
+                        return rotational;
+                    }
+
+                    @Override
+                    public String description() {
+                        return "test disk '" + name + "'";
                     }
 
                     @Override
@@ -111,7 +155,16 @@ public final class TestPlugin implements Plugin {
                     }
 
                     @Override
-                    public void write(ByteBuffer buf, long offset, int flags) {
+                    public void write(ByteBuffer buf, long offset, int flags) throws IOException {
+                        writesArrived.incrementAndGet();
+                        CountDownLatch hold = holdWrites;
+                        try {
+                            if (hold != null && !hold.await(60, TimeUnit.SECONDS)) {
+                                throw new IOException("writes were held for a minute");
+                            }
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
                         calls.add("write " + offset + "+" + buf.remaining() + " flags=" + flags);
                         buf.duplicate().get(disk, (int) offset, buf.remaining());
                     }

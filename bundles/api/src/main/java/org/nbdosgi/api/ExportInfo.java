@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * A snapshot of one export for consoles and tools.
  *
- * @param size    bytes, or -1 when no client has opened it yet and the size is not known
+ * @param size    bytes of the default export (known once the export runs), or -1 when its chain
+ *                serves only names a client asks for (file dir=)
  * @param message why the export is parked or failed, or why its last change was refused; null if none
  * @param clients connections currently attached
  * @param layers  the running layers, outermost filter first (empty when it has no chain)

@@ -5,7 +5,9 @@ import java.util.List;
 
 /**
  * A plugin's state for one export, from export start to export stop: what all connections share.
- * Control plane, except {@link #open}, which runs when a client connects.
+ * Control plane, except {@link #open}, {@link #listExports} and {@link #defaultExport}, which also
+ * run when a client connects. The engine opens the default export once when the export starts (and
+ * closes it at once), to know its size.
  */
 public interface PluginInstance extends AutoCloseable {
 
@@ -22,7 +24,10 @@ public interface PluginInstance extends AutoCloseable {
         return List.of();
     }
 
-    /** The canonical name of the export a client gets when it asks for "". */
+    /**
+     * The canonical name of the export a client gets when it asks for "": the engine opens that
+     * name instead, and reports it as the export's name (NBD_INFO_NAME).
+     */
     default String defaultExport() throws IOException {
         return "";
     }

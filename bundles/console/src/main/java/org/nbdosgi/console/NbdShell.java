@@ -77,7 +77,8 @@ public final class NbdShell {
                 command("plugins", "list the plugins (storage back ends) deployed now", "", (Body) this::plugins),
                 command("filters", "list the filters deployed now", "", (Body) this::filters),
                 command("exports", "list the exports: state, size, clients, thread model, chain",
-                        "\n  SIZE is '-' until a client has opened the export; a parked or failed export says why",
+                        "\n  SIZE is the default export's; '-' when the export serves only names a client asks for"
+                                + " (file dir=); a parked or failed export says why",
                         (Body) this::exports),
                 command("connections", "list the client connections",
                         "\n  IN-FLIGHT: requests being served now; READ, WRITTEN: payload bytes", (Body) this::connections),

@@ -17,6 +17,7 @@ import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.LayerInfo;
+import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -31,10 +32,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class Chain {
     private static final Logger LOG = LoggerFactory.getLogger(Chain.class);
+    /** The id the size probe's handles are registered under (connection ids start at 1). */
+    private static final long PROBE = -1;
 
     private final List<LayerInstance> layers;
     private final NextLayer top;
     private final ThreadModel threadModel;
+    private String defaultName = "";
+    private long defaultSize = -1;
 
     private Chain(List<LayerInstance> layers, NextLayer top) {
         this.layers = List.copyOf(layers);
@@ -149,7 +154,9 @@ public final class Chain {
             }
             NextLayer top = new NextLayer(true, handles, pool, spec.readOnly());
             top.target(layers.get(0));
-            return new Chain(layers, top);
+            Chain chain = new Chain(layers, top);
+            chain.probe(spec, handles);
+            return chain;
         } catch (ConfigException | RuntimeException e) {
             int first = names.size() - layers.size();                 // layers holds the innermost ones
             for (int i = 0; i < layers.size(); i++) {
@@ -157,6 +164,28 @@ public final class Chain {
             }
             closeAll(layers);
             throw e;
+        }
+    }
+
+    /**
+     * Opens the chain once for its default export and closes it again, so the export's size is known
+     * before any client connects. A chain that serves only the names it is asked for (file dir=,
+     * ext2 with exportname) refuses the default export: its size stays unknown. Never fails the build.
+     */
+    private void probe(ExportSpec spec, HandleRegistry handles) {
+        try {
+            String name = defaultExport();
+            handles.begin(PROBE);
+            try {
+                defaultSize = top.open(new ClientContext(name, spec.readOnly(), "size probe", PROBE)).size();
+                defaultName = name;
+            } finally {
+                handles.end(PROBE);
+            }
+        } catch (NbdException e) {
+            LOG.debug("export '{}': no default export to know the size of: {}", spec.name(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("export '{}': opening its default export to learn the size failed: {}", spec.name(), e.toString());
         }
     }
 
@@ -184,7 +213,8 @@ public final class Chain {
             throw e.getMessage() != null && e.getMessage().startsWith(layer + ":") ? e
                     : new ConfigException(layer + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            LOG.error("{}: failed to start", layer, e);
+            // the message is the one line users see (the command line prints it and exits); the trace is for -v
+            LOG.debug("{}: failed to start", layer, e);
             throw new ConfigException(layer + ": failed to start: " + e, e);
         }
     }
@@ -253,8 +283,20 @@ public final class Chain {
         return top.listExports(readOnly);
     }
 
+    /** The canonical name of the export a client gets when it asks for "" (nbdkit's .default_export). */
     public String defaultExport() throws IOException {
-        return top.defaultExport();
+        String name = top.defaultExport();
+        return name == null ? "" : name;
+    }
+
+    /** The name the chain was probed with when it was built (its default export's canonical name). */
+    public String defaultName() {
+        return defaultName;
+    }
+
+    /** The default export's size, known since the chain was built; -1 if the chain refused to open it. */
+    public long defaultSize() {
+        return defaultSize;
     }
 
     public ThreadModel threadModel() {

@@ -201,8 +201,9 @@ public final class CliRunner {
             env.put("nbd", "nbd:unix:" + socket + (name.isEmpty() ? "" : ":exportname=" + name));
             env.put("unixsocket", socket);
         } else {
-            env.put("uri", "nbd://localhost:" + port + (name.isEmpty() ? "" : "/" + encoded));
-            env.put("nbd", "nbd:localhost:" + port + (name.isEmpty() ? "" : ":exportname=" + name));
+            String host = uriHost(cl.address());
+            env.put("uri", "nbd://" + host + ":" + port + (name.isEmpty() ? "" : "/" + encoded));
+            env.put("nbd", "nbd:" + host + ":" + port + (name.isEmpty() ? "" : ":exportname=" + name));
         }
         if (port != null) {
             env.put("port", Integer.toString(port));
@@ -217,6 +218,25 @@ public final class CliRunner {
         int code = captive.waitFor();
         captive = null;
         return code;
+    }
+
+    /**
+     * The host for {@code $uri}: the address {@code -i} names, so the URI reaches a server bound to
+     * that address only (nbdkit says localhost, which does not); localhost when there is none or
+     * it is a wildcard; an IPv6 literal in brackets.
+     */
+    static String uriHost(String address) {
+        if (address == null || address.isBlank()) {
+            return "localhost";
+        }
+        String a = address.trim();
+        if (a.startsWith("[") && a.endsWith("]")) {
+            a = a.substring(1, a.length() - 1);
+        }
+        if (a.equals("0.0.0.0") || a.equals("::") || a.equals("0:0:0:0:0:0:0:0")) {
+            return "localhost";
+        }
+        return a.contains(":") ? "[" + a + "]" : a;
     }
 
     private void watchParent() {

@@ -82,7 +82,10 @@ public final class Export {
         return message;
     }
 
-    /** The size the last client saw, -1 before any client opened the export. */
+    /**
+     * The size of the default export: probed when the chain was built, refreshed whenever a client
+     * opens that export; -1 when the chain serves only names a client asks for (file dir=).
+     */
     public long size() {
         return size;
     }
@@ -98,6 +101,7 @@ public final class Export {
         this.state = ExportState.RUNNING;
         this.message = null;
         this.parkedState = Chain.HandedOver.none();
+        this.size = c.defaultSize();
     }
 
     /** Control plane: the export has no chain; {@code why} is shown to users. */
@@ -138,7 +142,9 @@ public final class Export {
 
     /**
      * Attaches a client: opens the chain's handles for it. Waits while the export is being
-     * rewired, and for its turn under the serialize-connections thread model.
+     * rewired, and for its turn under the serialize-connections thread model. A client asking for
+     * "" gets the chain's default export: the chain is opened with (and the session carries) its
+     * canonical name, as nbdkit resolves "" through .default_export.
      */
     public Session attach(ClientContext client, java.util.function.Consumer<String> disconnect)
             throws IOException, InterruptedException {
@@ -157,15 +163,19 @@ public final class Export {
                             + (message == null ? "" : ": " + message));
                 }
                 handles.begin(client.connectionId());
+                ClientContext resolved;
                 Boundary top;
                 try {
-                    top = c.open(client);
+                    resolved = client.exportName().isEmpty() ? client.withExportName(c.defaultExport()) : client;
+                    top = c.open(resolved);
                 } catch (IOException | RuntimeException e) {
                     handles.end(client.connectionId());
                     throw e;
                 }
-                size = top.size();
-                Session s = new Session(this, client, top, disconnect, slot);
+                if (resolved.exportName().equals(c.defaultName())) {
+                    size = top.size();
+                }
+                Session s = new Session(this, resolved, top, disconnect, slot);
                 sessions.add(s);
                 ok = true;
                 return s;

@@ -178,7 +178,13 @@ final class Connection implements Runnable {
                     return false;
                 }
                 case Nbd.OPT_LIST -> list(option, data);
-                case Nbd.OPT_STARTTLS -> optionError(option, Nbd.REP_ERR_POLICY, "TLS is not available on this server");
+                case Nbd.OPT_STARTTLS -> {
+                    if (data.hasRemaining()) {
+                        optionError(option, Nbd.REP_ERR_INVALID, "starttls takes no data");
+                    } else {
+                        optionError(option, Nbd.REP_ERR_POLICY, "TLS is not available on this server");
+                    }
+                }
                 case Nbd.OPT_INFO, Nbd.OPT_GO -> {
                     if (infoOrGo(option, data)) {
                         return true;
@@ -275,7 +281,7 @@ final class Connection implements Runnable {
         optionReply(option, Nbd.REP_INFO, ByteBuffer.allocate(12).putShort((short) Nbd.INFO_EXPORT)
                 .putLong(top.size()).putShort((short) transmissionFlags).flip());
         if (wanted.contains(Nbd.INFO_NAME)) {
-            byte[] canonical = route.canonicalName().getBytes(StandardCharsets.UTF_8);
+            byte[] canonical = route.opened(session.client().exportName()).canonicalName().getBytes(StandardCharsets.UTF_8);
             optionReply(option, Nbd.REP_INFO, ByteBuffer.allocate(2 + canonical.length)
                     .putShort((short) Nbd.INFO_NAME).put(canonical).flip());
         }

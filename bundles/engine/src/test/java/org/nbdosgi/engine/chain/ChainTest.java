@@ -19,6 +19,8 @@ import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
+import org.nbdosgi.api.NbdError;
+import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -28,7 +30,7 @@ import org.nbdosgi.engine.protocol.BufferPool;
 class ChainTest {
     final List<String> events = new ArrayList<>();
 
-    final class DiskPlugin implements Plugin {
+    class DiskPlugin implements Plugin {
         public String name() {
             return "disk";
         }
@@ -153,7 +155,10 @@ class ChainTest {
         Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.SERIALIZE_REQUESTS));
         HandleRegistry handles = new HandleRegistry();
         Chain chain = Chain.build(spec, c, Chain.HandedOver.none(), handles, new BufferPool());
-        assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}"), events);
+        assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}",
+                "open disk for -1", "open b", "open a", "close a handle", "close b handle", "close disk handle"), events,
+                "the default export is opened and closed once, for its size");
+        assertEquals(4096, chain.defaultSize());
         assertEquals(ThreadModel.SERIALIZE_REQUESTS, chain.threadModel());
 
         events.clear();
@@ -167,6 +172,46 @@ class ChainTest {
         events.clear();
         chain.close();
         assertEquals(List.of("close a", "close b", "close disk"), events);
+    }
+
+    @Test
+    void theDefaultExportsSizeIsKnownOnceBuiltAndUnknownWhenTheChainServesOnlyNames() throws Exception {
+        Plugin named = new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return new PluginInstance() {
+                    public String defaultExport() {
+                        return "big";
+                    }
+
+                    public Handle open(ClientContext client) throws java.io.IOException {
+                        events.add("open " + client.exportName());
+                        return switch (client.exportName()) {
+                            case "big" -> new RecordingHandle(8192);
+                            case "small" -> new RecordingHandle(512);
+                            default -> throw new NbdException(NbdError.EINVAL, "no export '" + client.exportName() + "'");
+                        };
+                    }
+                };
+            }
+        };
+        Chain chain = Chain.build(ExportSpec.parse("", false, List.of("disk", "1")), catalog(named), Chain.HandedOver.none(),
+                new HandleRegistry(), new BufferPool());
+        assertEquals(List.of("open big"), events, "opened under the default export's canonical name");
+        assertEquals("big", chain.defaultName());
+        assertEquals(8192, chain.defaultSize());
+
+        Plugin onlyNames = new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> {
+                    throw new NbdException(NbdError.EINVAL, "ask for a name");
+                };
+            }
+        };
+        Chain dir = Chain.build(ExportSpec.parse("", false, List.of("disk", "1")), catalog(onlyNames), Chain.HandedOver.none(),
+                new HandleRegistry(), new BufferPool());
+        assertEquals(-1, dir.defaultSize(), "a chain that refuses \"\" builds, its size unknown");
     }
 
     @Test

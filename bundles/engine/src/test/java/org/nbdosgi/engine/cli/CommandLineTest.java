@@ -60,4 +60,15 @@ class CommandLineTest {
         assertTrue(assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--tls=require", "memory")))
                 .getMessage().contains("TLS"));
     }
+
+    @Test
+    void theCaptiveUriNamesTheListeningAddress() {
+        assertEquals("localhost", CliRunner.uriHost(null));
+        assertEquals("127.0.0.1", CliRunner.uriHost("127.0.0.1"));
+        assertEquals("[::1]", CliRunner.uriHost("::1"));
+        assertEquals("[::1]", CliRunner.uriHost("[::1]"));
+        assertEquals("localhost", CliRunner.uriHost("0.0.0.0"), "a wildcard is reached on localhost");
+        assertEquals("localhost", CliRunner.uriHost("::"));
+        assertEquals("nbd.example.com", CliRunner.uriHost("nbd.example.com"));
+    }
 }
