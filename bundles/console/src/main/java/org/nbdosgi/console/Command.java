@@ -23,7 +23,7 @@ abstract class Command implements Function {
         }
     }
 
-    /** The name after {@code nbd:}. */
+    /** The name it is registered under, after its scope ({@code nbd:}; {@code felix:} for bundle commands). */
     abstract String name();
 
     /** The name users type, as {@code --help} shows it. */

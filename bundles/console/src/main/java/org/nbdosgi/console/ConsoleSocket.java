@@ -69,7 +69,7 @@ public final class ConsoleSocket {
      * permissions where others could reach it. (The launcher keeps the path short enough for that
      * temporary name: a Unix socket path holds 107 bytes.)
      */
-    static ServerSocketChannel bindPrivately(Path path) throws IOException {
+    private static ServerSocketChannel bindPrivately(Path path) throws IOException {
         Path dir = privateDirectory(path.getParent());
         Path staged = dir.resolve("s");
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
