@@ -118,6 +118,26 @@ public class CommandLineIT {
     }
 
     @Test
+    public void captiveModeGivesTheConsoleSocketInConsoleEvenWhenTheConfiguredPathIsTooLong() throws Exception {
+        Path deep = Distribution.workDir("CommandLineIT/" + "d".repeat(60) + "/" + "e".repeat(40));
+        String wanted = deep.resolve("console.sock").toString();
+        assertTrue(wanted, wanted.length() > 107);
+        String client = ServerProcess.launcher().resolveSibling("nbd-osgi-client").toString();
+        Tools.Result r = Tools.run(T, Map.of("NBD_OSGI_JAVA_OPTS", "-Dnbd.console.socket=" + wanted),
+                List.of(ServerProcess.launcher().toString(), "-U", "-", "memory", "1M", "--run",
+                        client + " -s \"$console\" nbd:exports && " + client + " nbd:plugins >/dev/null"
+                                + " && stat -c '%a %n' \"$console\" \"$(dirname \"$console\")\""));
+        assertEquals(r.err(), 0, r.exit());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(r.out(), lines.get(1).matches("\"\"\\s+running\\s+.*memory 1M"));
+        assertTrue(r.out(), lines.get(2).matches("600 /.*/console\\.sock"));
+        Path dir = Path.of(lines.get(2).substring(4)).getParent();
+        assertEquals("700 " + dir, lines.get(3));
+        assertTrue(r.err(), r.err().contains("console socket path " + wanted + " is too long for a Unix socket"));
+        assertFalse("the fallback directory is removed at exit", Files.exists(dir));
+    }
+
+    @Test
     public void tcpListenerPidFileAndCleanShutdown() throws Exception {
         Path dir = Distribution.workDir("CommandLineIT/tcp");
         Path pid = dir.resolve("server.pid");

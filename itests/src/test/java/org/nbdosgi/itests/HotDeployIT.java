@@ -1,11 +1,13 @@
 package org.nbdosgi.itests;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -75,15 +77,94 @@ public class HotDeployIT {
     }
 
     @Test
-    public void deletingTheCfgRemovesTheExportAndDisconnectsItsClients() throws Exception {
+    public void deletingTheCfgLetsRequestsInFlightFinishTellsWaitingOnesEshutdownAndDisconnects() throws Exception {
         try (Instance nbd = instance()) {
+            Files.writeString(nbd.etc().resolve("org.nbdosgi.export-slow.cfg"),
+                    "name = slow\nplugin = memory\nsize = 1M\nfilters = delay\nrdelay = 10s\n");
+            nbd.start();
+            nbd.awaitOutput(Duration.ofSeconds(10), "slow", "nbd:exports");
+            try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
+                c.go("slow");
+                long inFlight = c.send(NbdClient.CMD_READ, 0, 0, 512, null);        // in the delay filter for 10 s
+                Thread.sleep(1500);
+                Files.delete(nbd.etc().resolve("org.nbdosgi.export-slow.cfg"));
+                long t0 = System.nanoTime();
+                while (nbd.client("nbd:exports").out().contains("slow")) {    // the removal has begun: draining
+                    assertTrue("the export is still listed", System.nanoTime() - t0 < 7_000_000_000L);
+                    Thread.sleep(50);
+                }
+                long waiting = c.send(NbdClient.CMD_READ, 0, 512, 512, null);   // waits at the closed gate
+                NbdClient.Reply first = c.receive(512, 0);
+                assertEquals("first reply: error " + first.error + " " + first.message + "\n" + nbd.log(), inFlight, first.cookie);
+                assertEquals("the request in flight finished", 0, first.error);
+                NbdClient.Reply second = c.receive(512, 512);
+                assertEquals(waiting, second.cookie);
+                assertEquals("the waiting request is told the export shut down", NbdClient.ESHUTDOWN, second.error);
+                assertTrue("then the client is disconnected", c.isClosedByServer(10_000));
+            }
+            assertTrue(nbd.log(), nbd.log().contains("export 'slow' stopped"));
+        }
+    }
+
+    @Test
+    public void theConsoleSocketIsNeverOpenToOthers() throws Exception {
+        try (Instance nbd = instance()) {
+            nbd.start();
+            Path socket = nbd.home().resolve("data/console.sock");
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+            try (java.util.stream.Stream<Path> data = Files.list(nbd.home().resolve("data"))) {
+                assertEquals("the private directory it was bound in is gone", List.of("cache", "console.sock"),
+                        data.map(p -> p.getFileName().toString()).sorted().toList());
+            }
+            assertTrue(nbd.log(), nbd.log().contains("console socket: " + socket));
+        }
+    }
+
+    @Test
+    public void aNewerPluginJarBesideTheOldOneTakesItsExportsOverWhenTheOldJarIsDeleted() throws Exception {
+        try (Instance nbd = instance()) {
+            Path old = nbd.deploy().resolve("plugin-memory-0.1.jar");
+            Files.move(nbd.bundles().resolve("plugin-memory.jar"), old);
+            Path newer = VersionedJar.copy(old, "0.2.0", nbd.home().resolve("plugin-memory-0.2.jar"));
             nbd.start();
             try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
                 c.go("");
-                Files.delete(nbd.etc().resolve("org.nbdosgi.export-default.cfg"));
-                assertTrue("the client is disconnected", c.isClosedByServer(10_000));
+                c.write(8192, new byte[] {8, 1, 9}, 0);
+                Files.move(newer, nbd.deploy().resolve("plugin-memory-0.2.jar"));
+                nbd.awaitOutput(Duration.ofSeconds(10), "active  1      org.nbdosgi.plugin.memory  0.2.0", "lb", "-s", "memory");
+                assertTrue(nbd.client("nbd:exports").out().contains("running"));
+                Files.delete(old);                                             // the upgrade's last step
+                long t0 = System.nanoTime();
+                while (nbd.client("lb", "-s", "memory").out().contains("0.1.0")) {
+                    assertTrue("0.1 was not uninstalled", System.nanoTime() - t0 < 10_000_000_000L);
+                    Thread.sleep(100);
+                }
+                String exports = nbd.client("nbd:exports").out();
+                assertTrue(exports, exports.contains("running") && !exports.contains("parked"));
+                assertArrayEquals("the data moved to version 0.2", new byte[] {8, 1, 9}, c.read(8192, 3));
+                String log = nbd.log();
+                assertTrue(log, log.contains("export '': plugin 'memory' is gone, moving to another provider of that name")
+                        && log.contains("1 other provider left"));
             }
-            nbd.awaitOutput(Duration.ofSeconds(10), "NAME  STATE  SIZE  CLIENTS  THREADS  CHAIN\n", "nbd:exports");
+        }
+    }
+
+    @Test
+    public void rewiringAParkedExportFailsWritesNothingAndLeavesItWaiting() throws Exception {
+        try (Instance nbd = instance()) {
+            Path jar = nbd.deploy().resolve("plugin-memory.jar");
+            Files.move(nbd.bundles().resolve("plugin-memory.jar"), jar);
+            nbd.start();
+            Path cfg = nbd.etc().resolve("org.nbdosgi.export-default.cfg");
+            String before = Files.readString(cfg);
+            Files.move(jar, nbd.home().resolve("plugin-memory.jar.aside"));
+            nbd.awaitOutput(Duration.ofSeconds(10), "parked (waiting for plugin 'memory')", "nbd:exports");
+            Tools.Result r = nbd.client("nbd:export-set", "\"\"", "size=2G");
+            assertEquals(r.out(), 1, r.exit());
+            assertEquals("nbd-osgi: export '' is parked (waiting for plugin 'memory') and the new chain cannot start "
+                    + "either: no plugin 'memory'; nothing changed\n", r.err());
+            assertEquals("nothing was written to etc/", before, Files.readString(cfg));
+            assertTrue(nbd.client("nbd:exports").out().contains("memory size=1G"));
         }
     }
 
@@ -173,7 +254,8 @@ public class HotDeployIT {
                 c.write(0, new byte[] {1, 2, 3}, 0);
                 Tools.Result refused = nbd.client("nbd:export-set", "scratch", "size=128M");
                 assertEquals(1, refused.exit());
-                assertTrue(refused.err(), refused.err().contains("was promised size 67108864 (would be 134217728)"));
+                assertTrue(refused.err(), refused.err().matches("nbd-osgi: refused: client \\d+ \\(127\\.0\\.0\\.1:\\d+\\) "
+                        + "on export 'scratch' was promised size 67108864 \\(would be 134217728\\) \\(--force disconnects that client\\)\n"));
                 assertTrue(Files.readString(file).contains("size = 64M"));
                 assertEquals(3, c.read(0, 3).length);
                 Tools.Result forced = nbd.client("nbd:export-set", "--force", "scratch", "size=128M");
@@ -181,8 +263,8 @@ public class HotDeployIT {
                 assertTrue("the client that was promised 64M is disconnected", c.isClosedByServer(5000));
             }
             assertTrue(Files.readString(file).contains("size = 128M"));
-            Tools.Result size = Tools.run(Duration.ofSeconds(30), "nbdinfo", "--size", nbd.uri("scratch"));
-            assertEquals("the data survived the resize", "134217728", size.ok().out().trim());
+            Tools.Result resized = Tools.nbdsh(nbd.uri("scratch"), "print(h.get_size(), list(h.pread(3, 0)))");
+            assertEquals("the data survived the resize", "134217728 [1, 2, 3]", resized.ok().out().trim());
             Tools.Result removed = nbd.client("nbd:export-remove", "scratch");
             assertEquals(removed.out(), 0, removed.exit());
             assertTrue(!Files.exists(file));
@@ -193,6 +275,39 @@ public class HotDeployIT {
                     nbd.home().resolve("bin/nbd-osgi-client") + " nbd:exports >/dev/null && "
                             + nbd.home().resolve("bin/nbd-osgi-client") + " nbd:export-remove nosuch 2>/dev/null || echo failed=$?");
             assertEquals("failed=1", script.out().trim());
+
+            Tools.Result noBundle = nbd.client("update", "9999");
+            assertEquals(1, noBundle.exit());
+            assertEquals("nbd-osgi: no bundle with id 9999 (lb lists them)\n", noBundle.err());
+            Tools.Result help = nbd.client("lb", "--help").ok();
+            assertTrue(help.out(), help.out().startsWith("lb - list the bundles") && help.out().contains("usage: lb [-s] [-l] [TEXT]"));
         }
+    }
+
+    @Test
+    public void consoleChangesAreAppliedOnceAndSurviveARestart() throws Exception {
+        try (Instance nbd = instance()) {
+            nbd.start("-Dorg.slf4j.simpleLogger.log.org.nbdosgi.engine.server.Exports=debug");
+            String same = "export 'scratch': its configuration describes the export as it is";
+            nbd.client("nbd:export-add", "scratch", "memory", "64M").ok();
+            nbd.awaitLog(Duration.ofSeconds(10), same, 1);                // FileInstall read the file back
+            nbd.client("nbd:export-set", "scratch", "size=128M").ok();
+            nbd.awaitLog(Duration.ofSeconds(10), same, 2);
+            nbd.client("nbd:filter-insert", "scratch", "stats").ok();
+            String log = nbd.awaitLog(Duration.ofSeconds(10), same, 3);
+            assertEquals("one rewire per change, none when the file comes back:\n" + log, 2,
+                    Instance.count(log, "export 'scratch' rewired"));
+            String layers = layers(nbd.client("nbd:chain", "scratch").ok().out());
+
+            nbd.stop();
+            nbd.start();
+            assertTrue(nbd.client("nbd:exports").out().contains("--filter=stats memory size=128M"));
+            assertEquals("the same chain after the restart", layers, layers(nbd.client("nbd:chain", "scratch").ok().out()));
+        }
+    }
+
+    /** nbd:chain without its first line (state and size, which a restart resets). */
+    private static String layers(String chain) {
+        return chain.substring(chain.indexOf('\n') + 1);
     }
 }

@@ -17,10 +17,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import javax.inject.Inject;
 
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
+import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ServerAdmin;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
@@ -43,6 +50,9 @@ public class HotSwapIT {
     @Inject
     private BundleContext context;
 
+    @Inject
+    private CommandProcessor processor;
+
     @Configuration
     public Option[] config() throws Exception {
         List<Option> o = new ArrayList<>(Distribution.bundles(Distribution.workDir("HotSwapIT").resolve("felix.log")));
@@ -57,6 +67,37 @@ public class HotSwapIT {
             }
         }
         throw new AssertionError("no bundle " + symbolicName);
+    }
+
+    /** The bundle of that symbolic name and version. */
+    private Bundle bundle(String symbolicName, String version) {
+        for (Bundle b : context.getBundles()) {
+            if (symbolicName.equals(b.getSymbolicName()) && b.getVersion().toString().equals(version)) {
+                return b;
+            }
+        }
+        throw new AssertionError("no bundle " + symbolicName + " " + version);
+    }
+
+    /** Installs and starts a copy of one of the distribution's bundles as version {@code version}. */
+    private Bundle installVersion(String jar, String version) throws Exception {
+        Path copy = VersionedJar.copy(Distribution.home().resolve("bundles").resolve(jar), version,
+                Distribution.workDir("HotSwapIT").resolve(version + "-" + jar));
+        Bundle b = context.installBundle(copy.toUri().toString());
+        b.start();
+        return b;
+    }
+
+    /** A console command's output, or its failure message. */
+    private String console(String line) throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream ps = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+        try (CommandSession s = processor.createSession(new java.io.ByteArrayInputStream(new byte[0]), ps, ps)) {
+            s.execute(line);
+        } catch (Exception failed) {
+            ps.println(failed.getMessage());
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private Path listen(String name) throws Exception {
@@ -158,6 +199,94 @@ public class HotSwapIT {
             assertEquals(cookie, r.cookie);
             assertEquals(0, r.error);
             assertArrayEquals(new byte[] {9}, r.data);
+        }
+    }
+
+    @Test
+    public void whenOneOfTwoVersionsOfAPluginGoesItsExportsMoveToTheOtherWithTheirData() throws Exception {
+        Path sock = listen("two-plugins");
+        admin.addExport(ExportSpec.parse("upgraded", false, List.of("memory", "8M")));
+        Bundle old = bundle("org.nbdosgi.plugin.memory");
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go("upgraded");
+            c.write(4096, new byte[] {1, 2, 3}, 0);
+            Bundle newer = installVersion("plugin-memory.jar", "9.0.0");
+            assertEquals("the running export stays on its provider", ExportState.RUNNING, admin.export("upgraded").state());
+            old.uninstall();                                 // synchronous: the export has moved when this returns
+            assertEquals(ExportState.RUNNING, admin.export("upgraded").state());
+            assertArrayEquals("the data moved with it", new byte[] {1, 2, 3}, c.read(4096, 3));
+            newer.stop();
+            assertEquals("the last provider gone: parked", ExportState.PARKED, admin.export("upgraded").state());
+        }
+    }
+
+    @Test
+    public void whenOneOfTwoVersionsOfAFilterGoesItsExportsMoveToTheOther() throws Exception {
+        Path sock = listen("two-filters");
+        admin.addExport(ExportSpec.parse("filtered", false, List.of("--filter=stats", "memory", "8M")));
+        Bundle old = bundle("org.nbdosgi.filter.stats");
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go("filtered");
+            c.write(0, new byte[] {7}, 0);
+            installVersion("filter-stats.jar", "9.0.0");
+            old.stop();
+            assertEquals(ExportState.RUNNING, admin.export("filtered").state());
+            assertArrayEquals(new byte[] {7}, c.read(0, 1));
+            String chain = console("nbd:chain filtered");
+            assertTrue(chain, chain.contains("filter  stats") && chain.contains("plugin  memory"));
+        }
+    }
+
+    /** A provider of "memory" that cannot create a disk. */
+    private static final class BrokenMemory implements Plugin {
+        public String name() {
+            return "memory";
+        }
+
+        public String description() {
+            return "a memory plugin that fails";
+        }
+
+        public List<Parameter> parameters() {
+            return List.of(Parameter.of("size", "bytes"));
+        }
+
+        public String magicParameter() {
+            return "size";
+        }
+
+        public PluginInstance create(org.nbdosgi.api.Config config, ExportContext export) throws ConfigException {
+            throw new ConfigException("memory: out of pages");
+        }
+    }
+
+    @Test
+    public void aSuccessorThatFailsToConfigureParksTheExportSaysWhyAndTheStateWaitsForTheNextOne() throws Exception {
+        Path sock = listen("broken");
+        admin.addExport(ExportSpec.parse("fragile", false, List.of("memory", "1M")));
+        Bundle memory = bundle("org.nbdosgi.plugin.memory");
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go("fragile");
+            c.write(0, new byte[] {4, 2}, 0);
+            java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+            props.put(Plugin.NAME_PROPERTY, "memory");
+            var broken = context.registerService(Plugin.class, new BrokenMemory(), props);
+            memory.stop();                                   // the broken provider is the one left
+            assertEquals(ExportState.PARKED, admin.export("fragile").state());
+            String exports = console("nbd:exports");
+            assertTrue(exports, exports.matches("(?s).*fragile\\s+parked \\(memory: out of pages\\).*"));
+            String log = Files.readString(Distribution.workDir("HotSwapIT").resolve("felix.log"));
+            assertTrue(log, log.contains("export 'fragile' failed to start: memory: out of pages"));
+            broken.unregister();
+        }
+        memory.start();                                      // a working provider again: the kept pages come back
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (admin.export("fragile").state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go("fragile");
+            assertArrayEquals("the data waited through the failed successor", new byte[] {4, 2}, c.read(0, 2));
         }
     }
 }

@@ -105,6 +105,36 @@ public final class Instance implements AutoCloseable {
         throw new AssertionError("'" + text + "' did not appear within " + limit + " in:\n" + last + "\nlog:\n" + log());
     }
 
+    /** Waits until the server's log contains {@code text} {@code times} times; returns the log. */
+    public String awaitLog(Duration limit, String text, int times) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        String log = log();
+        while (count(log, text) < times && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            log = log();
+        }
+        if (count(log, text) < times) {
+            throw new AssertionError("'" + text + "' did not appear " + times + " time(s) within " + limit + " in the log:\n" + log);
+        }
+        return log;
+    }
+
+    /** How many times {@code text} occurs in {@code s}. */
+    public static int count(String s, String text) {
+        return s.split(java.util.regex.Pattern.quote(text), -1).length - 1;
+    }
+
+    /** Stops the container (SIGTERM, a clean stop) and waits for it to exit. */
+    public void stop() throws Exception {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+                throw new AssertionError("the container did not stop within 30 s: " + log());
+            }
+        }
+    }
+
     public String log() throws IOException {
         Path log = home.resolve("server.log");
         return Files.exists(log) ? Files.readString(log) : "";

@@ -1,6 +1,7 @@
 package org.nbdosgi.itests;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
@@ -22,7 +23,7 @@ import org.junit.Test;
  * back the same after them, and no request waits 250 ms or more.
  */
 public class LiveSwapFioIT {
-    private static final Pattern BUNDLE = Pattern.compile("(?m)^\\s*(\\d+)\\|.*\\|org\\.nbdosgi\\.plugin\\.memory\\b");
+    private static final Pattern BUNDLE = Pattern.compile("(?m)^(\\d+)\\s+active\\s+\\d+\\s+org\\.nbdosgi\\.plugin\\.memory\\s");
 
     @Test
     public void fioSeesNoErrorAndNoLongPauseWhileBundlesAreSwappedAndFiltersRewired() throws Exception {
@@ -35,7 +36,7 @@ public class LiveSwapFioIT {
             Tools.run(Duration.ofSeconds(60), "dd", "if=/dev/urandom", "of=" + before, "bs=1M", "count=16").ok();
             Tools.run(Duration.ofSeconds(60), "nbdcopy", before.toString(), uri).ok();
 
-            String lb = nbd.client("lb", "-s").ok().out();
+            String lb = nbd.client("lb", "-s", "memory").ok().out();
             Matcher m = BUNDLE.matcher(lb);
             assertTrue(lb, m.find());
             String memoryId = m.group(1);
@@ -51,13 +52,21 @@ public class LiveSwapFioIT {
                 }
             });
             Thread.sleep(3000);
-            for (int i = 0; i < 3; i++) {
+            for (int i = 1; i <= 3; i++) {
                 nbd.client("update", memoryId).ok();
+                // each update takes the old bundle's plugin away and brings the new one: the export parks and resumes
+                nbd.awaitLog(Duration.ofSeconds(10), "export '' resumed", i);
                 Thread.sleep(2000);
             }
             nbd.client("nbd:filter-insert", "\"\"", "stats").ok();
+            String chain = nbd.client("nbd:chain", "\"\"").ok().out();
+            assertTrue(chain, chain.matches("(?s).*\n0\\s+filter\\s+stats.*\n1\\s+plugin\\s+memory.*"));
             Thread.sleep(2000);
+            String stats = nbd.client("nbd:stats", "\"\"").ok().out();
+            Matcher ops = Pattern.compile("total: (\\d+) ops").matcher(stats);
+            assertTrue(stats, ops.find() && Long.parseLong(ops.group(1)) > 0);     // fio's requests went through it
             nbd.client("nbd:filter-remove", "\"\"", "stats").ok();
+            assertFalse(nbd.client("nbd:chain", "\"\"").ok().out().contains("stats"));
 
             Tools.Result r = fio.get(150, TimeUnit.SECONDS);
             assertEquals(r.err(), 0, r.exit());
@@ -71,6 +80,9 @@ public class LiveSwapFioIT {
             String after = Tools.nbdsh(uri, "import hashlib; print(hashlib.sha256(h.pread(16 << 20, 0)).hexdigest())").ok().out().trim();
             assertEquals("the 16 MiB written before the swaps read back the same", expected, after);
             assertTrue(nbd.client("nbd:exports").out().contains("running"));
+            String log = nbd.log();
+            assertEquals(log, 3, Instance.count(log, "export '' parked: waiting for plugin 'memory'"));
+            assertEquals(log, 3, Instance.count(log, "export '' resumed"));
         }
     }
 

@@ -31,7 +31,7 @@ public final class Tools {
 
     private static final Map<String, String> PACKAGES = Map.of(
             "qemu-img", "qemu-utils", "qemu-io", "qemu-utils", "nbdinfo", "libnbd-bin", "nbdcopy", "libnbd-bin",
-            "nbdsh", "python3-libnbd", "fio", "fio", "nbdkit", "nbdkit", "mke2fs", "e2fsprogs", "debugfs", "e2fsprogs");
+            "nbdsh", "python3-libnbd", "fio", "fio", "nbdkit", "nbdkit", "mke2fs", "e2fsprogs", "debugfs", "e2fsprogs", "script", "bsdutils");
 
     public static void require(String tool) {
         if (tool.startsWith("/") && Files.isExecutable(Path.of(tool))) {

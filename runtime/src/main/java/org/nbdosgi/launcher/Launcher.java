@@ -47,6 +47,7 @@ public final class Launcher {
     private final PrintStream realOut = System.out;      // before Gogo replaces System.out
     private Framework framework;
     private Path privateCache;
+    private Path consoleDir;
 
     private Launcher(Path home, String[] args) {
         this.home = home;
@@ -97,7 +98,7 @@ public final class Launcher {
         props.put("nbd.home", home.toString());
         ctx.registerService(IntConsumer.class, this::exit, props);
         framework.waitForStop(0);
-        deletePrivateCache();
+        deleteTemporaryDirectories();
         return exitCode.get();
     }
 
@@ -118,7 +119,7 @@ public final class Launcher {
         } catch (BundleException | InterruptedException e) {
             System.err.println("nbd-osgi: stopping the framework failed: " + e);
         }
-        deletePrivateCache();
+        deleteTemporaryDirectories();
     }
 
     private void start(Bundle b) {
@@ -197,11 +198,46 @@ public final class Launcher {
         // the console writes etc/*.cfg itself; FileInstall only reads them
         config.putIfAbsent("felix.fileinstall.enableConfigSave", "false");
         config.putIfAbsent("felix.log.level", "1");
-        config.putIfAbsent("nbd.console.socket", Path.of(config.get("nbd.data"), "console.sock").toString());
+        config.put("nbd.console.socket", consoleSocket(config.getOrDefault("nbd.console.socket",
+                Path.of(config.get("nbd.data"), "console.sock").toString())));
         boolean interactive = container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"));
         config.put("gosh.args", interactive ? "" : "--nointeractive");
         config.put("gosh.home", home.toString());
         return config;
+    }
+
+    /** What a Unix socket address holds: sun_path is 108 bytes with its terminating NUL. */
+    private static final int SOCKET_PATH_MAX = 107;
+    /** The console binds its socket at PARENT/.nbd-XXXXXX/s first, then renames it into place. */
+    private static final int SOCKET_STAGING = "/.nbd-XXXXXX/s".length();
+
+    /**
+     * The console socket's path: {@code wanted}, or, when that is too long for a Unix socket, one in
+     * a new private directory under the temporary directory (removed at exit). The framework
+     * property then names the path really used, so {@code $console} in --run mode is right.
+     */
+    private String consoleSocket(String wanted) throws IOException {
+        if (fitsUnixSocket(Path.of(wanted).toAbsolutePath())) {
+            return wanted;
+        }
+        for (String tmp : List.of(System.getProperty("java.io.tmpdir"), "/tmp")) {
+            Path dir = Files.createTempDirectory(Path.of(tmp), "nbd-osgi-");
+            Path socket = dir.resolve("console.sock");
+            if (fitsUnixSocket(socket)) {
+                consoleDir = dir;
+                System.err.println("nbd-osgi: console socket path " + wanted + " is too long for a Unix socket ("
+                        + SOCKET_PATH_MAX + " bytes); using " + socket);
+                return socket.toString();
+            }
+            Files.delete(dir);
+        }
+        return wanted;                                   // the console says why it cannot bind it
+    }
+
+    private static boolean fitsUnixSocket(Path path) {
+        int length = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int staged = path.getParent().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + SOCKET_STAGING;
+        return length <= SOCKET_PATH_MAX && staged <= SOCKET_PATH_MAX;
     }
 
     /**
@@ -238,11 +274,16 @@ public final class Launcher {
         }
     }
 
-    private synchronized void deletePrivateCache() {
-        if (privateCache == null || !Files.exists(privateCache)) {
+    private synchronized void deleteTemporaryDirectories() {
+        deleteTree(privateCache);
+        deleteTree(consoleDir);
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
             return;
         }
-        try (Stream<Path> s = Files.walk(privateCache)) {
+        try (Stream<Path> s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {
                     Files.deleteIfExists(p);

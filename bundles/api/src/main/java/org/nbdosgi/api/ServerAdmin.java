@@ -27,7 +27,9 @@ public interface ServerAdmin {
      * open, each client's handles reopen, and requests resume. Refused, with the old chain kept, if
      * the new chain cannot start or would break what a connected client was promised (size, write,
      * flush, FUA, trim, zero, multi-conn, block size); with {@code force} those clients are
-     * disconnected instead.
+     * disconnected instead. A parked or failed export takes the new chain only if it starts now,
+     * with the same checks; otherwise the change is refused and the export stays as it was, so a
+     * successful return means the export is running.
      */
     ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException;
 

@@ -7,9 +7,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * Lets the bundle commands ({@code update 21}, {@code stop org.nbdosgi.plugin.memory}) take a
- * bundle id or symbolic name in every Gogo session, the console socket's included: the interactive
- * shell's own converters are only there when it runs.
+ * Lets Gogo commands that take a {@link Bundle} (gogo.command's {@code headers 21}, {@code headers
+ * org.nbdosgi.plugin.memory}) take a bundle id or symbolic name in every Gogo session, the console socket's included: the interactive shell's own converters are
+ * only there when it runs. (The bundle commands of {@link BundleCommands} read the words themselves.)
  */
 @Component(service = Converter.class)
 public final class BundleConverter implements Converter {

@@ -8,9 +8,10 @@ import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Function;
 
 /**
- * One {@code nbd:} command, registered as a Gogo {@link Function} (so its name may contain dashes).
- * Every command answers {@code --help}; a failure is a {@link Failure}, whose message is what the
- * user reads (the console client turns it into exit status 1). Control plane.
+ * One console command, registered as a Gogo {@link Function} (so its name may contain dashes): the
+ * {@code nbd:} commands and the bundle commands. Every command answers {@code --help}; a failure is
+ * a {@link Failure}, whose message is what the user reads (the console client turns it into exit
+ * status 1). Control plane.
  */
 abstract class Command implements Function {
     /** A command that did not do what it was asked; the message says why, in one line. */
@@ -22,8 +23,13 @@ abstract class Command implements Function {
         }
     }
 
-    /** The name after {@code nbd:}. */
+    /** The name it is registered under, after its scope ({@code nbd:}; {@code felix:} for bundle commands). */
     abstract String name();
+
+    /** The name users type, as {@code --help} shows it. */
+    String typedName() {
+        return "nbd:" + name();
+    }
 
     /** One line for {@code --help}: what it does. */
     abstract String summary();
@@ -42,8 +48,8 @@ abstract class Command implements Function {
         }
         PrintStream out = session.getConsole();
         if (args.contains("--help") || args.contains("-h")) {
-            out.println("nbd:" + name() + " - " + summary());
-            out.println("usage: nbd:" + name() + " " + usage());
+            out.println(typedName() + " - " + summary());
+            out.println("usage: " + typedName() + " " + usage());
             return null;
         }
         return run(args, out);

@@ -11,9 +11,12 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
@@ -27,9 +30,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The console over a local socket, for {@code bin/nbd-osgi-client}: a Unix domain socket (mode
- * 0600, at the framework property {@code nbd.console.socket}) that takes one command line per
- * connection, runs it in a Gogo session and sends back its output followed by one byte, the exit
- * status: 0, or 1 when the command failed. Control plane.
+ * 0600 from the start, at the framework property {@code nbd.console.socket}) that takes one
+ * command line per connection, runs it in a Gogo session and sends back its output followed by one
+ * byte, the exit status: 0, or 1 when the command failed. Control plane.
  */
 @Component(immediate = true)
 public final class ConsoleSocket {
@@ -42,26 +45,15 @@ public final class ConsoleSocket {
     private ServerSocketChannel server;
     private Path path;
 
-    /** The longest path a Unix socket address holds (sun_path is 108 bytes with its terminating NUL). */
-    private static final int MAX_PATH = 107;
-
     @Activate
     void activate(BundleContext context) {
         String where = context.getProperty("nbd.console.socket");
         if (where == null || where.isBlank()) {
             return;
         }
-        path = Path.of(where);
-        if (where.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_PATH) {
-            Path shorter = Path.of(System.getProperty("java.io.tmpdir"), "nbd-osgi-" + ProcessHandle.current().pid() + ".console");
-            LOG.warn("console socket path {} is longer than a Unix socket allows ({} bytes); using {}", where, MAX_PATH, shorter);
-            path = shorter;
-        }
+        path = Path.of(where).toAbsolutePath();
         try {
-            Files.deleteIfExists(path);
-            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(path));
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            server = bindPrivately(path);
         } catch (IOException e) {
             LOG.error("no console socket at {}: {}", path, e.getMessage());
             server = null;
@@ -69,6 +61,42 @@ public final class ConsoleSocket {
         }
         LOG.info("console socket: {}", path);
         Thread.ofPlatform().daemon().name("nbd-console-socket").start(this::acceptLoop);
+    }
+
+    /**
+     * Binds the socket at {@code .nbd-XXXXXX/s} beside {@code path}, in a new directory only we may
+     * enter, makes it 0600 and renames it into place, so it never exists with the umask's
+     * permissions where others could reach it. (The launcher keeps the path short enough for that
+     * temporary name: a Unix socket path holds 107 bytes.)
+     */
+    private static ServerSocketChannel bindPrivately(Path path) throws IOException {
+        Path dir = privateDirectory(path.getParent());
+        Path staged = dir.resolve("s");
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(staged));
+            Files.setPosixFilePermissions(staged, PosixFilePermissions.fromString("rw-------"));
+            Files.move(staged, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        } finally {
+            Files.deleteIfExists(staged);
+            Files.delete(dir);
+        }
+    }
+
+    private static Path privateDirectory(Path parent) throws IOException {
+        var owner = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        while (true) {
+            String name = ".nbd-" + Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36 * 36), 36);
+            try {
+                return Files.createDirectory(parent.resolve(name), owner);
+            } catch (FileAlreadyExistsException taken) {
+                // another instance is binding beside us: draw again
+            }
+        }
     }
 
     @Deactivate

@@ -27,7 +27,9 @@ import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -51,8 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class Engine implements ServerAdmin, Catalog {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
-    private final Map<String, Plugin> plugins = new ConcurrentHashMap<>();
-    private final Map<String, Filter> filters = new ConcurrentHashMap<>();
+    private final Providers<Plugin> plugins = new Providers<>();
+    private final Providers<Filter> filters = new Providers<>();
     private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong connectionIds = new AtomicLong();
@@ -105,17 +107,18 @@ public final class Engine implements ServerAdmin, Catalog {
             policyOption = ReferencePolicyOption.GREEDY)
     void addPlugin(Plugin plugin, Map<String, Object> props) {
         String name = nameOf(props, plugin.name());
-        plugins.put(name, plugin);
-        LOG.info("plugin '{}' available", name);
+        plugins.add(name, plugin, props);
+        LOG.info("plugin '{}' available{}", name, from(plugin));
         servicesArrived();
     }
 
-    /** Synchronous on purpose: exports built with the plugin park before its bundle goes away. */
+    /**
+     * Synchronous on purpose: exports built with the plugin move to another provider of its name,
+     * or park, before its bundle goes away.
+     */
     void removePlugin(Plugin plugin, Map<String, Object> props) {
         String name = nameOf(props, plugin.name());
-        if (plugins.remove(name, plugin)) {
-            LOG.info("plugin '{}' gone", name);
-        }
+        logGone("plugin", name, plugin, plugins.remove(name, plugin));
         serviceGone(plugin, "plugin '" + name + "'");
     }
 
@@ -123,17 +126,29 @@ public final class Engine implements ServerAdmin, Catalog {
             policyOption = ReferencePolicyOption.GREEDY)
     void addFilter(Filter filter, Map<String, Object> props) {
         String name = nameOf(props, filter.name());
-        filters.put(name, filter);
-        LOG.info("filter '{}' available", name);
+        filters.add(name, filter, props);
+        LOG.info("filter '{}' available{}", name, from(filter));
         servicesArrived();
     }
 
     void removeFilter(Filter filter, Map<String, Object> props) {
         String name = nameOf(props, filter.name());
-        if (filters.remove(name, filter)) {
-            LOG.info("filter '{}' gone", name);
-        }
+        logGone("filter", name, filter, filters.remove(name, filter));
         serviceGone(filter, "filter '" + name + "'");
+    }
+
+    private static void logGone(String kind, String name, Object service, int left) {
+        if (left == 0) {
+            LOG.info("{} '{}' gone{}", kind, name, from(service));
+        } else {
+            LOG.info("{} '{}' gone{}; {} other provider{} left", kind, name, from(service), left, left == 1 ? "" : "s");
+        }
+    }
+
+    /** Which bundle a service came from, for the log: " (bundle 12, org.nbdosgi.plugin.memory 0.2.0)". */
+    private static String from(Object service) {
+        Bundle b = FrameworkUtil.getBundle(service.getClass());
+        return b == null ? "" : " (bundle " + b.getBundleId() + ", " + b.getSymbolicName() + " " + b.getVersion() + ")";
     }
 
     private void servicesArrived() {
@@ -146,7 +161,7 @@ public final class Engine implements ServerAdmin, Catalog {
         if (exports == null) {
             return;
         }
-        boolean shuttingDown = context.getBundle(0).getState() == org.osgi.framework.Bundle.STOPPING;
+        boolean shuttingDown = context.getBundle(0).getState() == Bundle.STOPPING;
         try {
             control.call(() -> {
                 if (shuttingDown) {
@@ -170,22 +185,22 @@ public final class Engine implements ServerAdmin, Catalog {
 
     @Override
     public Plugin plugin(String name) {
-        return plugins.get(name);
+        return plugins.best(name);
     }
 
     @Override
     public Filter filter(String name) {
-        return filters.get(name);
+        return filters.best(name);
     }
 
     @Override
     public Collection<Plugin> plugins() {
-        return List.copyOf(plugins.values());
+        return plugins.bestOfEach();
     }
 
     @Override
     public Collection<Filter> filters() {
-        return List.copyOf(filters.values());
+        return filters.bestOfEach();
     }
 
     // ---- listening --------------------------------------------------------------------------

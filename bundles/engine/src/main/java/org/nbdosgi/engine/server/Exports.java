@@ -3,6 +3,7 @@ package org.nbdosgi.engine.server;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,6 +12,7 @@ import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.Plugin;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
@@ -83,7 +85,12 @@ final class Exports {
         checkControlPlane();
         Export existing = exports.get(spec.name());
         if (existing != null) {
-            if (!existing.spec().equals(spec)) {
+            if (sameExport(existing.spec(), spec)) {
+                LOG.debug("export '{}': its configuration describes the export as it is", spec.name());
+            } else if (existing.state() != ExportState.RUNNING) {
+                existing.respec(spec);                       // the file is the truth: the export waits as written
+                tryStart(existing);
+            } else {
                 try {
                     rewire(spec.name(), spec, false);
                 } catch (ConfigException e) {
@@ -97,6 +104,25 @@ final class Exports {
         exports.put(spec.name(), e);
         tryStart(e);
         return info(e);
+    }
+
+    /**
+     * Whether two specs describe the same export once a bare value is named after the plugin's
+     * magic parameter: the console writes {@code memory 64M} back to etc/ as {@code size = 64M}.
+     */
+    private boolean sameExport(ExportSpec a, ExportSpec b) {
+        return a.equals(b) || named(a).equals(named(b));
+    }
+
+    private ExportSpec named(ExportSpec spec) {
+        Plugin plugin = catalog.plugin(spec.plugin());
+        String magic = plugin == null ? null : plugin.magicParameter();
+        if (magic == null || !spec.params().containsKey(ExportSpec.MAGIC_KEY)) {
+            return spec;
+        }
+        Map<String, String> params = new LinkedHashMap<>();
+        spec.params().forEach((k, v) -> params.put(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, v));
+        return new ExportSpec(spec.name(), spec.plugin(), spec.filters(), params, spec.readOnly());
     }
 
     private Export newExport(ExportSpec spec, boolean catchAll) {
@@ -153,7 +179,9 @@ final class Exports {
 
     /**
      * Changes a running export's chain under drain; refused (old chain back, clients untouched)
-     * when the new chain cannot start or breaks a client's promise without {@code force}.
+     * when the new chain cannot start or breaks a client's promise without {@code force}. A parked
+     * or failed export takes the new chain only if it starts now, with the same promise check;
+     * otherwise it is refused and stays as it was.
      */
     ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException, InterruptedException {
         checkControlPlane();
@@ -165,9 +193,7 @@ final class Exports {
             throw new ConfigException("a rewire cannot rename export '" + name + "'");
         }
         if (e.state() != ExportState.RUNNING) {
-            e.respec(spec);
-            tryStart(e);
-            return info(e);
+            return rewireStopped(e, spec, force);
         }
         ExportSpec old = e.spec();
         e.gate().close();
@@ -185,8 +211,7 @@ final class Exports {
             if (!broken.isEmpty() && !force) {
                 reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
                 restore(e, old, states.updatedBy(next.dismantle()));   // and the old plugin's state if next replaced it
-                throw new ConfigException("refused: " + String.join("; ", broken) + " (--force disconnects "
-                        + (broken.size() == 1 ? "that client" : "those clients") + ")");
+                throw refused(broken);
             }
             commit(e, reopened);
             e.running(spec, next);
@@ -195,6 +220,45 @@ final class Exports {
         } finally {
             e.gate().open();
         }
+    }
+
+    /**
+     * A parked or failed export (no chain, its layers' state kept) takes {@code spec} if the chain
+     * starts now and keeps the waiting clients' promises; then it runs and its waiting requests go on.
+     */
+    private ExportInfo rewireStopped(Export e, ExportSpec spec, boolean force) throws ConfigException {
+        String was = "export '" + e.name() + "' is " + e.state().name().toLowerCase()
+                + (e.message() == null ? "" : " (" + e.message() + ")");
+        String missing = missingService(spec);
+        if (missing != null) {
+            throw new ConfigException(was + " and the new chain cannot start either: no " + missing + "; nothing changed");
+        }
+        Chain.HandedOver states = e.parkedState();
+        Chain next;
+        try {
+            next = Chain.build(spec, catalog, states, e.handles(), pool);   // on failure the states go back
+        } catch (ConfigException ex) {
+            throw new ConfigException(was + " and the new chain cannot start either: " + ex.getMessage() + "; nothing changed", ex);
+        }
+        List<Reopened> reopened = reopen(e, next);
+        List<String> broken = brokenPromises(e, reopened);
+        if (!broken.isEmpty() && !force) {
+            reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
+            states.putAll(next.dismantle());
+            throw refused(broken);
+        }
+        commit(e, reopened);
+        e.running(spec, next);
+        if (e.gate().isClosed()) {
+            e.gate().open();
+        }
+        LOG.info("export '{}' rewired: {}", e.name(), spec.describe());
+        return info(e);
+    }
+
+    private static ConfigException refused(List<String> broken) {
+        return new ConfigException("refused: " + String.join("; ", broken) + " (--force disconnects "
+                + (broken.size() == 1 ? "that client" : "those clients") + ")");
     }
 
     /** Puts the old chain back after a refused change; if even that fails, the export fails. */
@@ -213,10 +277,11 @@ final class Exports {
     // ---- parking and resuming -------------------------------------------------------------
 
     /**
-     * A plugin or filter service is going away: every running export built with it drains and
-     * takes its chain apart (each layer handing over its state), and waits, parked, for a
-     * successor. Requests wait at the closed gate; after the park timeout they fail with ESHUTDOWN
-     * and the clients are disconnected.
+     * A plugin or filter service is going away (already out of the catalog): every running export
+     * built with it drains and takes its chain apart (each layer handing over its state). If
+     * another provider of that name remains, the export is rebuilt on it at once, as for a bundle
+     * update; otherwise it waits, parked, for a successor. Requests wait at the closed gate; after
+     * the park timeout they fail with ESHUTDOWN and the clients are disconnected.
      */
     void serviceGone(Object service, String what) throws InterruptedException {
         checkControlPlane();
@@ -225,8 +290,13 @@ final class Exports {
             if (e.state() == ExportState.RUNNING && c != null && c.uses(service)) {
                 e.gate().close();
                 long epoch = e.parked("waiting for " + what, takeApart(e, null));
-                LOG.info("export '{}' parked: waiting for {}", e.name(), what);
                 control.schedule(parkTimeoutMillis, () -> giveUp(e, epoch));
+                if (missingService(e.spec()) == null) {
+                    LOG.info("export '{}': {} is gone, moving to another provider of that name", e.name(), what);
+                    tryStart(e);
+                } else {
+                    LOG.info("export '{}' parked: waiting for {}", e.name(), what);
+                }
             }
         }
     }
