@@ -98,7 +98,7 @@ public class VddkBundleIT {
         assertEquals(j.toString(), List.of("InitEx", "Exit", "InitEx", "Exit"), lifecycle);
         assertTrue(j.toString(), j.stream().noneMatch(l -> l.contains("not-initialized") || l.contains("again")));
         List<String> closes = VddkInteropIT.lines(dir, "Close ");
-        assertEquals("each export's probe and client handle: " + j, 4, closes.size());
+        assertEquals("each export's extents probe, size probe (at chain build) and client handle: " + j, 6, closes.size());
         for (String l : closes) {
             assertEquals(l, 0, VddkInteropIT.fact(l, "two-threads"));
             assertEquals(l, 0, VddkInteropIT.fact(l, "open-close-overlap"));
