@@ -27,14 +27,13 @@ public final class Gate {
 
     /** Data plane: waits while the gate is closed, up to the timeout; false if it timed out. */
     public boolean enter(long timeout, TimeUnit unit) throws InterruptedException {
+        if (tryEnter()) {
+            return true;
+        }
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         while (true) {
-            if (!closed) {
-                inside.incrementAndGet();
-                if (!closed) {
-                    return true;
-                }
-                exit();                                  // lost the race with close(): step back out
+            if (tryEnter()) {
+                return true;
             }
             lock.lock();
             try {
@@ -49,6 +48,18 @@ public final class Gate {
                 lock.unlock();
             }
         }
+    }
+
+    private boolean tryEnter() {
+        if (closed) {
+            return false;
+        }
+        inside.incrementAndGet();
+        if (!closed) {
+            return true;
+        }
+        exit();                                          // lost the race with close(): step back out
+        return false;
     }
 
     /** Data plane: leaves the gate after {@link #enter}. */

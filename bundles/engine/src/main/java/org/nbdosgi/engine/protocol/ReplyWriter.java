@@ -4,17 +4,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.nbdosgi.api.Extents;
 
 /**
- * Writes transmission-phase replies. Any request thread may reply: it encodes its reply's headers
- * into a pooled direct buffer and queues the reply; whichever thread finds the socket free writes
- * every queued reply in one gathering write (replies that finish together cost one system call),
- * each reply whole, in any order as the protocol allows. Payloads go out from the request's own
- * buffer without a copy.
+ * Writes transmission-phase replies. Any request thread may reply: it queues its reply (a lock-free
+ * stack: one compare-and-set) and, if no other thread is writing, writes every queued reply in one
+ * gathering write (replies that finish together cost one system call), each reply whole, in any
+ * order as the protocol allows. The common replies (write done, read data) are queued as a few
+ * numbers and the writing thread encodes their headers into its own buffer, so they take nothing
+ * from a pool; payloads go out from the request's own buffer without a copy.
  *
  * <p>Every reply method takes a {@code done} callback and owns it from then on: it runs exactly
  * once, after the reply was written or dropped because the client is gone, so the caller can
@@ -27,15 +28,42 @@ public final class ReplyWriter {
     private static final int ZERO_BLOCK = 4096;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_BLOCK).asReadOnlyBuffer();
 
-    /** One encoded reply: headers and payload slices, in wire order. */
-    private record Outgoing(ByteBuffer[] buffers, int count, Runnable done) {
+    private static final int INLINE_HEADER_MAX = 28;
+
+    /** How a queued reply's header is made: already in its buffers, or encoded when written. */
+    private enum Header { IN_BUFFERS, SIMPLE_OK, CHUNK_DONE, CHUNK_DATA_DONE }
+
+    /** One queued reply: its header (or how to encode it) and payload slices, in wire order. */
+    private static final class Outgoing {
+        final Header header;
+        final long cookie;
+        final long offset;
+        final ByteBuffer[] buffers;
+        final Runnable done;
+        Outgoing next;
+
+        Outgoing(Header header, long cookie, long offset, ByteBuffer[] buffers, Runnable done) {
+            this.header = header;
+            this.cookie = cookie;
+            this.offset = offset;
+            this.buffers = buffers;
+            this.done = done;
+        }
+
+        int iovecs() {
+            return buffers.length + (header == Header.IN_BUFFERS ? 0 : 1);
+        }
     }
+
+    private static final ByteBuffer[] NO_BUFFERS = new ByteBuffer[0];
 
     private final GatheringByteChannel channel;
     private final BufferPool pool;
     private final boolean structured;
-    private final ConcurrentLinkedQueue<Outgoing> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicReference<Outgoing> queued = new AtomicReference<>();   // newest first
     private final AtomicBoolean writing = new AtomicBoolean();
+    // the writing thread's own: reused for every batch
+    private final ByteBuffer headers = ByteBuffer.allocateDirect(IOV_MAX * INLINE_HEADER_MAX);
     private final ByteBuffer[] gather = new ByteBuffer[IOV_MAX];
     private final Outgoing[] batch = new Outgoing[IOV_MAX];
     private volatile IOException broken;
@@ -52,13 +80,7 @@ public final class ReplyWriter {
 
     /** A successful reply without payload (write, flush, trim, zero, cache). */
     public void ok(long cookie, Runnable done) throws IOException {
-        ByteBuffer h = pool.acquire(32);
-        if (structured) {
-            chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
-        } else {
-            simpleHeader(h, 0, cookie);
-        }
-        submit(h, done, h.flip());
+        enqueue(new Outgoing(structured ? Header.CHUNK_DONE : Header.SIMPLE_OK, cookie, 0, NO_BUFFERS, done));
     }
 
     /** An error reply; with structured replies it carries {@code message} for the client to show. */
@@ -81,20 +103,11 @@ public final class ReplyWriter {
      * holes, unless the client asked not to fragment ({@code noFragment}).
      */
     public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, Runnable done) throws IOException {
-        if (!structured) {
-            ByteBuffer h = pool.acquire(16);
-            simpleHeader(h, 0, cookie);
-            submit(h, done, h.flip(), data);
-            return;
-        }
-        if (!noFragment && hasZeroBlock(offset, data)) {
+        if (structured && !noFragment && hasZeroBlock(offset, data)) {
             splitHoles(cookie, offset, data, done);
             return;
         }
-        ByteBuffer h = pool.acquire(32);
-        chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, 8 + data.remaining());
-        h.putLong(offset);
-        submit(h, done, h.flip(), data);
+        enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, new ByteBuffer[] {data}, done));
     }
 
     /** Whether {@code data} holds a whole aligned block of zeros worth sending as a hole. */
@@ -137,7 +150,7 @@ public final class ReplyWriter {
         int mark = h.position();
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
         out[n++] = h.slice(mark, h.position() - mark);
-        enqueue(new Outgoing(out, n, releasing(h, done)));
+        enqueue(prebuilt(java.util.Arrays.copyOf(out, n), h, done));
     }
 
     private static int chunk(ByteBuffer h, ByteBuffer[] out, int n, long cookie, long offset, ByteBuffer data,
@@ -182,7 +195,7 @@ public final class ReplyWriter {
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR_OFFSET, cookie, 14 + len);
         h.putInt(error).putShort((short) len).put(msg, 0, len).putLong(offset + good.remaining());
         out[n++] = h.slice(mark, h.position() - mark);
-        enqueue(new Outgoing(out, n, releasing(h, done)));
+        enqueue(prebuilt(java.util.Arrays.copyOf(out, n), h, done));
     }
 
     /** A block status reply for base:allocation: at most one extent with {@code reqOne}. */
@@ -216,19 +229,20 @@ public final class ReplyWriter {
         h.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie);
     }
 
-    private static void chunkHeader(ByteBuffer h, int flags, int type, long cookie, int length) {
-        h.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putInt(length);
+    private static ByteBuffer chunkHeader(ByteBuffer h, int flags, int type, long cookie, int length) {
+        return h.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putInt(length);
     }
 
     private void submit(ByteBuffer header, Runnable done, ByteBuffer... buffers) throws IOException {
-        enqueue(new Outgoing(buffers, buffers.length, releasing(header, done)));
+        enqueue(prebuilt(buffers, header, done));
     }
 
-    private Runnable releasing(ByteBuffer header, Runnable done) {
-        return () -> {
+    /** A reply whose headers are already encoded, in {@code header} (a pooled buffer, given back when done). */
+    private Outgoing prebuilt(ByteBuffer[] buffers, ByteBuffer header, Runnable done) {
+        return new Outgoing(Header.IN_BUFFERS, 0, 0, buffers, () -> {
             pool.release(header);
             done.run();
-        };
+        });
     }
 
     /**
@@ -238,7 +252,11 @@ public final class ReplyWriter {
      * is rethrown.
      */
     private void enqueue(Outgoing o) throws IOException {
-        queue.add(o);
+        Outgoing head;
+        do {
+            head = queued.get();
+            o.next = head;
+        } while (!queued.compareAndSet(head, o));
         while (true) {
             if (broken != null) {
                 dropAll();
@@ -256,48 +274,91 @@ public final class ReplyWriter {
                 throw e;
             }
             writing.set(false);
-            if (queue.isEmpty()) {
-                return;                                    // else a reply came after the last poll: take it
+            if (queued.get() == null) {
+                return;                                    // else a reply came after the last take: write it
             }
         }
     }
 
     private void dropAll() {
-        Outgoing o;
-        while ((o = queue.poll()) != null) {
+        for (Outgoing o = queued.getAndSet(null); o != null; o = o.next) {
             o.done.run();
         }
     }
 
-    /** Writer only: sends the queued replies in batches of whole replies, one gathering write each. */
+    /** Writer only: takes everything queued, oldest first, and sends it in batches of whole replies, one gathering write each. */
     private void drain() throws IOException {
-        while (true) {
-            int replies = 0;
-            int bufs = 0;
-            long bytes = 0;
-            Outgoing o;
-            while ((o = queue.peek()) != null && (replies == 0 || bufs + o.count <= IOV_MAX)) {
-                queue.poll();
-                batch[replies++] = o;
-                for (int i = 0; i < o.count; i++) {
-                    gather[bufs++] = o.buffers[i];
-                    bytes += o.buffers[i].remaining();
-                }
-            }
-            if (replies == 0) {
-                return;
-            }
-            try {
-                while (bytes > 0) {
-                    bytes -= channel.write(gather, 0, bufs);
-                }
-            } finally {
-                java.util.Arrays.fill(gather, 0, bufs, null);
-                for (int i = 0; i < replies; i++) {
-                    batch[i].done.run();
-                    batch[i] = null;
-                }
+        Outgoing o;
+        while ((o = oldestFirst(queued.getAndSet(null))) != null) {
+            while (o != null) {
+                o = writeBatch(o);
             }
         }
+    }
+
+    private static Outgoing oldestFirst(Outgoing newestFirst) {
+        Outgoing reversed = null;
+        while (newestFirst != null) {
+            Outgoing next = newestFirst.next;
+            newestFirst.next = reversed;
+            reversed = newestFirst;
+            newestFirst = next;
+        }
+        return reversed;
+    }
+
+    /**
+     * Writes {@code first} and the replies after it that fit in one gathering write; returns the rest.
+     * If the write fails, the rest is dropped too.
+     */
+    private Outgoing writeBatch(Outgoing first) throws IOException {
+        int replies = 0;
+        int bufs = 0;
+        long bytes = 0;
+        headers.clear();
+        Outgoing o = first;
+        while (o != null && (replies == 0 || bufs + o.iovecs() <= IOV_MAX)) {
+            batch[replies++] = o;
+            if (o.header != Header.IN_BUFFERS) {
+                gather[bufs++] = encodeHeader(o);
+            }
+            for (ByteBuffer b : o.buffers) {
+                gather[bufs++] = b;
+            }
+            o = o.next;
+        }
+        for (int i = 0; i < bufs; i++) {
+            bytes += gather[i].remaining();
+        }
+        try {
+            while (bytes > 0) {
+                bytes -= channel.write(gather, 0, bufs);
+            }
+        } catch (IOException e) {
+            for (Outgoing rest = o; rest != null; rest = rest.next) {
+                rest.done.run();                           // taken but never written: dropped
+            }
+            throw e;
+        } finally {
+            java.util.Arrays.fill(gather, 0, bufs, null);
+            for (int i = 0; i < replies; i++) {
+                batch[i].done.run();
+                batch[i] = null;
+            }
+        }
+        return o;
+    }
+
+    /** The header of a reply queued as numbers, encoded into the writer's own buffer. */
+    private ByteBuffer encodeHeader(Outgoing o) {
+        int start = headers.position();
+        switch (o.header) {
+            case SIMPLE_OK -> simpleHeader(headers, 0, o.cookie);
+            case CHUNK_DONE -> chunkHeader(headers, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, o.cookie, 0);
+            case CHUNK_DATA_DONE -> chunkHeader(headers, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, o.cookie,
+                    8 + o.buffers[0].remaining()).putLong(o.offset);
+            case IN_BUFFERS -> throw new IllegalStateException();
+        }
+        return headers.slice(start, headers.position() - start);
     }
 }

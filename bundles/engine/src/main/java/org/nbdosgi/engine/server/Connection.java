@@ -9,8 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.nbdosgi.api.BlockSize;
@@ -48,11 +46,7 @@ final class Connection implements Runnable {
     private final BufferPool pool;
     private final String remote;
     private final Instant since = Instant.now();
-    private final int maxRequests;
-    private final int maxBytes;
-    private final Semaphore requestSlots;
-    private final Semaphore byteBudget;
-    private final AtomicInteger inFlight = new AtomicInteger();
+    private final InFlight inFlight;
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
@@ -77,10 +71,7 @@ final class Connection implements Runnable {
         this.remote = remote;
         this.engine = engine;
         this.pool = engine.pool();
-        this.maxRequests = maxRequests;
-        this.maxBytes = maxBytes;
-        this.requestSlots = new Semaphore(maxRequests);
-        this.byteBudget = new Semaphore(maxBytes);
+        this.inFlight = new InFlight(maxRequests, maxBytes);
         this.requestThreads = Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + id + "-request");
     }
 
@@ -95,7 +86,7 @@ final class Connection implements Runnable {
     ConnectionInfo info() {
         Session s = session;
         return new ConnectionInfo(id, remote, s == null ? null : s.export().name(), requestedName, since,
-                inFlight.get(), requests.sum(), bytesRead.sum(), bytesWritten.sum());
+                inFlight.requests(), requests.sum(), bytesRead.sum(), bytesWritten.sum());
     }
 
     /**
@@ -473,9 +464,8 @@ final class Connection implements Runnable {
                 writer.error(cookie, err.code(), invalid, () -> { });
                 continue;
             }
-            int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? (int) Math.min(length, maxBytes) : 0;
-            requestSlots.acquire();
-            byteBudget.acquire(bytes);
+            int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? inFlight.share(length) : 0;
+            inFlight.take(bytes);
             ByteBuffer payload = null;
             try {
                 if (type == Nbd.CMD_WRITE) {
@@ -487,11 +477,9 @@ final class Connection implements Runnable {
                 if (payload != null) {
                     pool.release(payload);
                 }
-                requestSlots.release();
-                byteBudget.release(bytes);
+                inFlight.giveBack(bytes);
                 throw e;
             }
-            inFlight.incrementAndGet();
             ByteBuffer p = payload;
             requestThreads.start(() -> execute(r, p, bytes));
         }
@@ -582,9 +570,7 @@ final class Connection implements Runnable {
             if (buffer[0] != null) {
                 pool.release(buffer[0]);
             }
-            byteBudget.release(bytes);
-            inFlight.decrementAndGet();
-            requestSlots.release();
+            inFlight.giveBack(bytes);
         };
         try {
             if (shutdownReason != null) {
@@ -701,19 +687,7 @@ final class Connection implements Runnable {
 
     /** Waits until every started request has finished (they fail fast once the socket is gone). */
     private void awaitRequests() {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                requestSlots.acquire(maxRequests);
-                requestSlots.release(maxRequests);
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        inFlight.awaitNone();
     }
 
     private void closeChannel() {

@@ -158,6 +158,29 @@ class ReplyWriterTest {
     }
 
     @Test
+    void successRepliesAreEncodedAsTheProtocolSays() throws Exception {
+        Sink simple = new Sink();
+        ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false);
+        w.ok(7, () -> { });
+        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
+        ByteBuffer b = ByteBuffer.wrap(simple.bytes.toByteArray());
+        assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
+        assertEquals(0, b.getInt());
+        assertEquals(7, b.getLong());
+        assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
+        assertEquals(0, b.getInt());
+        assertEquals(8, b.getLong());
+        assertEquals(3, b.get(b.position() + 2));
+        assertEquals(16 + 16 + 3, b.limit());
+
+        Sink structured = new Sink();
+        w = new ReplyWriter(structured, new BufferPool(), true);
+        w.ok(7, () -> { });
+        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
+        assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.bytes.toByteArray()));
+    }
+
+    @Test
     void repliesFromManyThreadsGoOutWholeAndEachCallbackRunsOnce() throws Exception {
         Sink sink = new Sink();
         ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true);
