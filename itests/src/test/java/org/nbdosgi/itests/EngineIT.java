@@ -215,6 +215,40 @@ public class EngineIT {
     }
 
     @Test
+    public void aChainThatNeverWaitsRunsSmallRequestsOnTheConnectionsOwnThread() throws Exception {
+        admin.addExport(ExportSpec.parse("quick", false, List.of("test", "1M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("counted", false, List.of("--filter=stats", "test", "1M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("delayed", false, List.of("--filter=delay", "test", "1M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("waiting", false, List.of("test", "1M")));
+        for (String export : List.of("quick", "counted")) {
+            List<String> threads = readThreads(export);
+            assertTrue(export + ": a large read on a thread of its own: " + threads, threads.get(0).endsWith("-request"));
+            assertEquals(export + ": the small reads on the reader: " + threads, 1, threads.subList(1, 9).stream().distinct().count());
+            assertTrue(export + ": " + threads, threads.get(1).matches("nbd-data-conn-\\d+"));
+        }
+        for (String export : List.of("delayed", "waiting")) {
+            List<String> threads = readThreads(export);
+            assertTrue(export + ": every read on a thread of its own: " + threads, threads.stream().allMatch(t -> t.endsWith("-request")));
+        }
+    }
+
+    /** The names of the threads that ran a read of 128 KiB, then 8 small reads pipelined, on one connection. */
+    private List<String> readThreads(String export) throws Exception {
+        plugin.readThreads.clear();
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go(export);
+            assertEquals(128 << 10, c.read(65536, 128 << 10).length);
+            for (int i = 0; i < 8; i++) {
+                c.send(NbdClient.CMD_READ, 0, i * 512L, 512, null);
+            }
+            for (int i = 0; i < 8; i++) {
+                assertEquals(0, c.receive(512, 0).error);
+            }
+        }
+        return List.copyOf(plugin.readThreads);
+    }
+
+    @Test
     public void aRotatingDiskSaysSo() throws Exception {
         admin.addExport(ExportSpec.parse("spinning", false, List.of("test", "1M", "rotational=true")));
         admin.addExport(ExportSpec.parse("flash", false, List.of("test", "1M")));

@@ -29,11 +29,14 @@ import org.nbdosgi.api.ThreadModel;
  * engine asks of it, measures concurrency, and can be told to misbehave.
  * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws),
  * exports (names it serves, each its own disk: the k-th is (k+1) times size), default (its
- * canonical name for ""), rotational; {@link #holdWrites} makes writes wait for the test.
+ * canonical name for ""), rotational, nonblocking (says it never waits, though delay-ms may make it);
+ * {@link #holdWrites} makes writes wait for the test.
  */
 public final class TestPlugin implements Plugin {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     public final List<String> openedNames = new CopyOnWriteArrayList<>();
+    /** The name of the thread each read ran on. */
+    public final List<String> readThreads = new CopyOnWriteArrayList<>();
     public final AtomicInteger open = new AtomicInteger();
     public final AtomicInteger closed = new AtomicInteger();
     public final AtomicInteger concurrent = new AtomicInteger();
@@ -59,7 +62,7 @@ public final class TestPlugin implements Plugin {
         return List.of(Parameter.required("size", "bytes"), Parameter.of("model", "thread model"),
                 Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"),
                 Parameter.of("exports", "comma-separated names served"), Parameter.of("default", "the name for \"\""),
-                Parameter.of("rotational", "says it is a rotating disk"));
+                Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"));
     }
 
     @Override
@@ -76,6 +79,7 @@ public final class TestPlugin implements Plugin {
         List<String> names = config.has("exports") ? List.of(config.require("exports").split(",")) : List.of();
         String defaultName = config.get("default", "");
         boolean rotational = config.bool("rotational", false);
+        boolean nonBlocking = config.bool("nonblocking", false);
         return new PluginInstance() {
             @Override
             public ThreadModel threadModel() {
@@ -130,12 +134,18 @@ public final class TestPlugin implements Plugin {
                     }
 
                     @Override
+                    public boolean isNonBlocking() {
+                        return nonBlocking;
+                    }
+
+                    @Override
                     public String description() {
                         return "test disk '" + name + "'";
                     }
 
                     @Override
                     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
+                        readThreads.add(Thread.currentThread().getName());
                         int now = concurrent.incrementAndGet();
                         maxConcurrent.accumulateAndGet(now, Math::max);
                         try {

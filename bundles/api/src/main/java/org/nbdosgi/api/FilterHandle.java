@@ -75,6 +75,15 @@ public abstract class FilterHandle implements Handle {
         return next.isRotational();
     }
 
+    /**
+     * False, not passed through: a filter may wait where the layer below does not. A filter that
+     * never waits itself answers {@code next.isNonBlocking()}.
+     */
+    @Override
+    public boolean isNonBlocking() throws IOException {
+        return false;
+    }
+
     @Override
     public String description() throws IOException {
         return next.description();

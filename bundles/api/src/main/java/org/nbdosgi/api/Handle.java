@@ -85,6 +85,17 @@ public interface Handle extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether every operation finishes by computing alone, in microseconds: it never waits for I/O,
+     * a sleep, another thread, or a lock held across such a wait. The engine then runs the
+     * connection's requests one after another on the thread that reads them, which saves handing
+     * each to a thread of its own; a layer that may wait must answer false (the default), or it
+     * would hold up every request of its connection behind it.
+     */
+    default boolean isNonBlocking() throws IOException {
+        return false;
+    }
+
     /** A human-readable description of the export for NBD_INFO_DESCRIPTION, or null. */
     default String description() throws IOException {
         return null;

@@ -42,6 +42,7 @@ public final class Boundary implements Handle {
     private final boolean multiConn;
     private final Support cache;
     private final boolean rotational;
+    private final boolean nonBlocking;
     private final String description;
 
     /**
@@ -69,6 +70,7 @@ public final class Boundary implements Handle {
             multiConn = raw.canMultiConn();
             cache = raw.canCache();
             rotational = raw.isRotational();
+            nonBlocking = raw.isNonBlocking();
             description = raw.description();
         } catch (RuntimeException e) {
             throw bug("open", e);
@@ -138,6 +140,11 @@ public final class Boundary implements Handle {
     @Override
     public boolean isRotational() {
         return rotational;
+    }
+
+    @Override
+    public boolean isNonBlocking() {
+        return nonBlocking;
     }
 
     @Override

@@ -39,6 +39,11 @@ final class Connection implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
     private static final int MAX_OPTION_LENGTH = 64 * 1024;
     private static final long UNSIGNED_INT = 0xFFFFFFFFL;
+    /**
+     * Requests up to this size on a chain that never waits run on the reader itself; larger ones
+     * still get a thread, so the reader goes on reading while their bytes are copied.
+     */
+    private static final long INLINE_MAX = 64 * 1024;
 
     private final long id;
     private final SocketChannel channel;
@@ -481,7 +486,11 @@ final class Connection implements Runnable {
                 throw e;
             }
             ByteBuffer p = payload;
-            requestThreads.start(() -> execute(r, p, bytes));
+            if (length <= INLINE_MAX && session.top().isNonBlocking()) {
+                execute(r, p, bytes);                       // done in microseconds: no thread hand-over
+            } else {
+                requestThreads.start(() -> execute(r, p, bytes));
+            }
         }
     }
 

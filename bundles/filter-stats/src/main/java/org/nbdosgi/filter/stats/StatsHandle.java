@@ -38,6 +38,12 @@ final class StatsHandle extends FilterHandle {
         return next.canCache() == Support.NONE ? Support.NONE : Support.NATIVE;
     }
 
+    /** Counting never waits: as the layer below. */
+    @Override
+    public boolean isNonBlocking() throws IOException {
+        return next.isNonBlocking();
+    }
+
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -39,6 +39,7 @@ final class FileHandle implements Handle {
     private final long size;
     private final BlockSize blockSize;
     private final boolean rotational;
+    private final boolean inMemory;
 
     private FileHandle(FileTarget target, FileChannel channel, NativeFd fd, Io io, Fallbacks fallbacks, boolean writable,
                        boolean uncached, long size, BlockSize blockSize) {
@@ -52,6 +53,7 @@ final class FileHandle implements Handle {
         this.size = size;
         this.blockSize = blockSize;
         this.rotational = target.rotational();
+        this.inMemory = target.inMemory();
     }
 
     /**
@@ -196,6 +198,12 @@ final class FileHandle implements Handle {
     @Override
     public boolean isRotational() {
         return rotational;
+    }
+
+    /** A file in RAM (tmpfs) never waits for a device: its requests may run on the connection's thread. */
+    @Override
+    public boolean isNonBlocking() {
+        return inMemory;
     }
 
     @Override

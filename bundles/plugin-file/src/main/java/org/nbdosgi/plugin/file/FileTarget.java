@@ -62,6 +62,22 @@ record FileTarget(Path path, boolean blockDevice, long device) {
         return false;
     }
 
+    /**
+     * Whether the data lives in RAM (a regular file on tmpfs or ramfs), so reading and writing it
+     * never waits for a device.
+     */
+    boolean inMemory() {
+        if (blockDevice) {
+            return false;
+        }
+        try {
+            String type = Files.getFileStore(path).type();
+            return type.equals("tmpfs") || type.equals("ramfs");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** A one-line explanation of why {@code path} cannot be opened. */
     static NbdException problem(Path path, IOException e) {
         if (e instanceof NbdException n) {

@@ -131,6 +131,11 @@ public final class MemoryPlugin implements Plugin {
         }
 
         @Override
+        public boolean isNonBlocking() {
+            return true;                                // lock-free copies in RAM
+        }
+
+        @Override
         public void read(ByteBuffer buf, long offset, int flags) {
             pages.read(buf, offset);
         }
