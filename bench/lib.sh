@@ -39,6 +39,7 @@ start() {
     local server=$1 name=$2
     shift 2
     SOCK=$WORK/$name.sock
+    rm -f "$SOCK"                # a killed server may leave its socket behind: wait for the new one
     if [[ $server == nbd-osgi ]]; then
         "$NBD_OSGI" -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
     else

@@ -10,8 +10,9 @@ import org.nbdosgi.api.NbdException;
 
 /**
  * Positional reads and writes through the JDK's {@link FileChannel} (pread/pwrite without a copy
- * for direct buffers). The default path: the JDK lets a virtual thread blocked in file I/O hand
- * its carrier to others, which a native call through JNA cannot.
+ * for direct buffers): the default path. A virtual thread keeps its carrier while the kernel works
+ * (the JDK lends a carrier only for O_DIRECT), so on a disk {@link CacheFirstReads} moves what must
+ * wait for the device to platform threads.
  */
 final class ChannelIo implements Io {
     private final FileChannel channel;

@@ -28,6 +28,7 @@ final class DirectoryInstance implements PluginInstance {
     private final boolean readOnly;
     private final ConcurrentHashMap<String, Fallbacks> fallbacks = new ConcurrentHashMap<>();
     private final AlignedBuffers bounce = new AlignedBuffers();
+    private final DiskReads diskReads = new DiskReads();
 
     DirectoryInstance(Path dir, FileOptions options, boolean readOnly) {
         this.dir = dir;
@@ -70,6 +71,11 @@ final class DirectoryInstance implements PluginInstance {
         Path path = dir.resolve(name);
         FileTarget target = FileTarget.inspect(path);
         return FileHandle.open(target, options, readOnly || client.readOnly(),
-                fallbacks.computeIfAbsent(name, n -> new Fallbacks(path.toString())), bounce);
+                fallbacks.computeIfAbsent(name, n -> new Fallbacks(path.toString())), bounce, diskReads);
+    }
+
+    @Override
+    public void close() {
+        diskReads.close();
     }
 }

@@ -21,6 +21,7 @@ final class Fallbacks {
     private volatile boolean seekData = true;
     private volatile boolean directIo = true;
     private volatile boolean adviceTaken = true;
+    private volatile boolean cachedReads = true;
 
     Fallbacks(String file) {
         this.file = file;
@@ -88,6 +89,18 @@ final class Fallbacks {
         if (adviceTaken) {
             adviceTaken = false;
             LOG.debug("{}: posix_fadvise({}) failed: {}; served without the hint", file, advice, why);
+        }
+    }
+
+    /** Whether reads can ask for cached data only (preadv2 RWF_NOWAIT). */
+    boolean cachedReads() {
+        return cachedReads;
+    }
+
+    void noCachedReads() {
+        if (cachedReads) {
+            cachedReads = false;
+            LOG.debug("{}: preadv2(RWF_NOWAIT) is not supported: reads wait for the disk on the request's thread", file);
         }
     }
 

@@ -61,7 +61,7 @@ final class FileHandle implements Handle {
      * writing (permissions, a read-only file system, an immutable file).
      */
     static FileHandle open(FileTarget target, FileOptions options, boolean readOnly, Fallbacks fallbacks,
-                           AlignedBuffers bounce) throws IOException {
+                           AlignedBuffers bounce, DiskReads diskReads) throws IOException {
         Path path = target.path();
         boolean writable = !readOnly;
         FileChannel channel;
@@ -106,7 +106,14 @@ final class FileHandle implements Handle {
                 buffered = new NativeIo(fd, buffered);
             }
             boolean uncached = options.cache() == FileOptions.Cache.NONE;
-            Io io = uncached ? new UncachedIo(buffered, fd, direct, directAlign, fallbacks, bounce) : buffered;
+            Io io;
+            if (uncached) {
+                io = new UncachedIo(buffered, fd, direct, directAlign, fallbacks, bounce);
+            } else if (target.inMemory()) {
+                io = buffered;                                   // nothing to wait for
+            } else {
+                io = new CacheFirstReads(fd, buffered, fallbacks, diskReads);
+            }
             // advertise the O_DIRECT alignment only where every byte stays reachable with it
             int minimum = direct && size % directAlign == 0 ? directAlign : 1;
             BlockSize bs = new BlockSize(minimum, Math.max(ioBlock, minimum), BlockSize.MAX_PAYLOAD);

@@ -40,7 +40,11 @@ final class LibC {
     /** _IO(0x12, 123): physical sector size. */
     static final long BLKPBSZGET = 0x127bL;
 
+    /** preadv2 flag: return EAGAIN rather than wait for the device (data not in the page cache). */
+    static final int RWF_NOWAIT = 0x08;
+
     static final int ENXIO = 6;
+    static final int EAGAIN = 11;
     static final int EINVAL = 22;
     static final int ENOTTY = 25;
     static final int ENOSYS = 38;
@@ -70,6 +74,9 @@ final class LibC {
     static native long pread(int fd, Pointer buf, long count, long offset) throws LastErrorException;
 
     static native long pwrite(int fd, Pointer buf, long count, long offset) throws LastErrorException;
+
+    /** {@code iov}: struct iovec pairs of (address, length), 64-bit on the architectures supported. */
+    static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
 
     static native int fdatasync(int fd) throws LastErrorException;
 

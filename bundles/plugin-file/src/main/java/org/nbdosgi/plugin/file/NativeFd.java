@@ -81,6 +81,37 @@ final class NativeFd implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads from {@code offset} what the page cache holds, without waiting for the device
+     * (preadv2 with RWF_NOWAIT): the number of bytes read, from {@code buf}'s position on, which
+     * may be fewer than asked (0 when the first page is not cached); -1 if the kernel or file system
+     * cannot do it. Position and limit stay.
+     */
+    int readCached(ByteBuffer buf, long offset) throws NbdException {
+        long address = Pointer.nativeValue(Native.getDirectBufferPointer(buf));
+        int at = buf.position();
+        int end = buf.limit();
+        try {
+            while (at < end) {
+                long n = LibC.preadv2(fd, new long[] {address + at, end - at}, 1, offset, LibC.RWF_NOWAIT);
+                if (n == 0) {
+                    break;                                       // end of file: the caller's read says so
+                }
+                at += (int) n;
+                offset += n;
+            }
+        } catch (LastErrorException e) {
+            switch (e.getErrorCode()) {
+                case LibC.EAGAIN -> { }
+                case LibC.EOPNOTSUPP, LibC.ENOSYS, LibC.EINVAL -> {
+                    return -1;
+                }
+                default -> throw error("read", e);
+            }
+        }
+        return at - buf.position();
+    }
+
     /** Writes exactly {@code buf.remaining()} bytes at {@code offset}; position and limit stay. */
     void writeFully(ByteBuffer buf, long offset) throws NbdException {
         Pointer base = Native.getDirectBufferPointer(buf);

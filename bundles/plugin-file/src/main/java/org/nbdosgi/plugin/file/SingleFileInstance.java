@@ -19,6 +19,7 @@ final class SingleFileInstance implements PluginInstance {
     private final boolean readOnly;
     private final Fallbacks fallbacks;
     private final AlignedBuffers bounce = new AlignedBuffers();
+    private final DiskReads diskReads = new DiskReads();
 
     SingleFileInstance(Path path, FileOptions options, boolean readOnly) {
         this.path = path;
@@ -29,6 +30,11 @@ final class SingleFileInstance implements PluginInstance {
 
     @Override
     public Handle open(ClientContext client) throws IOException {
-        return FileHandle.open(FileTarget.inspect(path), options, readOnly || client.readOnly(), fallbacks, bounce);
+        return FileHandle.open(FileTarget.inspect(path), options, readOnly || client.readOnly(), fallbacks, bounce, diskReads);
+    }
+
+    @Override
+    public void close() {
+        diskReads.close();
     }
 }

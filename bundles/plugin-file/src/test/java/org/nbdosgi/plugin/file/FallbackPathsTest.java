@@ -40,7 +40,7 @@ class FallbackPathsTest {
     Path dir;
 
     private static FileHandle open(Path f, FileOptions options, Fallbacks fallbacks) throws IOException {
-        return FileHandle.open(FileTarget.inspect(f), options, false, fallbacks, new AlignedBuffers());
+        return FileHandle.open(FileTarget.inspect(f), options, false, fallbacks, new AlignedBuffers(), new DiskReads());
     }
 
     private static byte[] ones(int n) {
