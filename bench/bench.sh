@@ -4,6 +4,7 @@
 # Each server is filled with data first, so reads move data, not holes. The servers alternate for
 # ROUNDS rounds (default 3) and each figure is the median, so a burst of load elsewhere on the
 # machine moves one sample, not the result.
+# Ends with PASS or FAIL against the bar (ratio >= 0.8 on every workload).
 # Usage: bench/bench.sh   (RUNTIME=seconds per workload, default 10; ROUNDS, default 3)
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-3}
@@ -36,3 +37,9 @@ for w in "${WORKLOADS[@]}"; do
 done
 echo
 echo "(median of $ROUNDS alternating rounds, ${RUNTIME}s each after ${RAMP}s ramp; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+below=()
+for w in "${WORKLOADS[@]}"; do
+    r=$(ratio "$(median ${samples["nbd-osgi $w"]})" "$(median ${samples["nbdkit $w"]})")
+    awk -v r="$r" 'BEGIN { exit !(r < 0.8) }' && below+=("$w: $r")
+done
+if [[ ${#below[@]} -eq 0 ]]; then echo "PASS: every ratio >= 0.8"; else echo "FAIL: ratio below 0.8 for ${below[*]}"; exit 1; fi

@@ -123,7 +123,7 @@ final class Connection implements Runnable {
         } catch (RuntimeException e) {
             LOG.error("connection {}: unexpected failure", id, e);
         } finally {
-            awaitRequests();
+            inFlight.awaitNone();                           // requests fail fast once the socket is gone
             Session s = session;
             if (s != null) {
                 s.close();
@@ -692,11 +692,6 @@ final class Connection implements Runnable {
         }
         String why = e.getMessage() == null ? err.text() : e.getMessage();
         send(done, d -> writer.error(r.cookie, err.code(), why, d));
-    }
-
-    /** Waits until every started request has finished (they fail fast once the socket is gone). */
-    private void awaitRequests() {
-        inFlight.awaitNone();
     }
 
     private void closeChannel() {
