@@ -93,29 +93,10 @@ public final class BundleCommands {
     }
 
     private static Command command(String name, String summary, String usage, Body body) {
-        return new Command() {
-            String name() {
-                return name;
-            }
-
-            @Override
-            String typedName() {
-                return name;
-            }
-
-            String summary() {
-                return summary;
-            }
-
-            String usage() {
-                return usage;
-            }
-
-            Object run(List<String> args, PrintStream out) throws Exception {
-                body.run(new ArrayList<>(args), out);
-                return null;
-            }
-        };
+        return Command.of(name, name, summary, usage, (args, out) -> {
+            body.run(args, out);
+            return null;
+        });
     }
 
     // ---- commands ------------------------------------------------------------------------------

@@ -23,6 +23,37 @@ abstract class Command implements Function {
         }
     }
 
+    /** What a command does: prints to {@code out} and returns its value (for scripts), or null. */
+    interface Body {
+        Object run(List<String> args, PrintStream out) throws Exception;
+    }
+
+    /** A command users type as {@code typedName}, running {@code body} on a copy of its arguments. */
+    static Command of(String name, String typedName, String summary, String usage, Body body) {
+        return new Command() {
+            String name() {
+                return name;
+            }
+
+            @Override
+            String typedName() {
+                return typedName;
+            }
+
+            String summary() {
+                return summary;
+            }
+
+            String usage() {
+                return usage;
+            }
+
+            Object run(List<String> args, PrintStream out) throws Exception {
+                return body.run(new ArrayList<>(args), out);
+            }
+        };
+    }
+
     /** The name it is registered under, after its scope ({@code nbd:}; {@code felix:} for bundle commands). */
     abstract String name();
 

@@ -97,7 +97,7 @@ public final class NbdShell {
                         + "  --force disconnects clients the change would break (a new size, a lost capability)",
                         (Body) this::exportSet),
                 command("names", "the names of the exports, plugins or filters (for completion and scripts)",
-                        "exports|plugins|filters", (ValueBody) this::names));
+                        "exports|plugins|filters", (Command.Body) this::names));
     }
 
     private interface Body {
@@ -111,28 +111,8 @@ public final class NbdShell {
         });
     }
 
-    private interface ValueBody {
-        Object run(List<String> args, PrintStream out) throws Exception;
-    }
-
-    private static Command command(String name, String summary, String usage, ValueBody body) {
-        return new Command() {
-            String name() {
-                return name;
-            }
-
-            String summary() {
-                return summary;
-            }
-
-            String usage() {
-                return usage;
-            }
-
-            Object run(List<String> args, PrintStream out) throws Exception {
-                return body.run(new ArrayList<>(args), out);
-            }
-        };
+    private static Command command(String name, String summary, String usage, Command.Body body) {
+        return Command.of(name, "nbd:" + name, summary, usage, body);
     }
 
     // ---- views -------------------------------------------------------------------------------
