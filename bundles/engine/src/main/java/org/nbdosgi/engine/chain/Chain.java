@@ -76,15 +76,6 @@ public final class Chain {
             return java.util.Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
         }
 
-        /** Takes back what a chain built from these states handed over when it was taken apart again. */
-        public void putAll(HandedOver other) {
-            other.byName.forEach((layer, states) -> {
-                for (int i = 0; i < states.size(); i++) {
-                    put(layer, i, states.get(i));
-                }
-            });
-        }
-
         public boolean isEmpty() {
             return byName.values().stream().allMatch(l -> l.stream().allMatch(java.util.Objects::isNull));
         }

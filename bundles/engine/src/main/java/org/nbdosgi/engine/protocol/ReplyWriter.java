@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -150,7 +151,7 @@ public final class ReplyWriter {
         int mark = h.position();
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
         out[n++] = h.slice(mark, h.position() - mark);
-        enqueue(prebuilt(java.util.Arrays.copyOf(out, n), h, done));
+        submit(h, done, Arrays.copyOf(out, n));
     }
 
     private static int chunk(ByteBuffer h, ByteBuffer[] out, int n, long cookie, long offset, ByteBuffer data,
@@ -195,7 +196,7 @@ public final class ReplyWriter {
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR_OFFSET, cookie, 14 + len);
         h.putInt(error).putShort((short) len).put(msg, 0, len).putLong(offset + good.remaining());
         out[n++] = h.slice(mark, h.position() - mark);
-        enqueue(prebuilt(java.util.Arrays.copyOf(out, n), h, done));
+        submit(h, done, Arrays.copyOf(out, n));
     }
 
     /** A block status reply for base:allocation: at most one extent with {@code reqOne}. */
@@ -233,16 +234,12 @@ public final class ReplyWriter {
         return h.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putInt(length);
     }
 
+    /** Queues a reply whose headers are already encoded, in {@code header} (a pooled buffer, given back when done). */
     private void submit(ByteBuffer header, Runnable done, ByteBuffer... buffers) throws IOException {
-        enqueue(prebuilt(buffers, header, done));
-    }
-
-    /** A reply whose headers are already encoded, in {@code header} (a pooled buffer, given back when done). */
-    private Outgoing prebuilt(ByteBuffer[] buffers, ByteBuffer header, Runnable done) {
-        return new Outgoing(Header.IN_BUFFERS, 0, 0, buffers, () -> {
+        enqueue(new Outgoing(Header.IN_BUFFERS, 0, 0, buffers, () -> {
             pool.release(header);
             done.run();
-        });
+        }));
     }
 
     /**
@@ -340,7 +337,7 @@ public final class ReplyWriter {
             }
             throw e;
         } finally {
-            java.util.Arrays.fill(gather, 0, bufs, null);
+            Arrays.fill(gather, 0, bufs, null);
             for (int i = 0; i < replies; i++) {
                 batch[i].done.run();
                 batch[i] = null;

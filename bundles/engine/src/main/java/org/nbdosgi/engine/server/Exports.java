@@ -244,7 +244,7 @@ final class Exports {
         List<String> broken = brokenPromises(e, reopened);
         if (!broken.isEmpty() && !force) {
             reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
-            states.putAll(next.dismantle());
+            states.updatedBy(next.dismantle());   // takes back what the new chain was given
             throw refused(broken);
         }
         commit(e, reopened);
