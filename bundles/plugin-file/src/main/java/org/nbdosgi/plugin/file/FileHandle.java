@@ -42,7 +42,7 @@ final class FileHandle implements Handle {
     private final boolean inMemory;
 
     private FileHandle(FileTarget target, FileChannel channel, NativeFd fd, Io io, Fallbacks fallbacks, boolean writable,
-                       boolean uncached, long size, BlockSize blockSize) {
+                       boolean uncached, boolean inMemory, long size, BlockSize blockSize) {
         this.target = target;
         this.channel = channel;
         this.fd = fd;
@@ -53,7 +53,7 @@ final class FileHandle implements Handle {
         this.size = size;
         this.blockSize = blockSize;
         this.rotational = target.rotational();
-        this.inMemory = target.inMemory();
+        this.inMemory = inMemory;
     }
 
     /**
@@ -106,10 +106,11 @@ final class FileHandle implements Handle {
                 buffered = new NativeIo(fd, buffered);
             }
             boolean uncached = options.cache() == FileOptions.Cache.NONE;
+            boolean inMemory = target.inMemory();
             Io io;
             if (uncached) {
                 io = new UncachedIo(buffered, fd, direct, directAlign, fallbacks, bounce);
-            } else if (target.inMemory()) {
+            } else if (inMemory) {
                 io = buffered;                                   // nothing to wait for
             } else {
                 io = new CacheFirstReads(fd, buffered, fallbacks, diskReads);
@@ -117,7 +118,7 @@ final class FileHandle implements Handle {
             // advertise the O_DIRECT alignment only where every byte stays reachable with it
             int minimum = direct && size % directAlign == 0 ? directAlign : 1;
             BlockSize bs = new BlockSize(minimum, Math.max(ioBlock, minimum), BlockSize.MAX_PAYLOAD);
-            return new FileHandle(target, channel, fd, io, fallbacks, writable, uncached, size, bs);
+            return new FileHandle(target, channel, fd, io, fallbacks, writable, uncached, inMemory, size, bs);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel, fd);
             throw e;
