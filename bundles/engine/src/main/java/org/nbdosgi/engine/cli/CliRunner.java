@@ -8,6 +8,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -163,7 +164,10 @@ public final class CliRunner {
         }
         if (cl.pidFile() != null) {
             pidFile = Path.of(cl.pidFile());
-            Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
+            // written beside it and renamed into place: whoever waits for the file never reads it empty
+            Path partial = pidFile.resolveSibling(pidFile.getFileName() + ".partial");
+            Files.writeString(partial, ProcessHandle.current().pid() + "\n");
+            Files.move(partial, pidFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
         if (cl.exitWithParent()) {
             watchParent();
