@@ -105,6 +105,51 @@ public class VddkBundleIT {
         }
     }
 
+    /**
+     * A filter inserted above a vddk export with a client connected, and removed again, rebuilds
+     * only itself: the plugin keeps its instance and the client's VDDK connection and handle, so the
+     * stand-in library sees no new ConnectEx or Open, and the client's I/O goes on.
+     */
+    @Test
+    public void insertingAFilterAboveAVddkExportOpensNoNewVddkConnection() throws Exception {
+        Path dir = Distribution.workDir("VddkBundleIT/keep");
+        Path sock = dir.resolve("keep.sock");
+        Files.deleteIfExists(sock);
+        admin.listenUnix(sock);
+        Path img = dir.resolve("disk.img");
+        Files.deleteIfExists(img);
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.setLength(8L << 20);
+        }
+        List<String> vddk = List.of("vddk", "file=" + img, "libdir=" + VddkInteropIT.standInLibdir(),
+                "config=" + VddkInteropIT.config(dir));
+        admin.addExport(ExportSpec.parse("kept", false, vddk));
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.structuredReplies();
+            c.go("kept");
+            byte[] data = new byte[65536];
+            new Random(3).nextBytes(data);
+            c.write(0, data, 0);
+            int connects = VddkInteropIT.lines(dir, "ConnectEx ").size();
+            int opens = VddkInteropIT.lines(dir, "Open ").size();
+
+            List<String> withStats = new java.util.ArrayList<>(List.of("--filter=stats"));
+            withStats.addAll(vddk);
+            admin.rewire("kept", ExportSpec.parse("kept", false, withStats), false);
+            assertArrayEquals(data, c.read(0, data.length));
+            c.write(65536, data, NbdClient.FLAG_FUA);
+            admin.rewire("kept", ExportSpec.parse("kept", false, vddk), false);
+            assertArrayEquals(data, c.read(65536, data.length));
+
+            List<String> j = VddkInteropIT.journal(dir);
+            assertEquals("no new VDDK connection: " + j, connects, VddkInteropIT.lines(dir, "ConnectEx ").size());
+            assertEquals("no new VDDK handle: " + j, opens, VddkInteropIT.lines(dir, "Open ").size());
+            c.disconnect();
+        } finally {
+            admin.removeExport("kept");
+        }
+    }
+
     private ServiceReference<Plugin> vddkPlugin() throws Exception {
         Collection<ServiceReference<Plugin>> refs = context.getServiceReferences(Plugin.class, "(" + Plugin.NAME_PROPERTY + "=vddk)");
         return refs.isEmpty() ? null : refs.iterator().next();

@@ -7,15 +7,17 @@ import java.nio.ByteBuffer;
  * One layer's view of one client connection: its capabilities and its data operations, the
  * callbacks of an nbdkit plugin in Java shape.
  *
- * <p><b>Capabilities</b> ({@link #size()} to {@link #description()}) are asked once, right after the
- * handle is opened, and cached by the engine; they must not change while the handle is open.
+ * <p><b>Capabilities</b> are asked once, right after the handle is opened, as one
+ * {@link Capabilities} record ({@link #capabilities()}), and cached by the engine; they must not
+ * change while the handle is open. A handle either overrides the parts it changes ({@link #size()}
+ * to {@link #description()}, which {@link #capabilities()} gathers) or answers the whole record.
  * The defaults describe a read-only layer that supports nothing but {@link #read}.
  *
  * <p><b>Data operations</b> run on the data plane: on any (virtual) thread, as many at once as the
  * export's {@link ThreadModel} allows. The engine checks every request against the layer's size
  * before calling, so {@code offset + length <= size()} always holds. A layer is only asked to do
  * what its capabilities offered, except that zero, FUA and cache are emulated by the engine
- * according to {@link #canZero()}, {@link #canFua()} and {@link #canCache()}.
+ * directly above a layer that answers {@link Support#EMULATE} for them (see {@link Capabilities}).
  *
  * <p><b>Buffers</b>: {@code read} fills and {@code write} consumes the bytes between the buffer's
  * position and limit. Implementations must leave position and limit as they found them (use
@@ -99,6 +101,15 @@ public interface Handle extends AutoCloseable {
     /** A human-readable description of the export for NBD_INFO_DESCRIPTION, or null. */
     default String description() throws IOException {
         return null;
+    }
+
+    /**
+     * Everything the engine needs to know about this handle, asked once when it opens. The default
+     * gathers {@link #size()} to {@link #description()}.
+     */
+    default Capabilities capabilities() throws IOException {
+        return new Capabilities(size(), blockSize(), canWrite(), canFlush(), canTrim(), canZero(), canFastZero(),
+                canFua(), canMultiConn(), canCache(), canExtents(), isRotational(), isNonBlocking(), description());
     }
 
     /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */

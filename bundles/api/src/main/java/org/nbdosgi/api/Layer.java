@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * The part of an export's chain below a filter, as that filter sees it. Implemented by the engine;
  * every handle it returns already has the engine's emulation of zero, FUA and cache and its bounds
- * checks in front of the real layer.
+ * checks in front of the real layer, and offers what is emulated as {@link Support#NATIVE}.
  */
 public interface Layer {
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 import org.nbdosgi.api.BlockSize;
+import org.nbdosgi.api.Capabilities;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
@@ -16,10 +17,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What sits between two layers (and on top of the chain) for one connection: the layer's
- * capabilities, asked once when the handle opens and cached; bounds and permission checks; and the
- * emulation of zero (by writing zeros), FUA (by a flush) and cache (by a read) where the layer lacks
- * them, as nbdkit does at each of its backends. A plugin bug (RuntimeException) becomes EIO here,
- * logged with the layer's name. Data plane, except construction and {@link #close()}.
+ * {@link Capabilities}, asked once when the handle opens and cached; bounds and permission checks;
+ * and the emulation of zero (by writing zeros), FUA (by a flush) and cache (by a read) where the
+ * layer asks for it ({@link Support#EMULATE}), as nbdkit does above its plugin. What it emulates it
+ * offers upwards as {@link Support#NATIVE}, so emulation happens once, directly above the layer
+ * that asked (the plugin, unless a filter asks for itself), and every filter above sees the
+ * request the client sent. A plugin bug (RuntimeException) becomes EIO here, logged with the
+ * layer's name. Data plane, except construction and {@link #close()}.
  */
 public final class Boundary implements Handle {
     private static final Logger LOG = LoggerFactory.getLogger(Boundary.class);
@@ -29,21 +33,11 @@ public final class Boundary implements Handle {
     private final Handle raw;
     private final String layer;
     private final BufferPool pool;
-
+    /** What the layer does itself, read-only masked: how this boundary forwards or emulates. */
+    private final Capabilities own;
+    /** What this boundary offers upwards: the layer's, with what it emulates as native. */
+    private final Capabilities offered;
     private final long size;
-    private final BlockSize blockSize;
-    private final boolean canWrite;
-    private final boolean canFlush;
-    private final boolean canTrim;
-    private final Support zero;
-    private final boolean fastZero;
-    private final boolean canExtents;
-    private final Support fua;
-    private final boolean multiConn;
-    private final Support cache;
-    private final boolean rotational;
-    private final boolean nonBlocking;
-    private final String description;
 
     /**
      * Asks {@code raw} for its capabilities. Control plane (connection open). On failure the caller
@@ -54,32 +48,47 @@ public final class Boundary implements Handle {
         this.layer = layer;
         this.pool = pool;
         try {
-            size = raw.size();
-            if (size < 0) {
-                throw new NbdException(NbdError.EIO, layer + ": negative size " + size);
-            }
-            blockSize = raw.blockSize();
-            canWrite = !readOnly && raw.canWrite();
-            canFlush = raw.canFlush();
-            canTrim = canWrite && raw.canTrim();
-            zero = canWrite ? raw.canZero() : Support.NONE;
-            fastZero = zero != Support.NONE && raw.canFastZero();
-            canExtents = raw.canExtents();
-            Support f = canWrite ? raw.canFua() : Support.NONE;
-            fua = f == Support.EMULATE && !canFlush ? Support.NONE : f;
-            multiConn = raw.canMultiConn();
-            cache = raw.canCache();
-            rotational = raw.isRotational();
-            nonBlocking = raw.isNonBlocking();
-            description = raw.description();
+            this.own = normalized(raw.capabilities(), readOnly);
         } catch (RuntimeException e) {
             throw bug("open", e);
         }
+        if (own.size() < 0) {
+            throw new NbdException(NbdError.EIO, layer + ": negative size " + own.size());
+        }
+        this.size = own.size();
+        this.offered = new Capabilities(size, own.blockSize(), own.write(), own.flush(), own.trim(), native_(own.zero()),
+                own.fastZero(), native_(own.fua()), own.multiConn(), native_(own.cache()), own.extents(), own.rotational(),
+                own.nonBlocking(), own.description());
+    }
+
+    /**
+     * The layer's answer made consistent: nothing that writes without write (or with the export or
+     * client read-only), trim only with write, FUA emulated only with a flush to emulate it by, fast
+     * zero only with some zero.
+     */
+    private static Capabilities normalized(Capabilities c, boolean readOnly) {
+        if (readOnly || !c.write()) {
+            return c.readOnly();
+        }
+        Support fua = c.fua() == Support.EMULATE && !c.flush() ? Support.NONE : c.fua();
+        return new Capabilities(c.size(), c.blockSize(), true, c.flush(), c.trim(), c.zero(),
+                c.zero() != Support.NONE && c.fastZero(), fua, c.multiConn(), c.cache(), c.extents(), c.rotational(),
+                c.nonBlocking(), c.description());
+    }
+
+    private static Support native_(Support s) {
+        return s == Support.NONE ? Support.NONE : Support.NATIVE;
     }
 
     /** The layer's name, for logs. */
     public String layer() {
         return layer;
+    }
+
+    /** What this boundary offers the layer above, or the client at the top. */
+    @Override
+    public Capabilities capabilities() {
+        return offered;
     }
 
     @Override
@@ -89,67 +98,67 @@ public final class Boundary implements Handle {
 
     @Override
     public BlockSize blockSize() {
-        return blockSize;
+        return offered.blockSize();
     }
 
     @Override
     public boolean canWrite() {
-        return canWrite;
+        return offered.write();
     }
 
     @Override
     public boolean canFlush() {
-        return canFlush;
+        return offered.flush();
     }
 
     @Override
     public boolean canTrim() {
-        return canTrim;
+        return offered.trim();
     }
 
     @Override
     public Support canZero() {
-        return zero;
+        return offered.zero();
     }
 
     @Override
     public boolean canFastZero() {
-        return fastZero;
+        return offered.fastZero();
     }
 
     @Override
     public boolean canExtents() {
-        return canExtents;
+        return offered.extents();
     }
 
     @Override
     public Support canFua() {
-        return fua;
+        return offered.fua();
     }
 
     @Override
     public boolean canMultiConn() {
-        return multiConn;
+        return offered.multiConn();
     }
 
     @Override
     public Support canCache() {
-        return cache;
+        return offered.cache();
     }
 
     @Override
     public boolean isRotational() {
-        return rotational;
+        return offered.rotational();
     }
 
     @Override
     public boolean isNonBlocking() {
-        return nonBlocking;
+        return offered.nonBlocking();
     }
 
     @Override
     public String description() {
-        return description;
+        return offered.description();
     }
 
     @Override
@@ -176,7 +185,7 @@ public final class Boundary implements Handle {
 
     @Override
     public void flush(int flags) throws IOException {
-        if (!canFlush) {
+        if (!own.flush()) {
             throw new NbdException(NbdError.EINVAL, layer + ": flush is not supported");
         }
         try {
@@ -190,7 +199,7 @@ public final class Boundary implements Handle {
     public void trim(long offset, long length, int flags) throws IOException {
         checkWritable();
         checkBounds(offset, length, NbdError.EINVAL);
-        if (!canTrim) {
+        if (!own.trim()) {
             return;                                          // trim is advisory: nothing to do
         }
         try {
@@ -207,7 +216,7 @@ public final class Boundary implements Handle {
         checkBounds(offset, length, NbdError.ENOSPC);
         boolean fast = Flags.has(flags, Flags.FAST_ZERO);
         try {
-            if (zero == Support.NATIVE) {
+            if (own.zero() == Support.NATIVE) {
                 try {
                     raw.zero(offset, length, passFua(flags));
                     flushIfEmulatedFua(flags);
@@ -232,8 +241,8 @@ public final class Boundary implements Handle {
      * per MiB); FUA on each chunk only for a layer with native FUA but no flush.
      */
     private void writeZeros(long offset, long length, int flags) throws IOException {
-        boolean fuaAsked = Flags.has(flags, Flags.FUA) && fua != Support.NONE;
-        boolean flushAfter = fuaAsked && canFlush;
+        boolean fuaAsked = Flags.has(flags, Flags.FUA) && own.fua() != Support.NONE;
+        boolean flushAfter = fuaAsked && own.flush();
         int chunkFlags = fuaAsked && !flushAfter ? Flags.FUA : 0;
         while (length > 0) {
             int n = (int) Math.min(length, ZERO_CHUNK);
@@ -249,7 +258,7 @@ public final class Boundary implements Handle {
     @Override
     public void extents(long offset, long length, int flags, Extents extents) throws IOException {
         checkBounds(offset, length, NbdError.EINVAL);
-        if (!canExtents) {
+        if (!own.extents()) {
             extents.add(offset, length, 0);
             return;
         }
@@ -267,7 +276,7 @@ public final class Boundary implements Handle {
     public void cache(long offset, long length, int flags) throws IOException {
         checkBounds(offset, length, NbdError.EINVAL);
         try {
-            switch (cache) {
+            switch (own.cache()) {
                 case NATIVE -> raw.cache(offset, length, flags & ~Flags.FUA);
                 case EMULATE -> readAndDiscard(offset, length);
                 case NONE -> { }                             // advisory: nothing to do
@@ -302,17 +311,17 @@ public final class Boundary implements Handle {
     }
 
     private int passFua(int flags) {
-        return fua == Support.NATIVE ? flags : flags & ~Flags.FUA;
+        return own.fua() == Support.NATIVE ? flags : flags & ~Flags.FUA;
     }
 
     private void flushIfEmulatedFua(int flags) throws IOException {
-        if (Flags.has(flags, Flags.FUA) && fua == Support.EMULATE) {
+        if (Flags.has(flags, Flags.FUA) && own.fua() == Support.EMULATE) {
             raw.flush(0);
         }
     }
 
     private void checkWritable() throws NbdException {
-        if (!canWrite) {
+        if (!own.write()) {
             throw new NbdException(NbdError.EPERM, "the export is read-only");
         }
     }

@@ -15,32 +15,36 @@ import org.nbdosgi.api.ThreadModel;
 
 /**
  * One layer of a running export: the plugin's or filter's instance, the parameters it was created
- * with, and the shared handles it opened on the layer below. Created and closed on the control plane.
+ * with, and (for a filter) the {@link NextLayer} through which it reaches the layer below, which
+ * holds the handles it opened there for itself. Created and closed on the control plane; a rewire
+ * that does not change it or anything below it keeps it, with its state and its handles.
  */
 public final class LayerInstance {
     private final Object service;
     private final String name;
     private final Config config;
+    private final boolean readOnly;
     private final PluginInstance plugin;
     private final FilterInstance filter;
-    private final NextLayer below;
+    private final NextLayer next;
 
-    private LayerInstance(Object service, String name, Config config, PluginInstance plugin, FilterInstance filter,
-                          NextLayer below) {
+    private LayerInstance(Object service, String name, Config config, boolean readOnly, PluginInstance plugin,
+                          FilterInstance filter, NextLayer next) {
         this.service = service;
         this.name = name;
         this.config = config;
+        this.readOnly = readOnly;
         this.plugin = plugin;
         this.filter = filter;
-        this.below = below;
+        this.next = next;
     }
 
-    static LayerInstance ofPlugin(Plugin plugin, Config config, PluginInstance instance) {
-        return new LayerInstance(plugin, plugin.name(), config, instance, null, null);
+    static LayerInstance ofPlugin(Plugin plugin, Config config, boolean readOnly, PluginInstance instance) {
+        return new LayerInstance(plugin, plugin.name(), config, readOnly, instance, null, null);
     }
 
-    static LayerInstance ofFilter(Filter filter, Config config, FilterInstance instance, NextLayer below) {
-        return new LayerInstance(filter, filter.name(), config, null, instance, below);
+    static LayerInstance ofFilter(Filter filter, Config config, boolean readOnly, FilterInstance instance, NextLayer next) {
+        return new LayerInstance(filter, filter.name(), config, readOnly, null, instance, next);
     }
 
     /** The Plugin or Filter service this layer was created by. */
@@ -60,9 +64,9 @@ public final class LayerInstance {
         return config;
     }
 
-    /** The adapter this filter uses to reach the layer below (null for the plugin). */
-    public NextLayer below() {
-        return below;
+    /** Whether the layer was created for a read-only export. */
+    boolean readOnly() {
+        return readOnly;
     }
 
     public ThreadModel threadModel() {
@@ -79,7 +83,7 @@ public final class LayerInstance {
             return plugin.listExports(readOnly);
         }
         List<ExportEntry> own = filter.listExports(readOnly);
-        return own != null ? own : below.listExports(readOnly);
+        return own != null ? own : next.listExports(readOnly);
     }
 
     String defaultExport() throws IOException {
@@ -87,16 +91,16 @@ public final class LayerInstance {
             return plugin.defaultExport();
         }
         String own = filter.defaultExport();
-        return own != null ? own : below.defaultExport();
+        return own != null ? own : next.defaultExport();
     }
 
     /** The state for a successor of the same plugin or filter (hot swap), or null. */
-    public Object handOver() {
+    Object handOver() {
         return filter != null ? filter.handOver() : plugin.handOver();
     }
 
-    /** Closes the instance, then the shared handles it opened below. */
-    public void close() throws Exception {
+    /** Closes the instance, then the handles it opened below for itself. */
+    void close() throws Exception {
         try {
             if (filter != null) {
                 filter.close();
@@ -104,9 +108,14 @@ public final class LayerInstance {
                 plugin.close();
             }
         } finally {
-            if (below != null) {
-                below.closeShared();
+            if (next != null) {
+                next.closeShared();
             }
         }
+    }
+
+    @Override
+    public String toString() {
+        return name;
     }
 }

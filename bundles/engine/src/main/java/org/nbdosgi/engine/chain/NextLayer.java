@@ -11,48 +11,67 @@ import org.nbdosgi.api.Layer;
 import org.nbdosgi.engine.protocol.BufferPool;
 
 /**
- * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on the
- * layer it points at, wraps each in a {@link Boundary} and registers it so the engine closes it.
- * The target is swapped on the control plane when the chain below is rewired; holders keep the
- * same object.
+ * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on one
+ * layer, wraps each in a {@link Boundary} and registers it under its connection, so the engine
+ * closes it. During a rewire a connection gets back the handle it already has on a layer that the
+ * rewire keeps, when asked for it with the same client context (see {@link HandleRegistry}).
+ * Handles opened outside any connection (id 0) belong to the filter holding this object and close
+ * with it.
  */
-public final class NextLayer implements Layer {
+final class NextLayer implements Layer {
     private final boolean isTop;
     private final HandleRegistry handles;
     private final List<Boundary> shared = new CopyOnWriteArrayList<>();
     private final BufferPool pool;
     private final boolean exportReadOnly;
-    private volatile LayerInstance target;
+    private final LayerInstance target;
 
-    NextLayer(boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
+    NextLayer(boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly, LayerInstance target) {
         this.isTop = isTop;
         this.handles = handles;
         this.pool = pool;
         this.exportReadOnly = exportReadOnly;
+        this.target = target;
     }
 
     /** Closes the handles opened here outside any connection; called when the filter holding this closes. */
     void closeShared() {
-        HandleRegistry.closeAll(shared);
-    }
-
-    LayerInstance target() {
-        return target;
-    }
-
-    void target(LayerInstance layer) {
-        this.target = layer;
+        List<Boundary> all = List.copyOf(shared);
+        shared.clear();
+        HandleRegistry.closeAll(all);
     }
 
     @Override
     public Boundary open(ClientContext client) throws IOException {
-        LayerInstance layer = target;
         boolean readOnly = exportReadOnly || client.readOnly();
         ClientContext ctx = readOnly == client.readOnly() ? client : client.withReadOnly(true);
-        Handle raw = layer.openRaw(ctx);
-        Boundary b;
+        HandleRegistry.Opening opening = client.connectionId() == 0 ? null : handles.opening(ctx.connectionId());
+        if (opening == null) {
+            if (isTop) {
+                throw new IllegalStateException("the top of a chain must be opened for a connection");
+            }
+            Boundary b = openNew(ctx);
+            shared.add(b);
+            return b;
+        }
+        Boundary kept = opening.reuse(target, ctx);
+        if (kept != null) {
+            return kept;
+        }
+        opening.enter();
+        Boundary b = null;
         try {
-            b = new Boundary(raw, layer.name(), readOnly, pool);
+            b = openNew(ctx);
+            return b;
+        } finally {
+            opening.leave(target, ctx, b);
+        }
+    }
+
+    private Boundary openNew(ClientContext ctx) throws IOException {
+        Handle raw = target.openRaw(ctx);
+        try {
+            return new Boundary(raw, target.name(), exportReadOnly || ctx.readOnly(), pool);
         } catch (IOException | RuntimeException e) {
             try {
                 raw.close();
@@ -61,14 +80,6 @@ public final class NextLayer implements Layer {
             }
             throw e;
         }
-        if (client.connectionId() == 0 || !handles.add(client.connectionId(), b)) {
-            if (isTop) {
-                b.close();
-                throw new IllegalStateException("the top of a chain must be opened for a connection");
-            }
-            shared.add(b);
-        }
-        return b;
     }
 
     @Override

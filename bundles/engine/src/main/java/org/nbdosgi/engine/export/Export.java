@@ -33,6 +33,7 @@ public final class Export {
     private final Semaphore serializeConnections = new Semaphore(1, true);
     private final long parkTimeoutMillis;
     private volatile Chain chain;
+    private Chain kept = Chain.EMPTY;
     private volatile ExportState state = ExportState.FAILED;
     private volatile String message = "not started";
     private volatile long size = -1;
@@ -94,35 +95,61 @@ public final class Export {
         return sessions;
     }
 
+    /**
+     * What the export has alive: its running chain, or while it is parked the bottom part of its
+     * chain that stays (empty when nothing does, or it never ran). Control plane.
+     */
+    Chain layers() {
+        Chain c = chain;
+        return c != null ? c : kept;
+    }
+
     /** Control plane: the export now runs {@code c} built from {@code s}. */
-    public void running(ExportSpec s, Chain c) {
+    void running(ExportSpec s, Chain c) {
         this.spec = s;
         this.chain = c;
+        this.kept = Chain.EMPTY;
         this.state = ExportState.RUNNING;
         this.message = null;
         this.parkedState = Chain.HandedOver.none();
         this.size = c.defaultSize();
     }
 
-    /** Control plane: the export has no chain; {@code why} is shown to users. */
+    /**
+     * Control plane: the export does not run; {@code layers} (a bottom part of its chain, maybe
+     * empty) stay alive and {@code states} keep what the layers above handed over, for when it
+     * starts again. {@code why} is shown to users.
+     */
+    void stopped(ExportState newState, String why, Chain layers, Chain.HandedOver states) {
+        this.chain = null;
+        this.kept = layers;
+        this.state = newState;
+        this.message = why;
+        this.parkedState = states;
+    }
+
+    /** Control plane: the export does not run, for {@code why}; its layers stay alive, as kept. */
     public void failed(ExportState newState, String why) {
+        if (chain != null) {
+            kept = chain;
+        }
         this.chain = null;
         this.state = newState;
         this.message = why;
     }
 
-    /**
-     * Control plane: the chain was taken apart until a plugin or filter returns; its layers' state
-     * waits here for their successors. Returns the park's number, to tell a stale timeout apart.
-     */
-    public long parked(String why, Chain.HandedOver states) {
-        failed(ExportState.PARKED, why);
-        this.parkedState = states;
+    /** Control plane: starts a new park (its timeout); returns its number, to tell a stale timeout apart. */
+    public long newPark() {
         return ++parkEpoch;
     }
 
-    /** Control plane: the state waiting for the successors (empty unless parked). */
-    public Chain.HandedOver parkedState() {
+    /** Control plane: whether the export kept layers or state from having run (it is resuming, not starting). */
+    public boolean hasRun() {
+        return kept != Chain.EMPTY || !parkedState.isEmpty() || !sessions.isEmpty();
+    }
+
+    /** Control plane: the state waiting for the successors (empty unless stopped). */
+    Chain.HandedOver parkedState() {
         return parkedState;
     }
 
@@ -138,6 +165,19 @@ public final class Export {
     /** Control plane: the spec changes without a chain (a waiting or failed export). */
     public void respec(ExportSpec s) {
         this.spec = s;
+    }
+
+    /** Whether a layer the export has alive (running or kept while parked) was created by {@code service}. */
+    public boolean uses(Object service) {
+        return layers().uses(service);
+    }
+
+    /** Control plane, once its clients' handles are closed: the export is gone; closes whatever layers it still has. */
+    public void closeLayers() {
+        Chain c = layers();
+        chain = null;
+        kept = Chain.EMPTY;
+        c.close();
     }
 
     /**

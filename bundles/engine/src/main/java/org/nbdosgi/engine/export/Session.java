@@ -36,7 +36,7 @@ public final class Session implements AutoCloseable {
         this.export = export;
         this.client = client;
         this.top = top;
-        this.promise = Promise.of(top);
+        this.promise = Promise.of(top.capabilities());
         this.disconnect = disconnect;
         this.holdsConnectionSlot = holdsConnectionSlot;
     }

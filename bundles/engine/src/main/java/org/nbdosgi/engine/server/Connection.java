@@ -19,7 +19,6 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
-import org.nbdosgi.api.Support;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.protocol.BufferPool;
@@ -307,42 +306,7 @@ final class Connection implements Runnable {
         ClientContext client = new ClientContext(route.innerName(), false, remote, id);
         Session s = route.export().attach(client, this::shutdown);
         session = s;
-        transmissionFlags = flags(s.top());
-    }
-
-    private int flags(Boundary top) {
-        int f = Nbd.FLAG_HAS_FLAGS;
-        if (!top.canWrite()) {
-            f |= Nbd.FLAG_READ_ONLY;
-        }
-        if (top.canFlush()) {
-            f |= Nbd.FLAG_SEND_FLUSH;
-        }
-        if (top.canFua() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_FUA;
-        }
-        if (top.isRotational()) {
-            f |= Nbd.FLAG_ROTATIONAL;
-        }
-        if (top.canTrim()) {
-            f |= Nbd.FLAG_SEND_TRIM;
-        }
-        if (top.canZero() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_WRITE_ZEROES;
-            if (top.canFastZero()) {
-                f |= Nbd.FLAG_SEND_FAST_ZERO;
-            }
-        }
-        if (structured) {
-            f |= Nbd.FLAG_SEND_DF;
-        }
-        if (top.canMultiConn()) {
-            f |= Nbd.FLAG_CAN_MULTI_CONN;
-        }
-        if (top.canCache() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_CACHE;
-        }
-        return f;
+        transmissionFlags = s.promise().flags() | (structured ? Nbd.FLAG_SEND_DF : 0);
     }
 
     private static int maxPayload(BlockSize bs) {

@@ -136,6 +136,19 @@ class BoundaryTest {
     }
 
     @Test
+    void whatItEmulatesItOffersUpwardsAsNative() throws Exception {
+        RecordingHandle raw = new RecordingHandle(4096);
+        raw.cache = Support.EMULATE;
+        Boundary b = new Boundary(raw, "test", false, pool);
+        assertEquals(Support.NATIVE, b.capabilities().zero());
+        assertEquals(Support.NATIVE, b.capabilities().fua());
+        assertEquals(Support.NATIVE, b.capabilities().cache());
+        assertFalse(b.capabilities().fastZero(), "emulated zero is never fast");
+        raw.flushable = false;
+        assertEquals(Support.NONE, new Boundary(raw, "test", false, pool).canFua(), "no flush to emulate FUA with");
+    }
+
+    @Test
     void readOnlyAndBoundsAreEnforcedBeforeTheLayer() throws Exception {
         RecordingHandle raw = new RecordingHandle(4096);
         Boundary ro = new Boundary(raw, "test", true, pool);

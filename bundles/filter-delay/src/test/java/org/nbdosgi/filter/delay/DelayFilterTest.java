@@ -57,7 +57,7 @@ class DelayFilterTest {
 
                 @Override
                 public Support canCache() {
-                    return Support.EMULATE;
+                    return Support.NATIVE;
                 }
 
                 @Override
@@ -170,13 +170,6 @@ class DelayFilterTest {
         Handle undelayed = open(Map.of("delay-fast-zero", "false"));
         undelayed.zero(0, 4096, Flags.FAST_ZERO);
         assertEquals(1, calls.get(), "nothing to refuse when zeros are not delayed");
-    }
-
-    @Test
-    void zeroAndCacheAreDelayedAsThemselves() throws Exception {
-        Handle h = open(Map.of());
-        assertEquals(Support.NATIVE, h.canZero(), "the layer below emulates zero, so this filter sees zeros");
-        assertEquals(Support.NATIVE, h.canCache());
     }
 
     @Test

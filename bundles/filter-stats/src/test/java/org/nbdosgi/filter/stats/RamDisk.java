@@ -13,18 +13,15 @@ import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 
-/** The layer below the filter in unit tests: a small RAM disk; reads at {@link #BAD_OFFSET} fail with EIO. */
+/**
+ * The layer below the filter in unit tests: a small RAM disk; reads at {@link #BAD_OFFSET} fail with
+ * EIO. Zero and cache are native, as the engine offers every filter what the plugin lacks.
+ */
 final class RamDisk implements Layer {
     static final long BAD_OFFSET = 4L << 20;
     static final ClientContext CLIENT = new ClientContext("", false, "test", 1);
 
     private final ByteBuffer data = ByteBuffer.allocateDirect(8 << 20);
-    private final Support zero;
-
-    RamDisk(Support zero) {
-        this.zero = zero;
-    }
-
     @Override
     public Handle open(ClientContext client) {
         return new Handle() {
@@ -50,12 +47,12 @@ final class RamDisk implements Layer {
 
             @Override
             public Support canZero() {
-                return zero;
+                return Support.NATIVE;
             }
 
             @Override
             public Support canCache() {
-                return Support.EMULATE;
+                return Support.NATIVE;
             }
 
             @Override
