@@ -85,9 +85,11 @@ public final class Transition {
         boolean wasOpen = !export.gate().isClosed();
         long start = System.nanoTime();
         drain();
+        long drained = System.nanoTime();
         try {
             Chain.HandedOver states = export.parkedState();
             Chain kept = takeApart(from, plan.kept(), plan, states);
+            long takenApart = System.nanoTime();
             Chain next;
             try {
                 next = Chain.build(plan, states, export.handles(), pool);
@@ -95,7 +97,11 @@ public final class Transition {
                 back(oldSpec, oldState, oldMessage, kept, states);
                 throw e;
             }
+            long built = System.nanoTime();
             List<Reopened> reopened = reopen(next);
+            LOG.debug("export '{}': drained in {} us, {} layers taken apart in {} us, {} built in {} us, {} clients reopened in {} us",
+                    export.name(), (drained - start) / 1000, from.above(plan.kept()).size(), (takenApart - drained) / 1000,
+                    next.above(plan.kept()).size(), (built - takenApart) / 1000, reopened.size(), (System.nanoTime() - built) / 1000);
             List<String> broken = brokenPromises(reopened);
             if (!broken.isEmpty() && onBroken == OnBroken.REFUSE) {
                 back(oldSpec, oldState, oldMessage, takeApart(next, plan.kept(), null, states), states);
