@@ -24,6 +24,16 @@ public interface FilterInstance extends AutoCloseable {
         return null;
     }
 
+    /**
+     * The meta contexts this filter's handles answer besides {@link Extents#BASE_ALLOCATION}; null (the
+     * default) passes the layer below's through ({@link Layer#metaContexts()}). A filter that adds a
+     * context returns the layer below's and its own; one that changes the address space (a file inside
+     * a filesystem image) returns only what it answers itself.
+     */
+    default List<String> metaContexts() {
+        return null;
+    }
+
     /** Opens this filter's handle for one connection, normally over {@code next.open(client)}. */
     Handle open(ClientContext client) throws IOException;
 

@@ -144,6 +144,18 @@ public interface Handle extends AutoCloseable {
         extents.add(offset, length, 0);
     }
 
+    /**
+     * Describes {@code offset} onwards in one meta context (see {@link Layer#metaContexts()}). The
+     * default answers {@link Extents#BASE_ALLOCATION} by {@link #extents(long, long, int, Extents)}
+     * and refuses any other context with ENOTSUP.
+     */
+    default void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (!Extents.BASE_ALLOCATION.equals(context)) {
+            throw new NbdException(NbdError.ENOTSUP, "no meta context " + context);
+        }
+        extents(offset, length, flags, extents);
+    }
+
     /** Prefetches a range into whatever cache the layer has. */
     default void cache(long offset, long length, int flags) throws IOException {
     }

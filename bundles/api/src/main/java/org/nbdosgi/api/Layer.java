@@ -23,4 +23,12 @@ public interface Layer {
 
     /** The layer below's canonical name for "". */
     String defaultExport() throws IOException;
+
+    /**
+     * The meta contexts the layer below answers besides {@link Extents#BASE_ALLOCATION}, which
+     * every layer answers (for example {@code qemu:dirty-bitmap:backup}); empty by default.
+     */
+    default List<String> metaContexts() {
+        return List.of();
+    }
 }

@@ -33,6 +33,16 @@ public interface PluginInstance extends AutoCloseable {
     }
 
     /**
+     * The meta contexts this plugin's handles answer besides {@link Extents#BASE_ALLOCATION}, by
+     * {@link Handle#extents(String, long, long, int, Extents)}; none by default. Asked when a client
+     * negotiates (NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT), so the list may change while
+     * the export runs.
+     */
+    default List<String> metaContexts() {
+        return List.of();
+    }
+
+    /**
      * Opens the handle for one connection. Throw {@link NbdException} to refuse the client (for
      * example an export name that does not exist); other clients are unaffected.
      */

@@ -273,6 +273,23 @@ public final class Boundary implements Handle {
     }
 
     @Override
+    public void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (Extents.BASE_ALLOCATION.equals(context)) {
+            extents(offset, length, flags, extents);
+            return;
+        }
+        checkBounds(offset, length, NbdError.EINVAL);
+        try {
+            raw.extents(context, offset, length, flags, extents);
+        } catch (RuntimeException e) {
+            throw bug("extents", e);
+        }
+        if (extents.covered() <= offset) {
+            throw new NbdException(NbdError.EIO, layer + ": " + context + " returned nothing for offset " + offset);
+        }
+    }
+
+    @Override
     public void cache(long offset, long length, int flags) throws IOException {
         checkBounds(offset, length, NbdError.EINVAL);
         try {

@@ -14,6 +14,7 @@ import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.LayerInfo;
@@ -376,6 +377,17 @@ public final class Chain {
     public String defaultExport() throws IOException {
         String name = top.defaultExport();
         return name == null ? "" : name;
+    }
+
+    /**
+     * The meta contexts a client may select on this chain: base:allocation, then those the layers
+     * add (the outermost layer's answer). Any thread; the list may change while the chain runs.
+     */
+    public List<String> metaContexts() {
+        java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+        all.add(Extents.BASE_ALLOCATION);
+        all.addAll(top.metaContexts());
+        return List.copyOf(all);
     }
 
     /** The name the chain's size was learnt under (its default export's canonical name). */

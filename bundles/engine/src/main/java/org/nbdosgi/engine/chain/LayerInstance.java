@@ -94,6 +94,15 @@ public final class LayerInstance {
         return own != null ? own : next.defaultExport();
     }
 
+    /** The meta contexts the layer answers besides base:allocation (its own, or the layer below's). */
+    List<String> metaContexts() {
+        if (plugin != null) {
+            return plugin.metaContexts();
+        }
+        List<String> own = filter.metaContexts();
+        return own != null ? own : next.metaContexts();
+    }
+
     /** The state for a successor of the same plugin or filter (hot swap), or null. */
     Object handOver() {
         return filter != null ? filter.handOver() : plugin.handOver();

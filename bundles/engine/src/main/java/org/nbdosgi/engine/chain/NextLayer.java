@@ -91,4 +91,9 @@ final class NextLayer implements Layer {
     public String defaultExport() throws IOException {
         return target.defaultExport();
     }
+
+    @Override
+    public List<String> metaContexts() {
+        return target.metaContexts();
+    }
 }

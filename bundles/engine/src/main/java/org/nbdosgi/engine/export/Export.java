@@ -1,6 +1,7 @@
 package org.nbdosgi.engine.export;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -11,6 +12,7 @@ import java.util.function.BooleanSupplier;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
@@ -89,6 +91,15 @@ public final class Export {
      */
     public long size() {
         return size;
+    }
+
+    /**
+     * The meta contexts a client may select: those of the running chain (base:allocation first), or
+     * base:allocation alone while the export does not run. Any thread.
+     */
+    public List<String> metaContexts() {
+        Chain c = chain;
+        return c == null ? List.of(Extents.BASE_ALLOCATION) : c.metaContexts();
     }
 
     public Set<Session> sessions() {

@@ -1,6 +1,7 @@
 package org.nbdosgi.engine.export;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -31,6 +32,7 @@ public final class Session implements AutoCloseable {
     private final ReentrantLock serializeRequests = new ReentrantLock();
     private volatile Boundary top;
     private volatile String revoked;
+    private volatile List<String> metaContexts = List.of();
 
     Session(Export export, ClientContext client, Boundary top, Consumer<String> disconnect, boolean holdsConnectionSlot) {
         this.export = export;
@@ -51,6 +53,16 @@ public final class Session implements AutoCloseable {
 
     public Promise promise() {
         return promise;
+    }
+
+    /** The meta contexts the client selected for transmission (part of what it was promised). */
+    public List<String> metaContexts() {
+        return metaContexts;
+    }
+
+    /** Handshake: the client enters transmission with these meta contexts selected. */
+    public void selectMetaContexts(List<String> selected) {
+        this.metaContexts = List.copyOf(selected);
     }
 
     /** The top of the chain as opened for this client. */

@@ -185,13 +185,19 @@ public final class Transition {
     private record Reopened(Session session, Boundary top, List<String> broken) {
     }
 
-    /** Opens the new chain for each client and compares it with what the client was promised. */
+    /**
+     * Opens the new chain for each client and compares it with what the client was promised: its
+     * {@link Promise}, and the meta contexts it selected.
+     */
     private List<Reopened> reopen(Chain chain) {
         List<Reopened> out = new ArrayList<>();
+        List<String> contexts = chain.metaContexts();
         for (Session s : export.sessions()) {
             try {
                 Boundary top = chain.open(s.client());
-                out.add(new Reopened(s, top, s.promise().brokenBy(Promise.of(top.capabilities()))));
+                List<String> broken = new ArrayList<>(s.promise().brokenBy(Promise.of(top.capabilities())));
+                s.metaContexts().stream().filter(c -> !contexts.contains(c)).forEach(c -> broken.add("meta context " + c));
+                out.add(new Reopened(s, top, broken));
             } catch (IOException | RuntimeException e) {
                 out.add(new Reopened(s, null, List.of("cannot reopen: " + e.getMessage())));
             }

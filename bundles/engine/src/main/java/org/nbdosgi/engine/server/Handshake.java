@@ -3,13 +3,16 @@ package org.nbdosgi.engine.server;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.export.Session;
@@ -44,6 +47,7 @@ final class Handshake {
 
     private boolean structured;
     private String metaContextExport;
+    private List<String> metaContexts = List.of();
     private int transmissionFlags;
 
     /**
@@ -236,8 +240,9 @@ final class Handshake {
     }
 
     private Negotiated agreed(String name, boolean blockSizeAcknowledged, boolean noZeroes) {
-        return new Negotiated(session, structured, structured && name.equals(metaContextExport), blockSizeAcknowledged,
-                transmissionFlags, noZeroes);
+        List<String> selected = structured && name.equals(metaContextExport) ? metaContexts : List.of();
+        session.selectMetaContexts(selected);
+        return new Negotiated(session, structured, selected, blockSizeAcknowledged, transmissionFlags, noZeroes);
     }
 
     private void attach(Route route) throws IOException, InterruptedException {
@@ -247,10 +252,16 @@ final class Handshake {
         transmissionFlags = s.promise().flags() | (structured ? Nbd.FLAG_SEND_DF : 0);   // DF: the only flag the chain does not decide
     }
 
+    /**
+     * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: the contexts the export's chain offers
+     * ({@code Export.metaContexts}), matched by {@link MetaContextQuery}. A set selects them for
+     * that export name (ids 1, 2, ... in the order of the replies); a failed set selects nothing.
+     */
     private void metaContext(int option, ByteBuffer data) throws IOException {
         boolean set = option == Nbd.OPT_SET_META_CONTEXT;
         if (set) {
-            metaContextExport = null;                       // a failed set selects nothing
+            metaContextExport = null;
+            metaContexts = List.of();
         }
         if (!structured) {
             optionError(option, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
@@ -266,9 +277,9 @@ final class Handshake {
             return;
         }
         String name = string(data, (int) nameLength);
-        long queries = data.getInt() & UNSIGNED_INT;
-        boolean matched = queries == 0 && !set;
-        for (long i = 0; i < queries; i++) {
+        long count = data.getInt() & UNSIGNED_INT;
+        List<String> queries = new ArrayList<>();
+        for (long i = 0; i < count; i++) {
             if (data.remaining() < 4) {
                 optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
                 return;
@@ -278,26 +289,33 @@ final class Handshake {
                 optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
                 return;
             }
-            String q = string(data, (int) qlen);
-            if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
-                matched = true;
-            }
+            queries.add(string(data, (int) qlen));
         }
         if (data.hasRemaining()) {
             optionError(option, Nbd.REP_ERR_INVALID, "trailing data after the queries");
             return;
         }
-        if (set && routing.route(name) == null) {
+        Route route = routing.route(name);
+        if (set && route == null) {
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return;
         }
-        if (matched) {
-            byte[] ctx = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
-            optionReply(option, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + ctx.length)
-                    .putInt(set ? Nbd.META_CONTEXT_BASE_ALLOCATION : 0).put(ctx).flip());
-            if (set) {
-                metaContextExport = name;
-            }
+        // an export listed but not known (yet): what every export offers
+        List<String> offered = route == null ? List.of(Extents.BASE_ALLOCATION) : route.export().metaContexts();
+        List<String> found;
+        try {
+            found = MetaContextQuery.matching(offered, queries, !set);
+        } catch (IllegalArgumentException e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return;
+        }
+        for (int i = 0; i < found.size(); i++) {
+            byte[] ctx = found.get(i).getBytes(StandardCharsets.UTF_8);
+            optionReply(option, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + ctx.length).putInt(set ? i + 1 : 0).put(ctx).flip());
+        }
+        if (set) {
+            metaContextExport = name;
+            metaContexts = List.copyOf(found);
         }
         optionReply(option, Nbd.REP_ACK, null);
     }

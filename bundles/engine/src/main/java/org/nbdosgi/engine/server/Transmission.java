@@ -2,6 +2,7 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.nbdosgi.api.Extents;
@@ -43,6 +44,7 @@ final class Transmission {
     private final Session session;
     private final boolean structured;
     private final boolean fuaAllowed;
+    private final List<String> metaContexts;
     private final RequestCheck check;
     private final Transport transport;
     private final WireIn in;
@@ -61,6 +63,7 @@ final class Transmission {
         this.session = agreed.session();
         this.structured = agreed.structuredReplies();
         this.fuaAllowed = agreed.has(Nbd.FLAG_SEND_FUA);
+        this.metaContexts = agreed.metaContexts();
         this.check = RequestCheck.of(agreed);
         this.transport = transport;
         this.in = in;
@@ -190,12 +193,14 @@ final class Transmission {
                 case Nbd.CMD_CACHE -> session.run(top -> top.cache(r.offset, r.length, 0));
                 case Nbd.CMD_BLOCK_STATUS -> {
                     boolean reqOne = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0;
-                    Extents[] result = new Extents[1];
+                    Extents[] result = new Extents[metaContexts.size()];
                     session.run(top -> {
-                        result[0] = new Extents(r.offset, top.size());
-                        top.extents(r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[0]);
+                        for (int i = 0; i < result.length; i++) {           // context id i + 1, as negotiated
+                            result[i] = new Extents(r.offset, top.size());
+                            top.extents(metaContexts.get(i), r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[i]);
+                        }
                     });
-                    send(done, d -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne, d));
+                    send(done, d -> writer.blockStatus(r.cookie, result, r.length, reqOne, d));
                     return;
                 }
                 default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);

@@ -88,10 +88,17 @@ public final class TestLayers {
     public class TagFilter implements Filter {
         private final String name;
         private final ThreadModel model;
+        private List<String> metaContexts;
 
         public TagFilter(String name, ThreadModel model) {
             this.name = name;
             this.model = model;
+        }
+
+        /** The filter also offers these meta contexts (beside the layer below's). */
+        public TagFilter offering(String... contexts) {
+            metaContexts = List.of(contexts);
+            return this;
         }
 
         public TagFilter(String name) {
@@ -125,6 +132,15 @@ public final class TestLayers {
             return new FilterInstance() {
                 public ThreadModel threadModel() {
                     return model;
+                }
+
+                public List<String> metaContexts() {
+                    if (metaContexts == null) {
+                        return null;
+                    }
+                    List<String> all = new java.util.ArrayList<>(next.metaContexts());
+                    all.addAll(metaContexts);
+                    return all;
                 }
 
                 public Handle open(ClientContext client) throws IOException {

@@ -38,7 +38,8 @@ class TransitionTest {
             };
         }
     };
-    final Catalog catalog = TestLayers.catalog(List.of(t.new DiskPlugin()), t.new TagFilter("a"), t.new TagFilter("b"), half);
+    final Catalog catalog = TestLayers.catalog(List.of(t.new DiskPlugin()), t.new TagFilter("a"), t.new TagFilter("b"), half,
+            t.new TagFilter("bitmaps").offering("x-test:one", "x-test:two"));
     final BufferPool pool = new BufferPool();
     Export export;
     Session client;
@@ -105,6 +106,17 @@ class TransitionTest {
         assertEquals(ExportState.RUNNING, export.state());
         assertTrue(before != client.top(), "the client runs on the rebuilt top");
         assertEquals(9, readByte(100));
+    }
+
+    @Test
+    void theMetaContextsAClientSelectedArePartOfItsPromise() throws Exception {
+        transition().to(spec("--filter=bitmaps", "--filter=a", "--filter=b", "disk", "65536"), Transition.OnBroken.REFUSE);
+        assertEquals(List.of("base:allocation", "x-test:one", "x-test:two"), export.metaContexts());
+        client.selectMetaContexts(List.of("base:allocation", "x-test:two"));
+        ConfigException e = assertThrows(Transition.Refused.class, () ->
+                transition().to(spec("--filter=a", "--filter=b", "disk", "65536"), Transition.OnBroken.REFUSE));
+        assertTrue(e.getMessage().contains("was promised meta context x-test:two"), e.getMessage());
+        assertEquals(List.of("base:allocation", "x-test:one", "x-test:two"), export.metaContexts(), "the filter came back");
     }
 
     @Test

@@ -329,6 +329,30 @@ final class BlockCache implements AutoCloseable {
         }
     }
 
+    /**
+     * qemu:allocation-depth: 1 where the block exists only here (dirty, zeroed or trimmed, not yet
+     * written back), 2 where the data is the layer below's (cached clean or not cached) and the layer
+     * below has it allocated, 0 where neither has anything (a hole below, nothing pending here).
+     */
+    void allocationDepth(long offset, long length, int flags, Extents out) throws IOException {
+        long first = g.block(offset);
+        long last = Math.min(g.block(offset + length - 1), first + MAX_EXTENT_BLOCKS - 1);
+        long stop = Math.min(offset + length, g.end(last));
+        Extents below = new Extents(offset, stop);
+        lower.extents(offset, stop - offset, flags, below);
+        long pos = offset;
+        for (int i = 0; i < below.count() && pos < stop; i++) {
+            long end = below.offset(i) + below.length(i);
+            int belowDepth = (below.type(i) & Extents.HOLE) != 0 ? 0 : 2;
+            while (pos < end) {
+                long b = g.block(pos);
+                long until = Math.min(end, g.end(b));
+                out.add(pos, until - pos, BlockStates.isDirty(states.get(b)) ? 1 : belowDepth);
+                pos = until;
+            }
+        }
+    }
+
     // ---- flush and stop
 
     /**
