@@ -37,6 +37,23 @@ public interface FilterInstance extends AutoCloseable {
     /** Opens this filter's handle for one connection, normally over {@code next.open(client)}. */
     Handle open(ClientContext client) throws IOException;
 
+    /**
+     * What the filter says about itself right now, one line each, shown by {@code nbd:chain} under the
+     * layer (the cbt filter lists its bitmaps); empty by default. Control plane.
+     */
+    default List<String> status() {
+        return List.of();
+    }
+
+    /**
+     * Called before {@link #close()} when a change removes this filter from an export that goes on
+     * without it: from then on requests reach the layers below without passing here. A filter whose
+     * state describes those requests (a dirty bitmap) marks that state as no longer complete. Control
+     * plane.
+     */
+    default void removed() {
+    }
+
     /** As {@link PluginInstance#handOver()}. */
     default Object handOver() {
         return null;

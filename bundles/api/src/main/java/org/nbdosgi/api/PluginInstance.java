@@ -48,6 +48,11 @@ public interface PluginInstance extends AutoCloseable {
      */
     Handle open(ClientContext client) throws IOException;
 
+    /** As {@link FilterInstance#status()}. */
+    default List<String> status() {
+        return List.of();
+    }
+
     /**
      * Called before a hot swap closes this instance: returns the state a successor of the same
      * plugin should adopt (it arrives as {@link ExportContext#inheritedState()}), or null when

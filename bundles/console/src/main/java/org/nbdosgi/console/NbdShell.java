@@ -171,6 +171,14 @@ public final class NbdShell {
             layers.row(i++, l.filter() ? "filter" : "plugin", l.name(), l.threadModel().displayName(), paramsText(l.params()));
         }
         out.print(layers);
+        i = 0;
+        for (LayerInfo l : e.layers()) {                 // what a layer says about itself (the cbt filter's bitmaps)
+            if (!l.status().isEmpty()) {
+                out.println("layer " + i + " (" + l.name() + "):");
+                l.status().forEach(line -> out.println("  " + line));
+            }
+            i++;
+        }
         Table clients = new Table("CLIENT", "ADDRESS", "ASKED-FOR", "IN-FLIGHT", "REQUESTS");
         admin.connections().stream().filter(c -> e.name().equals(c.export())).forEach(c -> clients.row(c.id(),
                 c.clientAddress(), Command.quoted(c.requestedName()), c.inFlight(), c.requests()));

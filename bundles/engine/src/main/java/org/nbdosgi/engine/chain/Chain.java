@@ -1,11 +1,13 @@
 package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import org.nbdosgi.api.ClientContext;
@@ -87,9 +89,9 @@ public final class Chain {
             list.set(occurrence, state);
         }
 
-        java.util.Optional<Object> get(String layer, int occurrence) {
+        Optional<Object> get(String layer, int occurrence) {
             List<Object> list = byName.get(layer);
-            return java.util.Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
+            return Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
         }
 
         public boolean isEmpty() {
@@ -208,7 +210,8 @@ public final class Chain {
      *
      * @throws ConfigException one line naming the layer and what is wrong
      */
-    public static Chain build(Plan plan, HandedOver inherited, HandleRegistry handles, BufferPool pool) throws ConfigException {
+    public static Chain build(Plan plan, HandedOver inherited, Optional<Path> stateDirectory, HandleRegistry handles,
+                              BufferPool pool) throws ConfigException {
         boolean readOnly = plan.spec.readOnly();
         List<String> names = plan.names;
         List<Integer> occurrence = occurrences(names);
@@ -217,7 +220,8 @@ public final class Chain {
         try {
             for (int i = names.size() - 1 - plan.kept.size(); i >= 0; i--) {
                 Config config = plan.configs.get(i);
-                ExportContext context = new ExportContext(plan.spec.name(), readOnly, inherited.get(names.get(i), occurrence.get(i)));
+                ExportContext context = new ExportContext(plan.spec.name(), readOnly, inherited.get(names.get(i), occurrence.get(i)),
+                        stateDirectory);
                 LayerInstance layer;
                 if (plan.services.get(i) instanceof Plugin plugin) {
                     PluginInstance pi = create(plugin.name(), () -> plugin.create(config, context));
@@ -422,7 +426,7 @@ public final class Chain {
 
     /** What each layer reports about itself, outermost first. */
     public List<LayerInfo> info() {
-        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), l.config().asMap(), l.threadModel())).toList();
+        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), l.config().asMap(), l.threadModel(), l.status())).toList();
     }
 
     /** The layers above the bottom {@code keep}, outermost first. */
@@ -446,9 +450,9 @@ public final class Chain {
      * Takes apart the layers above the bottom {@code keep} (outermost first, with no handles open on
      * them), for the layers {@code plan} builds there; null: for a successor of every layer (a bundle
      * going, expected back). A layer the plan also builds (same name and occurrence, counted from the
-     * outermost in the spec each was built for) hands over its state; a filter it does not build is closed as when its export
-     * stops (stats writes its report, cache writes its dirty blocks back), together with the layers
-     * above it, while the layers below it still hold their state. A plugin taken apart always hands
+     * outermost in the spec each was built for) hands over its state; a filter it does not build is
+     * told it is removed ({@code FilterInstance.removed()}) and closed as when its export stops (stats
+     * writes its report, cache writes its dirty blocks back), together with the layers above it, while the layers below it still hold their state. A plugin taken apart always hands
      * over: a refused change rebuilds the old chain from it. The bottom {@code keep} layers are not
      * touched.
      */
@@ -462,12 +466,21 @@ public final class Chain {
             if (successors == null || !l.isFilter() || successors.contains(l.name() + "#" + occurrence.get(i))) {
                 states.put(l.name(), occurrence.get(i), handOverQuietly(l));
             } else {
+                removedQuietly(l);
                 closeAll(going.subList(closed, i + 1));
                 closed = i + 1;
             }
         }
         closeAll(going.subList(closed, going.size()));
         return states;
+    }
+
+    private static void removedQuietly(LayerInstance l) {
+        try {
+            l.removed();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: removing it failed: {}", l.name(), e.toString());
+        }
     }
 
     private static void closeAll(List<LayerInstance> layers) {

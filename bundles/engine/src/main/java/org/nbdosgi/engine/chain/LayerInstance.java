@@ -103,6 +103,23 @@ public final class LayerInstance {
         return own != null ? own : next.metaContexts();
     }
 
+    /** What the layer says about itself now (for nbd:chain); never fails. */
+    List<String> status() {
+        try {
+            List<String> lines = filter != null ? filter.status() : plugin.status();
+            return lines == null ? List.of() : lines;
+        } catch (RuntimeException e) {
+            return List.of("status failed: " + e);
+        }
+    }
+
+    /** A change removes this filter from an export that goes on without it. */
+    void removed() {
+        if (filter != null) {
+            filter.removed();
+        }
+    }
+
     /** The state for a successor of the same plugin or filter (hot swap), or null. */
     Object handOver() {
         return filter != null ? filter.handOver() : plugin.handOver();

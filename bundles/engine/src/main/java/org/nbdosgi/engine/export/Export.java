@@ -1,7 +1,9 @@
 package org.nbdosgi.engine.export;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -34,6 +36,7 @@ public final class Export {
     private final ReentrantLock serializeAllRequests = new ReentrantLock();
     private final Semaphore serializeConnections = new Semaphore(1, true);
     private final long parkTimeoutMillis;
+    private final Optional<Path> stateDirectory;
     private volatile Chain chain;
     private Chain kept = Chain.EMPTY;
     private volatile ExportState state = ExportState.FAILED;
@@ -47,10 +50,22 @@ public final class Export {
      * @param parkTimeoutMillis how long a request waits at a closed gate before failing with ESHUTDOWN
      */
     public Export(ExportSpec spec, boolean catchAll, BooleanSupplier onControlPlane, long parkTimeoutMillis) {
+        this(spec, catchAll, onControlPlane, parkTimeoutMillis, Optional.empty());
+    }
+
+    /** @param stateDirectory where the export's layers may keep state across restarts, if anywhere */
+    public Export(ExportSpec spec, boolean catchAll, BooleanSupplier onControlPlane, long parkTimeoutMillis,
+                  Optional<Path> stateDirectory) {
+        this.stateDirectory = stateDirectory;
         this.spec = spec;
         this.catchAll = catchAll;
         this.gate = new Gate(onControlPlane);
         this.parkTimeoutMillis = parkTimeoutMillis;
+    }
+
+    /** Where the export's layers may keep state across restarts (see {@code ExportContext}), if anywhere. */
+    public Optional<Path> stateDirectory() {
+        return stateDirectory;
     }
 
     public ExportSpec spec() {

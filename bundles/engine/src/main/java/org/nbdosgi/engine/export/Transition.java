@@ -92,7 +92,7 @@ public final class Transition {
             long takenApart = System.nanoTime();
             Chain next;
             try {
-                next = Chain.build(plan, states, export.handles(), pool);
+                next = Chain.build(plan, states, export.stateDirectory(), export.handles(), pool);
             } catch (ConfigException e) {
                 back(oldSpec, oldState, oldMessage, kept, states);
                 throw e;

@@ -85,9 +85,22 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (bytes != null) {
             maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
         }
-        exports = new Exports(this, pool, control, parkTimeoutMillis);
+        exports = new Exports(this, pool, control, parkTimeoutMillis, stateRoot(context));
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
+    }
+
+    /**
+     * Where exports keep their layers' state across restarts: {@code nbd.state}, else {@code state/}
+     * in the configuration directory {@code nbd.etc} (container mode), else nowhere (command line).
+     */
+    private static Path stateRoot(BundleContext context) {
+        String state = context.getProperty("nbd.state");
+        if (state != null && !state.isBlank()) {
+            return Path.of(state);
+        }
+        String etc = context.getProperty("nbd.etc");
+        return etc == null || etc.isBlank() ? null : Path.of(etc, "state");
     }
 
     @Deactivate
@@ -348,10 +361,12 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return onControlPlane(() -> exports.rewire(name, spec, force));
     }
 
+    /** Removes an export; its state directory goes too, unless the server (or the engine) is stopping. */
     @Override
     public void removeExport(String name) throws ConfigException {
+        boolean stopping = context.getBundle(0).getState() == Bundle.STOPPING || context.getBundle().getState() == Bundle.STOPPING;
         onControlPlane(() -> {
-            exports.remove(name);
+            exports.remove(name, !stopping);
             return null;
         });
     }

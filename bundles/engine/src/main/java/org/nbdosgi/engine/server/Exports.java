@@ -1,10 +1,18 @@
 package org.nbdosgi.engine.server;
 
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportInfo;
@@ -34,12 +42,15 @@ final class Exports {
     private final BufferPool pool;
     private final ControlPlane control;
     private final long parkTimeoutMillis;
+    private final Path stateRoot;
 
-    Exports(Catalog catalog, BufferPool pool, ControlPlane control, long parkTimeoutMillis) {
+    /** @param stateRoot where each export gets a state directory for its layers, or null for none */
+    Exports(Catalog catalog, BufferPool pool, ControlPlane control, long parkTimeoutMillis, Path stateRoot) {
         this.catalog = catalog;
         this.pool = pool;
         this.control = control;
         this.parkTimeoutMillis = parkTimeoutMillis;
+        this.stateRoot = stateRoot;
     }
 
     // ---- lookups (any thread) ------------------------------------------------------------
@@ -123,11 +134,19 @@ final class Exports {
     }
 
     private Export newExport(ExportSpec spec, boolean catchAll) {
-        return new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis);
+        return new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis, Optional.ofNullable(stateDirectory(spec.name())));
     }
 
-    /** Drains the export, disconnects its clients, closes its layers. */
-    void remove(String name) throws ConfigException, InterruptedException {
+    /** {@code STATE_ROOT/export-NAME} (the name URL-encoded), or null without a state root. */
+    private Path stateDirectory(String name) {
+        return stateRoot == null ? null : stateRoot.resolve("export-" + URLEncoder.encode(name, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Drains the export, disconnects its clients, closes its layers. {@code forget}: the export is
+     * gone for good (a user removed it), so its state directory goes too; not when the server stops.
+     */
+    void remove(String name, boolean forget) throws ConfigException, InterruptedException {
         checkControlPlane();
         Export e = exports.remove(name);
         if (e == null) {
@@ -144,6 +163,23 @@ final class Exports {
         List.copyOf(e.sessions()).forEach(Session::close);
         e.closeLayers();
         LOG.info("export '{}' stopped", name);
+        if (forget && e.stateDirectory().isPresent()) {
+            deleteTree(e.stateDirectory().get());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+            LOG.info("removed the export's state in {}", dir);
+        } catch (IOException e) {
+            LOG.warn("could not remove the export's state in {}: {}", dir, e.toString());
+        }
     }
 
     /** Removes the exports built with {@code service}. */
@@ -151,7 +187,7 @@ final class Exports {
         for (Export e : List.copyOf(exports.values())) {
             if (e.uses(service)) {
                 try {
-                    remove(e.name());
+                    remove(e.name(), false);
                 } catch (ConfigException gone) {
                     // removed meanwhile
                 }
@@ -162,7 +198,7 @@ final class Exports {
     void removeAll() throws InterruptedException {
         for (String name : List.copyOf(exports.keySet())) {
             try {
-                remove(name);
+                remove(name, false);
             } catch (ConfigException gone) {
                 // removed meanwhile
             }

@@ -39,7 +39,7 @@ class ChainTest {
 
     /** The chain of {@code spec} built from nothing. */
     Chain build(ExportSpec spec, Catalog catalog) throws ConfigException {
-        return Chain.build(Chain.EMPTY.plan(spec, catalog), Chain.HandedOver.none(), handles, pool);
+        return Chain.build(Chain.EMPTY.plan(spec, catalog), Chain.HandedOver.none(), Optional.empty(), handles, pool);
     }
 
     Chain chain(String... args) throws ConfigException {
@@ -141,7 +141,7 @@ class ChainTest {
         };
         Chain.HandedOver states = Chain.HandedOver.none();
         ConfigException e = assertThrows(ConfigException.class, () -> Chain.build(Chain.EMPTY.plan(spec("--filter=f", "disk", "1"),
-                TestLayers.catalog(List.of(t.new DiskPlugin()), failing)), states, handles, pool));
+                TestLayers.catalog(List.of(t.new DiskPlugin()), failing)), states, Optional.empty(), handles, pool));
         assertEquals("f: failed to start: java.lang.IllegalStateException: cannot", e.getMessage());
         assertEquals(List.of("create disk {size=1}", "hand over disk", "close disk"), events);
         assertEquals(Optional.of("disk pages"), states.get("disk", 0));
@@ -170,7 +170,7 @@ class ChainTest {
         Chain.HandedOver states = chain.dismantleAbove(plan.kept(), plan);
         assertEquals(List.of("hand over a", "close a"), events, "a is a#0 in the new chain too: it hands over");
         events.clear();
-        Chain next = Chain.build(plan, states, handles, pool);
+        Chain next = Chain.build(plan, states, Optional.empty(), handles, pool);
         assertEquals(List.of("create a {a-tag=3} from a state", "create b {}"), events);
         assertEquals(List.of("b", "a", "b", "disk"), next.info().stream().map(l -> l.name()).toList());
     }
