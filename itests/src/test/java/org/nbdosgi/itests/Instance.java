@@ -135,6 +135,13 @@ public final class Instance implements AutoCloseable {
         }
     }
 
+    /** Kills the container (SIGKILL): no shutdown hook runs, nothing is saved. */
+    public void kill() throws Exception {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+
     public String log() throws IOException {
         Path log = home.resolve("server.log");
         return Files.exists(log) ? Files.readString(log) : "";
