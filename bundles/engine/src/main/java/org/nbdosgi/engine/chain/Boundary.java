@@ -11,7 +11,8 @@ import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +28,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Boundary implements Handle {
     private static final Logger LOG = LoggerFactory.getLogger(Boundary.class);
-    private static final int ZERO_CHUNK = 1 << 20;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
     private final Handle raw;
     private final String layer;
@@ -245,8 +244,9 @@ public final class Boundary implements Handle {
         boolean flushAfter = fuaAsked && own.flush();
         int chunkFlags = fuaAsked && !flushAfter ? Flags.FUA : 0;
         while (length > 0) {
-            int n = (int) Math.min(length, ZERO_CHUNK);
-            raw.write(ZEROS.slice(0, n), offset, chunkFlags);
+            ByteBuffer zeros = Zeros.slice((int) Math.min(length, Zeros.CHUNK));
+            int n = zeros.remaining();
+            raw.write(zeros, offset, chunkFlags);
             offset += n;
             length -= n;
         }

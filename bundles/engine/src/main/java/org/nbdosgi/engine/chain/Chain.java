@@ -25,7 +25,7 @@ import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -8,7 +8,7 @@ import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /**
  * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on one

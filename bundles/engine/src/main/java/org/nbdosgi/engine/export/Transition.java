@@ -10,7 +10,7 @@ import org.nbdosgi.api.ExportState;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 import org.nbdosgi.engine.transport.Transport;
 
 /**
@@ -27,7 +29,6 @@ public final class ReplyWriter {
     public static final int MAX_CHUNKS = 256;
     private static final int IOV_MAX = 1024;
     private static final int ZERO_BLOCK = 4096;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_BLOCK).asReadOnlyBuffer();
 
     private static final int INLINE_HEADER_MAX = 28;
 
@@ -168,7 +169,7 @@ public final class ReplyWriter {
     }
 
     private static boolean isZero(ByteBuffer data, int pos) {
-        return data.slice(pos, ZERO_BLOCK).mismatch(ZEROS) < 0;
+        return Zeros.isZero(data, pos, ZERO_BLOCK);
     }
 
     /**

@@ -25,7 +25,7 @@ import org.nbdosgi.api.Units;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.Transport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;

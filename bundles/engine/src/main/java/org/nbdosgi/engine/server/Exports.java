@@ -24,7 +24,7 @@ import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.export.Transition;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

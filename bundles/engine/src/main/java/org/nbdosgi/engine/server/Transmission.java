@@ -10,7 +10,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.engine.export.Session;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.ReplyWriter;
 import org.nbdosgi.engine.protocol.WireIn;

@@ -15,7 +15,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 class BoundaryTest {
     private final BufferPool pool = new BufferPool();

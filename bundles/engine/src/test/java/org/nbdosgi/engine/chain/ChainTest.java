@@ -23,7 +23,7 @@ import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 class ChainTest {
     final TestLayers t = new TestLayers();

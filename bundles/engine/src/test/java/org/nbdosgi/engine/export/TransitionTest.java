@@ -20,7 +20,7 @@ import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.TestLayers;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /** Rewires, parks and resumes of one export with a client attached: what is kept, what is rebuilt. */
 class TransitionTest {

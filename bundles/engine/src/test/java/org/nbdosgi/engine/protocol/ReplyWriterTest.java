@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.MemoryTransport;
 
 class ReplyWriterTest {

@@ -16,6 +16,8 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +42,8 @@ final class BlockCache implements AutoCloseable {
     final Space space;
     final CacheFile file;
     final Lower lower;
-    final Scratch scratch = new Scratch();
+    /** Direct buffers for moving blocks between the layer below and the cache file (fills, read-modify-write, write-back). */
+    final BufferPool scratch = new BufferPool(64 * 1024, CacheOptions.MAX_BLOCK_SIZE * 4, 16L << 20, 1);
     final WriteBack writeBack;
     final Reclaimer reclaimer;
     final CacheWrites writes;

@@ -12,6 +12,8 @@ import java.nio.file.StandardOpenOption;
 
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.Zeros;
+import org.nbdosgi.common.libc.LibC;
 
 import com.sun.jna.LastErrorException;
 
