@@ -18,34 +18,16 @@
 #
 # Bar: every change window's longest latency is at most 20 ms.
 # Environment: NBD_OSGI (default runtime/target/nbd-osgi/bin/nbd-osgi), RUNTIME (seconds of fio,
-# default 20), CHANGES (insert+remove pairs, default 4), KEEP=1 keeps the work directory (logs).
+# default 20), CHANGES (insert+remove pairs, default 4).
 # Figures taken while the machine does other work are noisy: compare with the latency outside the
 # windows of the same run.
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-NBD_OSGI=${NBD_OSGI:-$here/runtime/target/nbd-osgi/bin/nbd-osgi}
 RUNTIME=${RUNTIME:-20}
 CHANGES=${CHANGES:-4}
 BAR_MS=20
+. "$(dirname "$0")/lib.sh"
+need python3 python3
+work=$WORK
 export PATH=/usr/bin:/bin:$PATH
-
-for tool in fio nbdkit nbdinfo; do
-    command -v "$tool" >/dev/null || { echo "rewire.sh: $tool is not installed (apt-get install ${tool/nbdinfo/libnbd-bin})" >&2; exit 1; }
-done
-[[ -x $NBD_OSGI ]] || { echo "rewire.sh: $NBD_OSGI not found: build first (./dev build)" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/nbd-bench-XXXXXX)
-server=""
-stop_server() {
-    if [[ -n $server ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        server=""
-    fi
-}
-trap 'stop_server; [[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
-
-now_ms() { date +%s%3N; }
 
 # fio_randwrite SOCK LOGPREFIX : the workload, with the per-10-ms maximum latency log
 fio_randwrite() {
@@ -121,19 +103,9 @@ done
 outside=$(max_outside "$log" "${windows[@]}")
 paused=$(printf '%s\n' "${drained[@]}" | sort -g | tail -1)
 
-start_nbdkit() {
-    sock=$work/nbdkit.sock
-    nbdkit -f -U "$sock" memory 1G 2>"$work/nbdkit.log" &
-    server=$!
-    for _ in $(seq 300); do
-        nbdinfo --can connect "nbd+unix:///?socket=$sock" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nbdkit did not start" >&2; exit 1
-}
-start_nbdkit
-fio_randwrite "$work/nbdkit.sock" "$work/nbdkit"
-stop_server
+start nbdkit nbdkit memory 1G
+fio_randwrite "$SOCK" "$work/nbdkit"
+stop "$SERVER_PID"
 nbdkit_max=$(max_outside "$(ls "$work"/nbdkit_clat.*.log)")
 
 echo

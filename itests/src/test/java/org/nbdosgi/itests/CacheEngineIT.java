@@ -14,6 +14,7 @@ import java.util.Random;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
@@ -22,6 +23,7 @@ import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.LayerInfo;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -70,12 +72,8 @@ public class CacheEngineIT {
         throw new AssertionError("no bundle " + symbolicName);
     }
 
-    private void awaitRunning(String export) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export(export).state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(ExportState.RUNNING, admin.export(export).state());
+    private void awaitRunning(String export) throws Exception {
+        Wait.until(Duration.ofSeconds(10), "export '" + export + "' running", () -> admin.export(export).state() == ExportState.RUNNING);
     }
 
     private static byte[] random(long seed, int length) {

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.Test;
+import org.nbdosgi.testkit.Wait;
 
 /**
  * The interactive console as a user at a terminal meets it: bin/nbd-osgi in a pseudo-terminal
@@ -24,14 +25,8 @@ public class InteractiveConsoleIT {
         return screen.toString().replaceAll("\u001b\\[[0-9;?]*[A-Za-z]|\u001b[=>]", "");
     }
 
-    private void await(Duration limit, String text) throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (!text().contains(text)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("'" + text + "' did not appear on the terminal:\n" + text());
-            }
-            Thread.sleep(50);
-        }
+    private void await(Duration limit, String text) throws Exception {
+        Wait.until(limit, () -> "'" + text + "' on the terminal:\n" + text(), () -> text().contains(text));
     }
 
     @Test

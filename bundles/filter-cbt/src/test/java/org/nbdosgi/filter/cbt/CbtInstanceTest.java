@@ -18,70 +18,20 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ExportContext;
-import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Handle;
-import org.nbdosgi.api.Layer;
-import org.nbdosgi.api.Support;
+import org.nbdosgi.testkit.RamDisk;
 
 /** The cbt filter over a RAM disk: marking, the meta contexts, and what survives a hand-over, a clean stop and a crash. */
 class CbtInstanceTest {
-    static final ClientContext CLIENT = new ClientContext("", false, "test", 1);
+    static final ClientContext CLIENT = RamDisk.CLIENT;
     static final long SIZE = 16L << 20;
 
     @TempDir
     Path state;
 
     /** The layer below: a writable disk that offers one context of its own. */
-    final Layer below = new Layer() {
-        @Override
-        public Handle open(ClientContext client) {
-            return new Handle() {
-                public long size() {
-                    return SIZE;
-                }
-
-                public boolean canWrite() {
-                    return true;
-                }
-
-                public boolean canTrim() {
-                    return true;
-                }
-
-                public Support canZero() {
-                    return Support.NATIVE;
-                }
-
-                public void read(ByteBuffer buf, long offset, int flags) {
-                }
-
-                public void write(ByteBuffer buf, long offset, int flags) {
-                }
-
-                public void zero(long offset, long length, int flags) {
-                }
-
-                public void trim(long offset, long length, int flags) {
-                }
-            };
-        }
-
-        @Override
-        public List<ExportEntry> listExports(boolean readOnly) {
-            return List.of();
-        }
-
-        @Override
-        public String defaultExport() {
-            return "";
-        }
-
-        @Override
-        public List<String> metaContexts() {
-            return List.of("qemu:allocation-depth");
-        }
-    };
+    final RamDisk below = new RamDisk((int) SIZE).offering("qemu:allocation-depth");
 
     final LiveBitmaps live = new LiveBitmaps();
 

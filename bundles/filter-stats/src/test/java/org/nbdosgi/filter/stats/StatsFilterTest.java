@@ -22,6 +22,7 @@ import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.testkit.RamDisk;
 
 class StatsFilterTest {
     @TempDir
@@ -29,7 +30,9 @@ class StatsFilterTest {
 
     private final LiveStats live = new LiveStats();
     private final StatsFilter filter = new StatsFilter(live);
-    private final RamDisk disk = new RamDisk();
+    /** Reads covering it fail with EIO. */
+    private static final long BAD_OFFSET = 4L << 20;
+    private final RamDisk disk = new RamDisk(8 << 20).failReadsAt(BAD_OFFSET);
 
     private StatsInstance create(Map<String, String> params) throws ConfigException {
         return (StatsInstance) filter.create(new Config(params), new ExportContext("disk", false), disk);
@@ -83,7 +86,7 @@ class StatsFilterTest {
         StatsInstance stats = create(Map.of());
         Handle h = stats.open(RamDisk.CLIENT);
         read(h, 0, 512);
-        assertThrows(NbdException.class, () -> read(h, RamDisk.BAD_OFFSET, 512));
+        assertThrows(NbdException.class, () -> read(h, BAD_OFFSET, 512));
         assertTrue(stats.report().contains("read: 1 ops, "), stats.report());
         stats.close();
     }

@@ -1,4 +1,4 @@
-package org.nbdosgi.filter.cache;
+package org.nbdosgi.testkit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,36 +17,56 @@ import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 
 /**
- * The layer below the cache in unit tests: a RAM disk that counts the requests reaching it, can be
- * made to fail writes or a flush, and reports 4 KiB pages never written as holes. Thread-safe (one lock).
+ * The layer below a filter in unit tests, offering what the engine offers a filter: a RAM disk that
+ * writes, flushes, trims, zeroes, caches and FUAs natively and reports 4 KiB pages never written as
+ * holes. It counts the requests reaching it, and can be made to fail reads at an offset, writes, or
+ * one flush (losing what was written since, as a disk that drops its write cache). Thread-safe (one lock).
  */
-final class RamDisk implements Layer {
-    static final int PAGE = 4096;
+public final class RamDisk implements Layer {
+    public static final int PAGE = 4096;
+    /** A client context for tests: default export, writable, connection 1. */
+    public static final ClientContext CLIENT = new ClientContext("", false, "test", 1);
 
     private final byte[] data;
     private final boolean[] allocated;
-    final AtomicInteger reads = new AtomicInteger();
-    final AtomicInteger writes = new AtomicInteger();
-    final AtomicInteger flushes = new AtomicInteger();
-    final AtomicInteger zeros = new AtomicInteger();
-    final AtomicInteger trims = new AtomicInteger();
-    volatile boolean failWrites;
-    volatile int minimumBlock = 1;
+    public final AtomicInteger reads = new AtomicInteger();
+    public final AtomicInteger writes = new AtomicInteger();
+    public final AtomicInteger flushes = new AtomicInteger();
+    public final AtomicInteger zeros = new AtomicInteger();
+    public final AtomicInteger trims = new AtomicInteger();
+    public final AtomicInteger caches = new AtomicInteger();
+    /** Writes, zeros and flushes fail (ENOSPC, EIO for a flush). */
+    public volatile boolean failWrites;
+    public volatile int minimumBlock = 1;
     /** Runs inside the next flush, before it completes or fails: a request racing with that flush. */
-    volatile IoAction duringFlush;
+    public volatile IoAction duringFlush;
+    private volatile long badOffset = -1;
+    private volatile List<String> metaContexts = List.of();
     /** Set by {@link #failNextFlush}: what the disk held then, which a failed flush reverts to. */
     private byte[] lastFlushed;
 
-    interface IoAction {
+    public interface IoAction {
         void run() throws Exception;
     }
 
-    RamDisk(int size) {
+    public RamDisk(int size) {
         data = new byte[size];
         allocated = new boolean[(size + PAGE - 1) / PAGE];
     }
 
-    synchronized byte[] snapshot() {
+    /** Reads covering {@code offset} fail with EIO, as a bad sector. */
+    public RamDisk failReadsAt(long offset) {
+        badOffset = offset;
+        return this;
+    }
+
+    /** The layer also offers these meta contexts (it answers none of them). */
+    public RamDisk offering(String... contexts) {
+        metaContexts = List.of(contexts);
+        return this;
+    }
+
+    public synchronized byte[] snapshot() {
         return data.clone();
     }
 
@@ -54,17 +74,22 @@ final class RamDisk implements Layer {
      * The next flush fails with EIO and loses every write since this call, as a disk that drops
      * its write cache when a flush fails.
      */
-    synchronized void failNextFlush() {
+    public synchronized void failNextFlush() {
         lastFlushed = data.clone();
     }
 
-    synchronized void fill(byte[] content) {
+    public synchronized void fill(byte[] content) {
         System.arraycopy(content, 0, data, 0, content.length);
         Arrays.fill(allocated, true);
     }
 
-    int size() {
+    public int size() {
         return data.length;
+    }
+
+    /** Every request that reached the disk. */
+    public int calls() {
+        return reads.get() + writes.get() + flushes.get() + zeros.get() + trims.get() + caches.get();
     }
 
     @Override
@@ -101,13 +126,26 @@ final class RamDisk implements Layer {
             }
 
             @Override
+            public Support canFua() {
+                return Support.NATIVE;
+            }
+
+            @Override
+            public Support canCache() {
+                return Support.NATIVE;
+            }
+
+            @Override
             public boolean canExtents() {
                 return true;
             }
 
             @Override
-            public void read(ByteBuffer buf, long offset, int flags) {
+            public void read(ByteBuffer buf, long offset, int flags) throws IOException {
                 reads.incrementAndGet();
+                if (badOffset >= offset && badOffset < offset + buf.remaining()) {
+                    throw new NbdException(NbdError.EIO, "ram disk: bad sector at " + badOffset);
+                }
                 synchronized (RamDisk.this) {
                     buf.put(buf.position(), data, (int) offset, buf.remaining());
                 }
@@ -170,6 +208,11 @@ final class RamDisk implements Layer {
             }
 
             @Override
+            public void cache(long offset, long length, int flags) {
+                caches.incrementAndGet();
+            }
+
+            @Override
             public void extents(long offset, long length, int flags, Extents extents) throws IOException {
                 synchronized (RamDisk.this) {
                     for (long p = offset / PAGE * PAGE; p < offset + length; p += PAGE) {
@@ -181,11 +224,11 @@ final class RamDisk implements Layer {
     }
 
     /** Whole pages inside [offset, offset + length) become allocated or holes; a partly written page is allocated. */
-    private void mark(long offset, long length, boolean data) {
-        long first = data ? offset / PAGE : (offset + PAGE - 1) / PAGE;
-        long end = data ? (offset + length + PAGE - 1) / PAGE : (offset + length) / PAGE;
+    private void mark(long offset, long length, boolean written) {
+        long first = written ? offset / PAGE : (offset + PAGE - 1) / PAGE;
+        long end = written ? (offset + length + PAGE - 1) / PAGE : (offset + length) / PAGE;
         for (long p = first; p < end; p++) {
-            allocated[(int) p] = data;
+            allocated[(int) p] = written;
         }
     }
 
@@ -197,5 +240,10 @@ final class RamDisk implements Layer {
     @Override
     public String defaultExport() {
         return "";
+    }
+
+    @Override
+    public List<String> metaContexts() {
+        return metaContexts;
     }
 }
