@@ -7,9 +7,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.NavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdException;
@@ -18,8 +19,8 @@ import org.nbdosgi.api.Units;
 /**
  * One named dirty bitmap: a bit per block of {@code granularity} bytes, set when a write, zero or
  * trim touches the block, cleared all at once. Sparse and blind to the export's size: the bits live
- * in chunks of 2^18, allocated when a block in them is first marked, so a bitmap over an untouched
- * 8 EiB export costs nothing. An inconsistent bitmap (the server stopped without saving it, or the
+ * in chunks of 2^18, allocated when a block in them is first marked and kept in order, so a bitmap
+ * over an untouched 8 EiB export costs nothing and a scan skips from one marked chunk to the next. An inconsistent bitmap (the server stopped without saving it, or the
  * filter was removed while the export went on) reports every block dirty until it is cleared.
  *
  * <p>Data plane: {@link #mark} is lock-free (an atomic OR, skipped when the bits are set already);
@@ -28,6 +29,7 @@ import org.nbdosgi.api.Units;
 final class DirtyBitmap {
     /** Longs per chunk: 2^12, so 2^18 bits (32 KiB). */
     private static final int CHUNK_WORDS = 1 << 12;
+    private static final long BLOCKS_PER_CHUNK = CHUNK_WORDS * 64L;
     private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
     private static final int MAGIC = 0x4E424342;                 // "NBCB"
     private static final int VERSION = 1;
@@ -42,7 +44,7 @@ final class DirtyBitmap {
 
     private final String name;
     private final int shift;
-    private volatile ConcurrentHashMap<Long, long[]> chunks = new ConcurrentHashMap<>();
+    private volatile ConcurrentSkipListMap<Long, long[]> chunks = new ConcurrentSkipListMap<>();
     private volatile boolean consistent;
 
     DirtyBitmap(String name, int granularity, boolean consistent) {
@@ -79,7 +81,7 @@ final class DirtyBitmap {
         }
         long first = offset >>> shift;
         long last = (offset + length - 1) >>> shift;
-        ConcurrentHashMap<Long, long[]> table = chunks;
+        ConcurrentSkipListMap<Long, long[]> table = chunks;
         for (long w = first >>> 6; w <= last >>> 6; w++) {
             long mask = -1L;
             if (w == first >>> 6) {
@@ -98,7 +100,7 @@ final class DirtyBitmap {
 
     /** Every block clean again, and the bitmap consistent: it tracks writes from now on. */
     void clear() {
-        chunks = new ConcurrentHashMap<>();
+        chunks = new ConcurrentSkipListMap<>();
         consistent = true;
     }
 
@@ -119,8 +121,11 @@ final class DirtyBitmap {
         return chunk != null && ((long) WORD.getOpaque(chunk, (int) (w % CHUNK_WORDS)) & (1L << (block & 63))) != 0;
     }
 
-    /** The first block after {@code from} whose bit is not {@code dirty}, or {@code limit}: a word, or a chunk never marked, at a time. */
-    private static long nextChange(Map<Long, long[]> table, long from, boolean dirty, long limit) {
+    /**
+     * The first block after {@code from} whose bit is not {@code dirty}, or {@code limit}: a word at a
+     * time, and from a clean stretch straight to the next chunk ever marked.
+     */
+    private static long nextChange(NavigableMap<Long, long[]> table, long from, boolean dirty, long limit) {
         long b = from + 1;
         while (b < limit) {
             long w = b >>> 6;
@@ -129,7 +134,11 @@ final class DirtyBitmap {
                 if (dirty) {
                     return b;
                 }
-                b = (w / CHUNK_WORDS + 1) * CHUNK_WORDS * 64;                // never marked: all clean
+                Long next = table.higherKey(w / CHUNK_WORDS);               // never marked up to there: all clean
+                if (next == null || next > limit / BLOCKS_PER_CHUNK) {
+                    return limit;
+                }
+                b = next * BLOCKS_PER_CHUNK;
                 continue;
             }
             long word = (long) WORD.getOpaque(chunk, (int) (w % CHUNK_WORDS));
@@ -152,7 +161,7 @@ final class DirtyBitmap {
             out.add(offset, out.end() - offset, Extents.DIRTY);
             return;
         }
-        Map<Long, long[]> table = chunks;
+        NavigableMap<Long, long[]> table = chunks;
         long end = out.end();
         long stop = Math.min(end, offset + length);
         long limit = ((end - 1) >>> shift) + 1;
@@ -179,9 +188,9 @@ final class DirtyBitmap {
         out.writeInt(VERSION);
         out.writeInt((inUse ? IN_USE : 0) | (consistent ? 0 : INCONSISTENT));
         out.writeInt(shift);
-        Map<Long, long[]> sorted = new TreeMap<>(chunks);
-        out.writeInt(sorted.size());
-        for (Map.Entry<Long, long[]> c : sorted.entrySet()) {
+        List<Map.Entry<Long, long[]>> marked = List.copyOf(chunks.entrySet());      // in order
+        out.writeInt(marked.size());
+        for (Map.Entry<Long, long[]> c : marked) {
             out.writeLong(c.getKey());
             long[] chunk = c.getValue();
             for (int i = 0; i < CHUNK_WORDS; i++) {
