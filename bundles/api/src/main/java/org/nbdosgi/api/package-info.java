@@ -1,5 +1,7 @@
 /**
- * The nbd-osgi plugin and filter API, in the shape of nbdkit's callbacks.
+ * The nbd-osgi plugin and filter API, in the shape of nbdkit's callbacks: all a plugin or filter
+ * bundle imports. (Tools and consoles use {@code org.nbdosgi.api.admin}.) Versioned semantically;
+ * bnd's baseline check guards it.
  *
  * <p>Three lifetimes, each its own type:
  * <ol>
@@ -15,5 +17,5 @@
  * export's thread model allows; they never wait for the control plane.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.2.0")
+@org.osgi.annotation.versioning.Version("1.0.0")
 package org.nbdosgi.api;

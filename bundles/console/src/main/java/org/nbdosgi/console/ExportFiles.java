@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
 
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.admin.ExportSpec;
 
 /**
  * Writes the console's changes back to {@code etc/} as the {@code org.nbdosgi.export-NAME.cfg}

@@ -15,10 +15,10 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.engine.server.Engine;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;

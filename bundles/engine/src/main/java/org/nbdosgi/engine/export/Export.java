@@ -12,12 +12,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
 import org.nbdosgi.api.ClientContext;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.chain.HandleRegistry;

@@ -6,10 +6,10 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import org.nbdosgi.api.ClientContext;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.api.admin.ExportState;
 import org.nbdosgi.engine.chain.Boundary;
 
 /**

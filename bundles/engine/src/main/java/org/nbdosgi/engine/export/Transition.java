@@ -5,12 +5,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
-import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -15,16 +15,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.export.Transition;
-import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -12,7 +12,6 @@ import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
@@ -23,6 +22,7 @@ import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.common.buffers.BufferPool;
 
 class ChainTest {

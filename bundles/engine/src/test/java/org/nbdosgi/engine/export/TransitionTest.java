@@ -14,13 +14,13 @@ import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.TestLayers;
-import org.nbdosgi.common.buffers.BufferPool;
 
 /** Rewires, parks and resumes of one export with a client attached: what is kept, what is rebuilt. */
 class TransitionTest {

@@ -1,9 +1,11 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+
+import org.nbdosgi.api.ConfigException;
 
 /**
  * The engine's management interface, used by the console and the command line. Control plane:

@@ -1,4 +1,4 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.ConfigException;
 
 class ExportSpecTest {
     @Test

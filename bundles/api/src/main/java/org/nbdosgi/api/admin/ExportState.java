@@ -1,4 +1,4 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 /** Where an export is in its life. */
 public enum ExportState {

@@ -1,4 +1,4 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 import java.time.Instant;
 

@@ -1,10 +1,12 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import org.nbdosgi.api.ConfigException;
 
 /**
  * What an export is made of, as a user writes it: a name, filters (outermost first, as

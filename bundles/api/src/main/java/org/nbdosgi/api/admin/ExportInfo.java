@@ -1,6 +1,8 @@
-package org.nbdosgi.api;
+package org.nbdosgi.api.admin;
 
 import java.util.List;
+
+import org.nbdosgi.api.ThreadModel;
 
 /**
  * A snapshot of one export for consoles and tools.
