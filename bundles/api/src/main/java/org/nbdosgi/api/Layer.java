@@ -18,6 +18,19 @@ public interface Layer {
      */
     Handle open(ClientContext client) throws IOException;
 
+    /**
+     * Closes {@code handle}, a handle this layer returned, together with everything opened below it
+     * for the same client, and opens the layer again for that client: what a filter that retries
+     * after a failure does to get a fresh connection to a remote server (nbdkit's retry filter
+     * reopens its plugin the same way). The engine closes the new handle as it would have closed the
+     * old one. Data plane; the caller makes sure no request uses {@code handle} any more (a retrying
+     * filter holds a lock while it reopens) and answers the capabilities it promised whatever the new
+     * handle says. The default refuses with ENOTSUP.
+     */
+    default Handle reopen(Handle handle) throws IOException {
+        throw new NbdException(NbdError.ENOTSUP, "this layer cannot reopen its handles");
+    }
+
     /** The export names the layer below lists. */
     List<ExportEntry> listExports(boolean readOnly) throws IOException;
 

@@ -17,5 +17,5 @@
  * export's thread model allows; they never wait for the control plane.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.nbdosgi.api;

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Handle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,22 @@ public final class HandleRegistry {
     private final ConcurrentHashMap<Long, Opening> byConnection = new ConcurrentHashMap<>();
 
     /** One handle of a connection on one layer, with the handles opened below it while it opened. */
-    private record Opened(LayerInstance layer, ClientContext client, Boundary handle, List<Opened> below) {
+    private static final class Opened {
+        final LayerInstance layer;
+        final ClientContext client;
+        final Boundary handle;
+        final List<Opened> below;                  // guarded by the connection's Opening
+
+        Opened(LayerInstance layer, ClientContext client, Boundary handle, List<Opened> below) {
+            this.layer = layer;
+            this.client = client;
+            this.handle = handle;
+            this.below = new ArrayList<>(below);
+        }
+    }
+
+    /** What {@link #release} took out, so the reopened handle goes back in its place. */
+    record Released(Opening opening, ClientContext client, Opened old, Opened parent, int index) {
     }
 
     /** Starts collecting the handles of a connection about to open the chain. */
@@ -46,7 +62,7 @@ public final class HandleRegistry {
     public void end(long connectionId) {
         Opening o = byConnection.remove(connectionId);
         if (o != null) {
-            closeAll(o.takeAll().stream().map(Opened::handle).toList());
+            closeAll(o.takeAll().stream().map(x -> x.handle).toList());
         }
     }
 
@@ -61,14 +77,29 @@ public final class HandleRegistry {
      */
     public void retire(Collection<LayerInstance> going) {
         for (Opening o : byConnection.values()) {
-            closeAll(o.retire(going).stream().map(Opened::handle).toList());
+            closeAll(o.retire(going).stream().map(x -> x.handle).toList());
         }
+    }
+
+    /**
+     * Closes a connection's handle on {@code layer} and every handle opened below it for that
+     * connection (top first), to open it again; null if no connection has it. Data plane (a retrying
+     * filter), with no request on that handle.
+     */
+    Released release(LayerInstance layer, Handle handle) {
+        for (Opening o : byConnection.values()) {
+            Released r = o.release(layer, handle);
+            if (r != null) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /** Control plane, export drained: closes every handle kept aside that no connection took back. */
     public void settle() {
         for (Opening o : byConnection.values()) {
-            closeAll(o.takeAside().stream().map(Opened::handle).toList());
+            closeAll(o.takeAside().stream().map(x -> x.handle).toList());
         }
     }
 
@@ -121,6 +152,57 @@ public final class HandleRegistry {
             if (!nested.isEmpty()) {
                 nested.peek().add(o);
             }
+        }
+
+        /** Takes out and closes the open handle on {@code layer} that is {@code handle}, and what is below it; or null. */
+        Released release(LayerInstance layer, Handle handle) {
+            List<Opened> gone = new ArrayList<>();
+            Released r;
+            synchronized (this) {
+                Opened found = null;
+                for (Opened o : open) {
+                    if (o.layer == layer && o.handle == handle) {
+                        found = o;
+                        break;
+                    }
+                }
+                if (found == null) {
+                    return null;
+                }
+                collect(found, gone);
+                Opened parent = null;
+                for (Opened o : open) {
+                    if (o.below.contains(found)) {
+                        parent = o;
+                    }
+                }
+                r = new Released(this, found.client, found, parent, open.indexOf(gone.get(0)));
+                open.removeAll(gone);
+            }
+            closeAll(gone.stream().map(x -> x.handle).toList());
+            return r;
+        }
+
+        /** {@code o} and what is below it, children first. */
+        private void collect(Opened o, List<Opened> out) {
+            if (open.contains(o) && !out.contains(o)) {
+                o.below.forEach(b -> collect(b, out));
+                out.add(o);
+            }
+        }
+
+        /** The handles opened since the list had {@code sizeBefore} entries (a reopen) go where the released ones were. */
+        synchronized void putBack(Released r, int sizeBefore) {
+            List<Opened> added = new ArrayList<>(open.subList(sizeBefore, open.size()));
+            open.subList(sizeBefore, open.size()).clear();
+            open.addAll(Math.min(r.index(), open.size()), added);
+            if (r.parent() != null && !added.isEmpty()) {
+                r.parent().below.replaceAll(x -> x == r.old() ? added.get(added.size() - 1) : x);
+            }
+        }
+
+        synchronized int size() {
+            return open.size();
         }
 
         synchronized List<Opened> retire(Collection<LayerInstance> going) {

@@ -1,8 +1,9 @@
 package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
@@ -21,7 +22,8 @@ import org.nbdosgi.common.buffers.BufferPool;
 final class NextLayer implements Layer {
     private final boolean isTop;
     private final HandleRegistry handles;
-    private final List<Boundary> shared = new CopyOnWriteArrayList<>();
+    /** The handles opened outside any connection, with the context each was opened with, in the order opened. */
+    private final Map<Boundary, ClientContext> shared = new LinkedHashMap<>();           // guarded by itself
     private final BufferPool pool;
     private final boolean exportReadOnly;
     private final LayerInstance target;
@@ -36,8 +38,11 @@ final class NextLayer implements Layer {
 
     /** Closes the handles opened here outside any connection; called when the filter holding this closes. */
     void closeShared() {
-        List<Boundary> all = List.copyOf(shared);
-        shared.clear();
+        List<Boundary> all;
+        synchronized (shared) {
+            all = List.copyOf(shared.keySet());
+            shared.clear();
+        }
         HandleRegistry.closeAll(all);
     }
 
@@ -51,7 +56,9 @@ final class NextLayer implements Layer {
                 throw new IllegalStateException("the top of a chain must be opened for a connection");
             }
             Boundary b = openNew(ctx);
-            shared.add(b);
+            synchronized (shared) {
+                shared.put(b, ctx);
+            }
             return b;
         }
         Boundary kept = opening.reuse(target, ctx);
@@ -66,6 +73,31 @@ final class NextLayer implements Layer {
         } finally {
             opening.leave(target, ctx, b);
         }
+    }
+
+    /**
+     * Closes {@code handle} and what was opened below it for its client, and opens this layer again
+     * with the same client context (a retrying filter's fresh connection). Data plane; no request
+     * uses {@code handle} any more.
+     */
+    @Override
+    public Boundary reopen(Handle handle) throws IOException {
+        ClientContext ctx;
+        synchronized (shared) {
+            ctx = shared.remove(handle);
+        }
+        if (ctx != null) {
+            HandleRegistry.closeAll(List.of((Boundary) handle));
+            return open(ctx);
+        }
+        HandleRegistry.Released released = handles.release(target, handle);
+        if (released == null) {
+            throw new IllegalArgumentException("reopen: not a handle this layer opened, or closed already");
+        }
+        int before = released.opening().size();
+        Boundary fresh = open(released.client());
+        released.opening().putBack(released, before);
+        return fresh;
     }
 
     private Boundary openNew(ClientContext ctx) throws IOException {

@@ -2,6 +2,7 @@ package org.nbdosgi.engine.chain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -255,6 +256,36 @@ class ChainTest {
                 "the filter gets zero, FUA and cache as sent, though the plugin does none of them");
         assertEquals(List.of("write 0+4096 flags=0", "write 0+512 flags=0", "flush", "read 0+8192"), disk.calls,
                 "the plugin gets them emulated");
+    }
+
+    @Test
+    void aFilterCanReopenTheLayersBelowForItsClient() throws Exception {
+        Layer[] next = new Layer[1];
+        Handle[] below = new Handle[1];
+        Filter retrying = t.new TagFilter("r") {
+            @Override
+            protected Handle handle(Handle b, Config config) throws java.io.IOException {
+                below[0] = b;
+                return super.handle(b, config);
+            }
+
+            @Override
+            public FilterInstance create(Config config, ExportContext export, Layer n) {
+                next[0] = n;
+                return super.create(config, export, n);
+            }
+        };
+        Chain chain = build(spec("--filter=r", "disk", "1"), TestLayers.catalog(List.of(t.new DiskPlugin()), retrying));
+        handles.begin(7);
+        chain.open(new ClientContext("", false, "test", 7));
+        events.clear();
+        Handle fresh = next[0].reopen(below[0]);
+        assertEquals(List.of("close disk handle", "open disk for 7"), events, "the old handle closes, a new one opens for the same client");
+        assertTrue(fresh != below[0]);
+        assertThrows(IllegalArgumentException.class, () -> next[0].reopen(below[0]), "closed already");
+        events.clear();
+        handles.end(7);
+        assertEquals(List.of("close r handle", "close disk handle"), events, "the new handle closes with the connection, the old not again");
     }
 
     @Test
