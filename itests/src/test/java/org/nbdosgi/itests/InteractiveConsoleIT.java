@@ -52,6 +52,7 @@ public class InteractiveConsoleIT {
         try (OutputStream keys = p.getOutputStream()) {
             await(Duration.ofSeconds(60), "nbd-osgi> ");
             await(Duration.ofSeconds(30), "export 'scratch' started");
+            await(Duration.ofSeconds(30), "listening on");         // the last startup log line: none cuts into the typing
             type(keys, "nbd:chain sc\t");
             await(Duration.ofSeconds(10), ":chain scratch ");
             type(keys, "\u0015nbd:exp\t");                  // Ctrl-U clears the line
