@@ -63,7 +63,8 @@ class S3DiskTest {
 
     @org.junit.jupiter.api.BeforeEach
     void freshBucket(TestInfo test) throws IOException {
-        bucket = store.bucket(test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "").substring(0, 20) + "-b");
+        String n = test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "");
+        bucket = store.bucket(n.substring(0, Math.min(20, n.length())) + "-b");
     }
 
     @org.junit.jupiter.api.AfterEach
