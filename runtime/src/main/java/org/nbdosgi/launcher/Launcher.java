@@ -142,7 +142,8 @@ public final class Launcher {
     /**
      * SLF4J (slf4j-simple, to stderr) at {@code level}; loggers named {@code nbd.report.*} carry
      * what a user asked to see (statistics at export stop) and always print. Java logging (used by
-     * SPI Fly) is limited to warnings.
+     * SPI Fly) is limited to warnings. Libraries a plugin embeds log only their errors (Netty's
+     * closed connections, the AWS SDK's wire traces at DEBUG): the plugin reports what matters itself.
      */
     private static void configureLogging(String level) {
         if (System.getProperty("java.util.logging.config.file") == null) {
@@ -150,6 +151,8 @@ public final class Launcher {
         }
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", level);
         setDefault("org.slf4j.simpleLogger.log.nbd.report", "info");
+        setDefault("org.slf4j.simpleLogger.log.io.netty", "error");
+        setDefault("org.slf4j.simpleLogger.log.software.amazon.awssdk", "error");
         setDefault("org.slf4j.simpleLogger.logFile", "System.err");
         setDefault("org.slf4j.simpleLogger.showDateTime", "true");
         setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");

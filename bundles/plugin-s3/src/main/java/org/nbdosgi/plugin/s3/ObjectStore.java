@@ -22,6 +22,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.core.async.SdkPublisher;
@@ -35,6 +36,8 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.StandardRetryStrategy;
+import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
@@ -56,6 +59,15 @@ final class ObjectStore implements AutoCloseable {
     /** What a ranged GET found. */
     record Got(boolean found, long received) {
     }
+
+    /**
+     * The SDK's standard retries, with more attempts and no circuit breaker: its Netty client closes a
+     * pooled connection when a GET of a missing object answers 404 (as sparse reads and writes into
+     * new objects do), which can fail the request that took that connection next; a retry on another
+     * connection succeeds. A store that is really gone still fails a request within seconds.
+     */
+    private static final RetryStrategy RETRIES = AwsRetryStrategy.configure(StandardRetryStrategy.builder())
+            .maxAttempts(6).circuitBreakerEnabled(false).build();
 
     private final S3AsyncClient s3;
     private final String bucket;
@@ -90,6 +102,8 @@ final class ObjectStore implements AutoCloseable {
                     .region(Region.of(settings.region()))
                     .credentialsProvider(credentials(settings))
                     .forcePathStyle(settings.pathStyle())
+                    // no "Expect: 100-continue" before each PUT: it costs a round trip, and some stores mishandle it
+                    .serviceConfiguration(c -> c.expectContinueEnabled(false))
                     // checksums only where S3 requires them: many S3-compatible stores refuse the trailers
                     .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                     .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
@@ -97,7 +111,7 @@ final class ObjectStore implements AutoCloseable {
                             .eventLoopGroup(SdkEventLoopGroup.create(eventLoops))
                             .maxConcurrency(settings.connections())
                             .tcpKeepAlive(true))
-                    .overrideConfiguration(o -> o.apiCallTimeout(settings.timeout()))
+                    .overrideConfiguration(o -> o.apiCallTimeout(settings.timeout()).retryStrategy(RETRIES))
                     // completions only wake the waiting request thread: no need for the SDK's own pool
                     .asyncConfiguration(a -> a.advancedOption(SdkAdvancedAsyncClientOption.FUTURE_COMPLETION_EXECUTOR, Runnable::run));
             if (settings.endpoint() != null) {
