@@ -217,6 +217,18 @@ public class S3InteropIT {
     }
 
     @Test
+    public void theSecretKeyComesFromAnInheritedDescriptorOrStandardInput() throws Exception {
+        String serve = ServerProcess.launcher() + " -U - s3 endpoint=" + store.endpoint() + " bucket=" + bucket
+                + " key=disk access-key=" + S3ProxyProcess.ACCESS_KEY + " size=8M";
+        Tools.Result fd = Tools.run(Duration.ofSeconds(60), "bash", "-c",
+                "exec 3<" + secretFile + "; " + serve + " secret-key=-3 --run 'nbdinfo --size \"$uri\"'");
+        assertEquals("8388608", fd.ok().out().trim());
+        Tools.Result stdin = Tools.run(Duration.ofSeconds(60), "bash", "-c",
+                serve + " secret-key=- --run 'nbdinfo --size \"$uri\"' <" + secretFile);
+        assertEquals("8388608", stdin.ok().out().trim());
+    }
+
+    @Test
     public void badParametersAreOneLine() throws Exception {
         Tools.Result r = Tools.run(Duration.ofSeconds(60), ServerProcess.launcher().toString(), "-U", "-", "s3",
                 "endpoint=" + store.endpoint(), "bucket=" + bucket, "key=disk", "access-key=" + S3ProxyProcess.ACCESS_KEY,
