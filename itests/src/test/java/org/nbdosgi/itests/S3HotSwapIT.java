@@ -70,11 +70,10 @@ public class S3HotSwapIT {
             Tools.Result r = fio.get(200, TimeUnit.SECONDS);
             assertEquals(r.err(), 0, r.exit());
             String json = r.out();
-            assertEquals("fio errors:\n" + json, "0", field(json, "error"));
-            long writes = Long.parseLong(field(json.substring(json.indexOf("\"write\"")), "total_ios"));
+            assertEquals("fio errors:\n" + json, "0", LiveSwapFioIT.field(json, "error"));
+            long writes = Long.parseLong(LiveSwapFioIT.field(json.substring(json.indexOf("\"write\"")), "total_ios"));
             assertTrue("fio wrote during the swaps: " + writes, writes > 100);
-            long maxLatencyNs = Long.parseLong(field(json.substring(json.indexOf("\"write\"")).substring(
-                    json.substring(json.indexOf("\"write\"")).indexOf("\"lat_ns\"")), "max"));
+            long maxLatencyNs = LiveSwapFioIT.maxLatency(json, "write");
             System.out.println("S3HotSwapIT: " + writes + " writes, longest write " + maxLatencyNs / 1_000_000 + " ms");
 
             String expected = Tools.run(Duration.ofSeconds(60), "sha256sum", before.toString()).ok().out().split(" ")[0];
@@ -85,14 +84,5 @@ public class S3HotSwapIT {
             assertEquals(log, 3, Instance.count(log, "export '' resumed"));
             assertTrue(log, !log.contains(S3ProxyProcess.SECRET_KEY));
         }
-    }
-
-    /** The first numeric value of {@code "key" :} in fio's JSON. */
-    private static String field(String json, String key) {
-        Matcher m = Pattern.compile("\"" + key + "\"\\s*:\\s*(-?\\d+)").matcher(json);
-        if (!m.find()) {
-            throw new AssertionError("no " + key + " in " + json);
-        }
-        return m.group(1);
     }
 }
