@@ -70,6 +70,7 @@ final class ObjectStore implements AutoCloseable {
             .maxAttempts(6).circuitBreakerEnabled(false).build();
 
     private final S3AsyncClient s3;
+    private final AwsCredentialsProvider credentials;
     private final String bucket;
     private final String what;                    // for log lines: s3://bucket/key
     private final AtomicLong failures = new AtomicLong();
@@ -89,10 +90,11 @@ final class ObjectStore implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.s3 = build(settings, eventLoops);
+        this.credentials = credentials(settings);
+        this.s3 = build(settings, eventLoops, credentials);
     }
 
-    private static S3AsyncClient build(S3Settings settings, EventLoopGroup eventLoops) {
+    private static S3AsyncClient build(S3Settings settings, EventLoopGroup eventLoops, AwsCredentialsProvider credentials) {
         // The SDK finds its S3 interceptors through the context class loader: make it this bundle's.
         Thread t = Thread.currentThread();
         ClassLoader previous = t.getContextClassLoader();
@@ -100,7 +102,7 @@ final class ObjectStore implements AutoCloseable {
         try {
             var b = S3AsyncClient.builder()
                     .region(Region.of(settings.region()))
-                    .credentialsProvider(credentials(settings))
+                    .credentialsProvider(credentials)
                     .forcePathStyle(settings.pathStyle())
                     // no "Expect: 100-continue" before each PUT: it costs a round trip, and some stores mishandle it
                     .serviceConfiguration(c -> c.expectContinueEnabled(false))
@@ -151,11 +153,18 @@ final class ObjectStore implements AutoCloseable {
         return watch("PUT", key, s3.putObject(r -> r.bucket(bucket).key(key).contentLength(length), body).thenApply(r -> null));
     }
 
-    /** Creates object {@code key} unless it exists; false when it did. */
+    /**
+     * Creates object {@code key} unless it exists; false when it did. A store without conditional
+     * writes (501) gets a plain PUT: then two processes creating one disk at once both win.
+     */
     CompletableFuture<Boolean> create(String key, byte[] body) {
         return watch("PUT", key, s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*"), AsyncRequestBody.fromBytes(body))
                 .thenApply(r -> true)
-                .exceptionallyCompose(e -> status(e) == 412 ? CompletableFuture.completedFuture(false) : CompletableFuture.failedFuture(e)));
+                .exceptionallyCompose(e -> switch (status(e)) {
+                    case 412 -> CompletableFuture.completedFuture(false);
+                    case 501 -> s3.putObject(r -> r.bucket(bucket).key(key), AsyncRequestBody.fromBytes(body)).thenApply(r -> true);
+                    default -> CompletableFuture.failedFuture(e);
+                }));
     }
 
     /** Deletes object {@code key}; deleting a missing object succeeds. */
@@ -281,6 +290,13 @@ final class ObjectStore implements AutoCloseable {
     @Override
     public void close() {
         s3.close();
+        if (credentials instanceof AutoCloseable c) {                  // the SDK closes only what it made itself
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.debug("{}: closing the credentials provider: {}", what, e.toString());
+            }
+        }
         eventLoops.shutdownGracefully(0, 5, TimeUnit.SECONDS);
     }
 
