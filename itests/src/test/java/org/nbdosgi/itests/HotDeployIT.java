@@ -289,7 +289,7 @@ public class HotDeployIT {
     @Test
     public void consoleChangesAreAppliedOnceAndSurviveARestart() throws Exception {
         try (Instance nbd = instance()) {
-            nbd.start("-Dorg.slf4j.simpleLogger.log.org.nbdosgi.engine.server.Exports=debug");
+            nbd.start("-Dnbd.log.level.org.nbdosgi.engine.server.Exports=debug");
             String same = "export 'scratch': its configuration describes the export as it is";
             nbd.client("nbd:export-add", "scratch", "memory", "64M").ok();
             nbd.awaitLog(Duration.ofSeconds(10), same, 1);                // FileInstall read the file back

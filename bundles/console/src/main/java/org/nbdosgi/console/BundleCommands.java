@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -28,9 +27,12 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 
 /**
- * The bundle commands: {@code lb}, {@code install}, {@code update}, {@code start}, {@code stop},
- * {@code uninstall}, {@code refresh}. Unlike Felix gogo.command's, which print an error and
- * succeed, these answer {@code --help} and fail (exit status 1 from {@code nbd-osgi-client}).
+ * The bundle commands, under Karaf's names ({@code bundle:list}, {@code bundle:install},
+ * {@code bundle:update}, {@code bundle:start}, {@code bundle:stop}, {@code bundle:uninstall},
+ * {@code bundle:refresh}) and Felix's ({@code lb}, {@code install}, ...). Unlike Felix
+ * gogo.command's, which print an error and succeed, these answer {@code --help} and fail (exit
+ * status 1 from {@code nbd-osgi-client}). Bundles installed here are remembered
+ * ({@link InstalledBundles}) and installed again at the next start.
  *
  * <p>Gogo keeps one entry per {@code scope:name} and, when several services register the same
  * one, runs the one with the highest service ranking; a plain {@code lb} looks through the scopes
@@ -48,18 +50,21 @@ public final class BundleCommands {
 
     private final List<ServiceRegistration<Function>> registrations = new ArrayList<>();
     private BundleContext context;
+    private InstalledBundles installed;
 
     @Activate
     void activate(BundleContext ctx) {
         this.context = ctx;
+        this.installed = InstalledBundles.of(ctx);
+        installed.restore(ctx);
         for (Command c : commands()) {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("osgi.command.scope", SCOPE);
-            props.put("osgi.command.function", c.name());
-            props.put(Constants.SERVICE_RANKING, RANKING);
-            registrations.add(ctx.registerService(Function.class, c, props));
+            registrations.add(Command.register(ctx, "bundle", c.name(), c, null));
+            registrations.add(Command.register(ctx, SCOPE, FELIX_NAMES.getOrDefault(c.name(), c.name()), c, RANKING));
         }
     }
+
+    /** Felix's names where they differ from Karaf's. */
+    private static final java.util.Map<String, String> FELIX_NAMES = java.util.Map.of("list", "lb");
 
     @Deactivate
     void deactivate() {
@@ -73,16 +78,16 @@ public final class BundleCommands {
 
     private List<Command> commands() {
         return List.of(
-                command("lb", "list the bundles: id, state, start level, name, version",
+                command("list", "list the bundles (alias lb): id, state, start level, name, version",
                         "[-s] [-l] [TEXT]\n  -s  symbolic names (what update, start, stop take) instead of names\n"
                                 + "  -l  the location each bundle was installed from\n"
                                 + "  TEXT  only bundles whose name or symbolic name contains it", this::lb),
-                command("install", "install bundles from jar files or URLs",
+                command("install", "install bundles from jar files or URLs; they are installed again after a restart",
                         "[-s|--start] LOCATION...\n  LOCATION: an absolute path or a URL; -s, --start: start them too",
                         this::install),
                 command("update", "update a bundle from where it was installed, or from LOCATION; "
                                 + "exports using its plugin or filter drain, hand their state over and resume",
-                        "BUNDLE [LOCATION]\n  BUNDLE: an id or a symbolic name (lb -s lists both)", this::update),
+                        "BUNDLE [LOCATION]\n  BUNDLE: an id or a symbolic name (bundle:list -s lists both)", this::update),
                 command("start", "start bundles", "BUNDLE...\n  BUNDLE: an id or a symbolic name", this::start),
                 command("stop", "stop bundles; exports using their plugins or filters park until a provider returns",
                         "BUNDLE...\n  BUNDLE: an id or a symbolic name", this::stop),
@@ -93,7 +98,7 @@ public final class BundleCommands {
     }
 
     private static Command command(String name, String summary, String usage, Body body) {
-        return Command.of(name, name, summary, usage, (args, out) -> {
+        return Command.of(name, "bundle:" + name, summary, usage, (args, out) -> {
             body.run(args, out);
             return null;
         });
@@ -106,7 +111,7 @@ public final class BundleCommands {
         boolean locations = Command.flag(args, "-l");
         noOptions(args);
         if (args.size() > 1) {
-            throw new Command.Failure("lb takes one TEXT at most (see lb --help)");
+            throw new Command.Failure("bundle:list takes one TEXT at most (see bundle:list --help)");
         }
         String text = args.isEmpty() ? null : args.get(0).toLowerCase(Locale.ROOT);
         Table t = locations ? new Table("ID", "STATE", "LEVEL", "NAME", "VERSION", "LOCATION")
@@ -140,6 +145,7 @@ public final class BundleCommands {
                 throw new Command.Failure("install " + location + ": " + e.getMessage());
             }
             out.println("bundle " + describe(b) + " installed");
+            installed.add(location, start);
             if (start) {
                 act("start", "started", Bundle::start, b, out);
             }
@@ -170,9 +176,11 @@ public final class BundleCommands {
         String before = describe(b);
         try {
             if (args.size() == 2) {
-                try (InputStream in = URI.create(location(args.get(1))).toURL().openStream()) {
+                String from = location(args.get(1));
+                try (InputStream in = URI.create(from).toURL().openStream()) {
                     b.update(in);
                 }
+                installed.updated(b.getLocation(), from);
             } else {
                 b.update();
             }
@@ -184,15 +192,25 @@ public final class BundleCommands {
     }
 
     private void start(List<String> args, PrintStream out) {
-        bundles(args).forEach(b -> act("start", "started", Bundle::start, b, out));
+        bundles(args).forEach(b -> {
+            act("start", "started", Bundle::start, b, out);
+            installed.started(b.getLocation(), true);
+        });
     }
 
     private void stop(List<String> args, PrintStream out) {
-        bundles(args).forEach(b -> act("stop", "stopped", Bundle::stop, b, out));
+        bundles(args).forEach(b -> {
+            act("stop", "stopped", Bundle::stop, b, out);
+            installed.started(b.getLocation(), false);
+        });
     }
 
     private void uninstall(List<String> args, PrintStream out) {
-        bundles(args).forEach(b -> act("uninstall", "uninstalled", Bundle::uninstall, b, out));
+        bundles(args).forEach(b -> {
+            String location = b.getLocation();
+            act("uninstall", "uninstalled", Bundle::uninstall, b, out);
+            installed.remove(location);
+        });
     }
 
     private void refresh(List<String> args, PrintStream out) throws InterruptedException {
@@ -238,7 +256,7 @@ public final class BundleCommands {
     private List<Bundle> bundles(List<String> args) {
         noOptions(args);
         if (args.isEmpty()) {
-            throw new Command.Failure("name a BUNDLE: an id or a symbolic name (lb -s lists both)");
+            throw new Command.Failure("name a BUNDLE: an id or a symbolic name (bundle:list -s lists both)");
         }
         return args.stream().map(this::bundle).toList();
     }
@@ -248,13 +266,13 @@ public final class BundleCommands {
         if (word.matches("\\d+")) {
             Bundle b = context.getBundle(Long.parseLong(word));
             if (b == null) {
-                throw new Command.Failure("no bundle with id " + word + " (lb lists them)");
+                throw new Command.Failure("no bundle with id " + word + " (bundle:list lists them)");
             }
             return b;
         }
         List<Bundle> named = Arrays.stream(context.getBundles()).filter(b -> word.equals(b.getSymbolicName())).toList();
         if (named.isEmpty()) {
-            throw new Command.Failure("no bundle named " + word + " (lb -s lists them)");
+            throw new Command.Failure("no bundle named " + word + " (bundle:list -s lists them)");
         }
         if (named.size() > 1) {
             throw new Command.Failure(named.size() + " bundles are named " + word + " ("

@@ -21,6 +21,12 @@ abstract class Command implements Function {
         Failure(String message) {
             super(message);
         }
+
+        /** The message alone: shells print an exception's toString, and users read no class names. */
+        @Override
+        public String toString() {
+            return getMessage();
+        }
     }
 
     /** What a command does: prints to {@code out} and returns its value (for scripts), or null. */
@@ -28,8 +34,18 @@ abstract class Command implements Function {
         Object run(List<String> args, PrintStream out) throws Exception;
     }
 
+    /** What a command does that needs its session (its variables, its keyboard). */
+    interface SessionBody {
+        Object run(CommandSession session, List<String> args, PrintStream out) throws Exception;
+    }
+
     /** A command users type as {@code typedName}, running {@code body} on a copy of its arguments. */
     static Command of(String name, String typedName, String summary, String usage, Body body) {
+        return of(name, typedName, summary, usage, (SessionBody) (session, args, out) -> body.run(args, out));
+    }
+
+    /** A command users type as {@code typedName} whose body sees its session. */
+    static Command of(String name, String typedName, String summary, String usage, SessionBody body) {
         return new Command() {
             String name() {
                 return name;
@@ -48,8 +64,8 @@ abstract class Command implements Function {
                 return usage;
             }
 
-            Object run(List<String> args, PrintStream out) throws Exception {
-                return body.run(new ArrayList<>(args), out);
+            Object run(CommandSession session, List<String> args, PrintStream out) throws Exception {
+                return body.run(session, new ArrayList<>(args), out);
             }
         };
     }
@@ -69,7 +85,7 @@ abstract class Command implements Function {
     abstract String usage();
 
     /** Does the work, printing to {@code out}; a non-null result is the command's value (for scripts). */
-    abstract Object run(List<String> args, PrintStream out) throws Exception;
+    abstract Object run(CommandSession session, List<String> args, PrintStream out) throws Exception;
 
     @Override
     public Object execute(CommandSession session, List<Object> arguments) throws Exception {
@@ -77,13 +93,29 @@ abstract class Command implements Function {
         for (Object a : arguments) {
             args.add(String.valueOf(a));
         }
-        PrintStream out = session.getConsole();
+        // System.out, not the session's console: Gogo points it at this command's place in a pipe
+        PrintStream out = System.out;
         if (args.contains("--help") || args.contains("-h")) {
             out.println(typedName() + " - " + summary());
             out.println("usage: " + typedName() + " " + usage());
             return null;
         }
-        return run(args, out);
+        return run(session, args, out);
+    }
+
+    /**
+     * Registers {@code command} as the Gogo function {@code scope:function}; a ranking puts it
+     * before another provider of the same name (Gogo runs the highest).
+     */
+    static org.osgi.framework.ServiceRegistration<Function> register(org.osgi.framework.BundleContext ctx, String scope,
+            String function, Command command, Integer ranking) {
+        java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+        props.put("osgi.command.scope", scope);
+        props.put("osgi.command.function", function);
+        if (ranking != null) {
+            props.put(org.osgi.framework.Constants.SERVICE_RANKING, ranking);
+        }
+        return ctx.registerService(Function.class, command, props);
     }
 
     /** Removes {@code --flag} from args; true if it was there. */

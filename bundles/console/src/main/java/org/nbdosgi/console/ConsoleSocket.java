@@ -31,13 +31,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The console over a local socket, for {@code bin/nbd-osgi-client}: a Unix domain socket (mode
  * 0600 from the start, at the framework property {@code nbd.console.socket}) that takes one
- * command line per connection, runs it in a Gogo session and sends back its output followed by one
- * byte, the exit status: 0, or 1 when the command failed. Control plane.
+ * script per connection (one command line, or a file's lines for {@code -f}; the client ends it by
+ * shutting down its side), runs it in a Gogo session and sends back its output followed by one
+ * byte, the exit status: 0, or 1 when a command failed (the script stops there). Control plane.
  */
 @Component(immediate = true)
 public final class ConsoleSocket {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleSocket.class);
-    private static final int MAX_LINE = 64 * 1024;
+    private static final int MAX_SCRIPT = 1024 * 1024;
 
     @Reference
     private CommandProcessor processor;
@@ -122,7 +123,7 @@ public final class ConsoleSocket {
 
     private void serve(SocketChannel client) {
         try (client; OutputStream raw = Channels.newOutputStream(client)) {
-            String line = readLine(client);
+            String line = readScript(client);
             PrintStream out = new PrintStream(raw, true, StandardCharsets.UTF_8);
             int status = run(line, out);
             out.flush();
@@ -149,15 +150,10 @@ public final class ConsoleSocket {
         }
     }
 
-    private static String readLine(SocketChannel c) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(MAX_LINE);
-        while (b.hasRemaining()) {
-            if (c.read(b) < 0) {
-                break;
-            }
-            if (b.position() > 0 && b.get(b.position() - 1) == '\n') {
-                break;
-            }
+    private static String readScript(SocketChannel c) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(MAX_SCRIPT);
+        while (b.hasRemaining() && c.read(b) >= 0) {
+            // until the client shuts down its side
         }
         return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).strip();
     }

@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,10 +58,7 @@ public final class NbdShell {
         String etc = context.getProperty("nbd.etc");
         files = new ExportFiles(etc == null ? null : Path.of(etc));
         for (Command c : commands()) {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("osgi.command.scope", "nbd");
-            props.put("osgi.command.function", c.name());
-            registrations.add(context.registerService(Function.class, c, props));
+            registrations.add(Command.register(context, "nbd", c.name(), c, null));
         }
     }
 
