@@ -189,8 +189,8 @@ public class ConsoleIT {
         assertTrue(plain, plain.matches("ID\\s+STATE\\s+LEVEL\\s+NAME\\s+VERSION\n\\d+\\s+active\\s+\\d+\\s+org.nbdosgi.filter.delay\\s+\\S+\n"));
         assertEquals(plain, runScoped("lb -s delay"));
         assertEquals(plain, run("felix:lb -s delay"));
-        assertEquals("no bundle with id 9999 (lb lists them)", failure("update 9999"));
-        assertEquals("no bundle named no.such.bundle (lb -s lists them)", failure("stop no.such.bundle"));
+        assertEquals("no bundle with id 9999 (bundle:list lists them)", failure("bundle:update 9999"));
+        assertEquals("no bundle named no.such.bundle (bundle:list -s lists them)", failure("stop no.such.bundle"));
         assertTrue(run("update --help").startsWith("update - update a bundle"));
         for (String command : List.of("lb", "install", "update", "start", "stop", "uninstall", "refresh")) {
             assertTrue(command, runScoped(command + " --help").contains("usage: " + command));

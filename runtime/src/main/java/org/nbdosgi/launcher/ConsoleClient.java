@@ -70,11 +70,7 @@ public final class ConsoleClient {
             if (words.isEmpty()) {
                 fail(USAGE);
             }
-            StringBuilder line = new StringBuilder();
-            for (String w : words) {
-                line.append(line.isEmpty() ? "" : " ").append(quote(w));
-            }
-            script = line.toString();
+            script = commandLine(words);
         }
         if (host != null) {
             System.exit(overSsh(host, port, user, key, script));
@@ -130,6 +126,22 @@ public final class ConsoleClient {
         }
         int status = p.waitFor();
         return status == 255 ? 2 : status;
+    }
+
+    /**
+     * The words as one command line: a single word holding a whole line ({@code 'nbd:exports | grep
+     * disk'}, as ssh takes it) as it is; otherwise each word quoted, but for {@code |} and {@code ;}
+     * between them, which join commands.
+     */
+    static String commandLine(List<String> words) {
+        if (words.size() == 1 && words.get(0).contains(" ")) {
+            return words.get(0);
+        }
+        StringBuilder line = new StringBuilder();
+        for (String w : words) {
+            line.append(line.isEmpty() ? "" : " ").append(w.equals("|") || w.equals(";") ? w : quote(w));
+        }
+        return line.toString();
     }
 
     /** A word as the Gogo shell reads it back: plain, or in single quotes (taken literally). */

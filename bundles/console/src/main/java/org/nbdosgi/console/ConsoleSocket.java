@@ -39,6 +39,8 @@ import org.slf4j.LoggerFactory;
 public final class ConsoleSocket {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleSocket.class);
     private static final int MAX_SCRIPT = 1024 * 1024;
+    /** As etc/gosh_profile sets it: a plain update is felix:update (the bundle's), never config:update. */
+    static final String SCOPE = "nbd:felix:gogo:*";
 
     @Reference
     private CommandProcessor processor;
@@ -136,6 +138,7 @@ public final class ConsoleSocket {
     /** Runs a command line; 0 if it worked, 1 if it failed (the reason printed). */
     int run(String line, PrintStream out) {
         try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out)) {
+            session.put("SCOPE", SCOPE);
             Object result = session.execute(line);
             if (result != null) {
                 out.println(session.format(result, org.apache.felix.service.command.Converter.INSPECT));

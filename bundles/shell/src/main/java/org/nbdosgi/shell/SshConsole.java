@@ -57,7 +57,8 @@ final class SshConsole {
             SshUsers users = new SshUsers(etc.resolve("users.properties"), etc.resolve("keys.properties"));
             server.setPasswordAuthenticator(users::password);
             server.setPublickeyAuthenticator(users::publicKey);
-            server.setShellFactory(new ShellFactoryImpl(params -> shell(loop, params)));
+            ShellFactoryImpl terminals = new ShellFactoryImpl(params -> shell(loop, params));
+            server.setShellFactory(channel -> new WithJLineLoader(terminals.createShell(channel)));
             server.setCommandFactory((channel, command) -> new Script(processor, command));
             ClassLoader saved = Thread.currentThread().getContextClassLoader();
             Thread.currentThread().setContextClassLoader(SshServer.class.getClassLoader());   // SSHD's service lookups
@@ -91,6 +92,48 @@ final class SshConsole {
             LOG.debug("SSH console session of {} ended: {}", params.getSession().getUsername(), ConsoleLoop.message(e));
         } finally {
             params.getCloser().run();
+        }
+    }
+
+    /**
+     * JLine finds its terminal providers through the context class loader, which on SSHD's threads
+     * is not JLine's: the session's terminal is made (in start) with JLine's own.
+     */
+    private record WithJLineLoader(Command shell) implements Command {
+        @Override
+        public void setInputStream(InputStream in) {
+            shell.setInputStream(in);
+        }
+
+        @Override
+        public void setOutputStream(OutputStream out) {
+            shell.setOutputStream(out);
+        }
+
+        @Override
+        public void setErrorStream(OutputStream err) {
+            shell.setErrorStream(err);
+        }
+
+        @Override
+        public void setExitCallback(ExitCallback exit) {
+            shell.setExitCallback(exit);
+        }
+
+        @Override
+        public void start(ChannelSession channel, Environment env) throws IOException {
+            ClassLoader saved = Thread.currentThread().getContextClassLoader();
+            Thread.currentThread().setContextClassLoader(org.jline.terminal.TerminalBuilder.class.getClassLoader());
+            try {
+                shell.start(channel, env);
+            } finally {
+                Thread.currentThread().setContextClassLoader(saved);
+            }
+        }
+
+        @Override
+        public void destroy(ChannelSession channel) throws Exception {
+            shell.destroy(channel);
         }
     }
 
@@ -138,6 +181,7 @@ final class SshConsole {
             PrintStream stderr = new PrintStream(err, true, StandardCharsets.UTF_8);
             int status = 0;
             try (CommandSession session = processor.createSession(in, stdout, stderr)) {
+                session.put("SCOPE", "nbd:felix:gogo:*");         // as etc/gosh_profile: update is the bundle's
                 Object result = session.execute(script);
                 if (result != null) {
                     stdout.println(session.format(result, Converter.INSPECT));
