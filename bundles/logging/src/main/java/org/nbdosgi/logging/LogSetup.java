@@ -1,5 +1,7 @@
 package org.nbdosgi.logging;
 
+import java.util.Map;
+
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -24,6 +26,23 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
     public static final String RECENT = "recent";
     /** Lines as nbd-osgi has always printed them: time, level, the logger's short name. */
     static final String PATTERN = "%d{HH:mm:ss.SSS} [%level] %logger{0} - %msg%n%ex";
+    private static final String PROPERTY_PREFIX = "nbd.log.level.";
+    /** Loggers with a level of their own whatever the root's. */
+    private static final Map<String, Level> FIXED = Map.of(
+            "nbd.report", Level.INFO,                   // what a user asked to see (statistics at export stop)
+            "org.apache.sshd", Level.WARN);             // its choices of I/O and ciphers at INFO are noise
+
+    /**
+     * The level a logger starts with: ROOT's from {@code nbd.log.level} (info unless set), another's
+     * from {@code nbd.log.level.LOGGER}, else its own fixed one, else null (its parent's).
+     */
+    public static Level initialLevel(String logger) {
+        if (Logger.ROOT_LOGGER_NAME.equalsIgnoreCase(logger)) {
+            return Level.toLevel(System.getProperty("nbd.log.level", "info"), Level.INFO);
+        }
+        String set = System.getProperty(PROPERTY_PREFIX + logger);
+        return set != null ? Level.toLevel(set, null) : FIXED.get(logger);
+    }
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -31,13 +50,14 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel(System.getProperty("nbd.log.level", "info"), Level.INFO));
-        context.getLogger("nbd.report").setLevel(Level.INFO);
-        context.getLogger("org.apache.sshd").setLevel(Level.WARN);        // its choices of I/O and ciphers at INFO are noise
-        String prefix = "nbd.log.level.";
+        root.setLevel(initialLevel(Logger.ROOT_LOGGER_NAME));
+        for (String name : FIXED.keySet()) {
+            context.getLogger(name).setLevel(initialLevel(name));
+        }
         for (String key : System.getProperties().stringPropertyNames()) {
-            if (key.startsWith(prefix)) {
-                context.getLogger(key.substring(prefix.length())).setLevel(Level.toLevel(System.getProperty(key), null));
+            if (key.startsWith(PROPERTY_PREFIX)) {
+                String name = key.substring(PROPERTY_PREFIX.length());
+                context.getLogger(name).setLevel(initialLevel(name));
             }
         }
 

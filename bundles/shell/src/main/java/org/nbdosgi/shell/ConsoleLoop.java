@@ -22,6 +22,8 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.ParsedLine;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
+import org.nbdosgi.console.session.Script;
+import org.nbdosgi.console.session.SessionVariables;
 
 /**
  * One interactive console on a JLine terminal (the local one, or an SSH session's): reads command
@@ -33,8 +35,6 @@ import org.jline.terminal.Terminal;
 final class ConsoleLoop {
     /** The session variable {@code exit}/{@code logout} set. */
     static final String EXIT = ".nbd.exit";
-    /** A session variable the console commands use to ask a question (see SystemCommands.ASK). */
-    static final String ASK = ".nbd.ask";
 
     private final CommandProcessor processor;
     private final Shell gogo;
@@ -50,9 +50,12 @@ final class ConsoleLoop {
         return processor;
     }
 
-    /** Runs the console until it ends; {@code mayEnd} is asked at Ctrl-D or exit, with the reader. */
-    void run(Terminal terminal, java.util.function.Function<LineReader, Boolean> mayEnd, java.util.function.Consumer<LineReader> started)
-            throws Exception {
+    /**
+     * Runs the console until it ends: says {@code howToLeave} after the profile's greeting, then
+     * reads command lines; {@code mayEnd} is asked at Ctrl-D or exit, with the reader.
+     */
+    void run(Terminal terminal, String howToLeave, java.util.function.Function<LineReader, Boolean> mayEnd,
+            java.util.function.Consumer<LineReader> started) throws Exception {
         PrintStream out = new PrintStream(terminal.output(), true, terminal.encoding());
         try (CommandSession session = processor.createSession(terminal.input(), out, out)) {
             session.put(Shell.VAR_TERMINAL, terminal);
@@ -66,16 +69,19 @@ final class ConsoleLoop {
             reader.setOpt(LineReader.Option.AUTO_FRESH_LINE);
             session.put(Shell.VAR_READER, reader);
             session.put(Shell.VAR_COMPLETIONS, new HashMap<>());
-            session.put(ASK, (java.util.function.Function<String, String>) question -> ask(reader, question));
+            session.put(SessionVariables.ASK, (java.util.function.Function<String, String>) question -> ask(reader, question));
             if (Files.isRegularFile(profile)) {
                 try {
                     gogo.source(session, profile.toUri().toString());
                 } catch (Exception e) {
-                    say(terminal, "gosh_profile: " + message(e));
+                    say(terminal, "gosh_profile: " + Script.message(e));
                 }
             }
+            say(terminal, howToLeave);
             started.accept(reader);
-            while (true) {
+            // a terminal whose output failed is gone (an SSH client that dropped): JLine would go on
+            // reading it, each read ending at once
+            while (!terminal.writer().checkError()) {
                 String line;
                 try {
                     line = reader.readLine(Shell.getPrompt(session), Shell.getRPrompt(session), (Character) null, null);
@@ -109,7 +115,7 @@ final class ConsoleLoop {
             }
         } catch (Exception e) {
             session.put("exception", e);
-            say(terminal, message(e));
+            say(terminal, Script.message(e));
         }
         terminal.flush();
     }
@@ -121,15 +127,6 @@ final class ConsoleLoop {
         } catch (UserInterruptException | EndOfFileException e) {
             return null;
         }
-    }
-
-    /** What went wrong, without the exception's class. */
-    static String message(Throwable e) {
-        Throwable t = e;
-        while (t.getMessage() == null && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     private static void say(Terminal terminal, String text) {

@@ -1,11 +1,10 @@
 package org.nbdosgi.shell;
 
-import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.felix.gogo.jline.Builtin;
 import org.apache.felix.gogo.jline.Posix;
@@ -20,21 +19,21 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The consoles of container mode: the local one when nbd-osgi runs in a terminal
  * ({@link LocalConsole}) and the SSH one ({@link SshConsole}), each session an interactive
  * {@link ConsoleLoop}. Gogo's shell commands (grep, cat, each, if, complete, source...) are
- * registered here, as gogo.jline's activator would (the launcher does not start it: its shell
+ * registered here, one service per command with its one line for {@code help} ({@link GogoCommands}),
+ * where gogo.jline's activator would register them (the launcher does not start it: its shell
  * stops the server at Ctrl-D without asking and prints exceptions with their class names); its
  * {@code help} is left out for the console's own. {@code exit} and {@code logout} end a console
  * session. Control plane.
  */
 @Component(immediate = true)
 public final class Consoles {
-    private static final Logger LOG = LoggerFactory.getLogger(Consoles.class);
+    /** The service property help reads a command's one line from (the console bundle's Command.SUMMARY). */
+    private static final String SUMMARY = "nbd.command.summary";
 
     @Reference
     private CommandProcessor processor;
@@ -56,16 +55,13 @@ public final class Consoles {
                 // a console session ends in ConsoleLoop, never the framework
             }
         }, processor);
-        register(ctx, "gogo", new Builtin(), functions(Builtin.class));
-        register(ctx, "gogo", new Procedural(), functions(Procedural.class));
-        register(ctx, "gogo", new Posix(processor), functions(Posix.class));
-        register(ctx, "gogo", gogo, Arrays.stream(functions(Shell.class)).filter(f -> !f.equals("help")).toArray(String[]::new));
-        for (String name : List.of("exit", "logout")) {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("osgi.command.scope", "shell");
-            props.put("osgi.command.function", name);
-            registrations.add(ctx.registerService(Function.class, Consoles::exit, props));
-        }
+        register(ctx, "gogo", new Builtin(), GogoCommands.BUILTIN);
+        register(ctx, "gogo", new Procedural(), GogoCommands.PROCEDURAL);
+        register(ctx, "gogo", new Posix(processor), GogoCommands.POSIX);
+        register(ctx, "gogo", gogo, GogoCommands.SHELL);
+        Function exit = Consoles::exit;
+        register(ctx, "shell", exit, Map.of("exit", "leave this console (the server runs on; the local console asks first)",
+                "logout", "leave this console (the server runs on; the local console asks first)"));
         String home = ctx.getProperty("gosh.home");
         ConsoleLoop loop = new ConsoleLoop(processor, gogo, Path.of(home == null ? "." : home, "etc", "gosh_profile"));
         if (Boolean.parseBoolean(ctx.getProperty("nbd.interactive"))) {
@@ -95,22 +91,15 @@ public final class Consoles {
         return null;
     }
 
-    private void register(BundleContext ctx, String scope, Object commands, String[] functions) {
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put("osgi.command.scope", scope);
-        props.put("osgi.command.function", functions);
-        registrations.add(ctx.registerService(commands.getClass().getName(), commands, props));
-    }
-
-    /** gogo.jline's list of a class's commands (package-private there, as its activator reads it). */
-    private static String[] functions(Class<?> commands) {
-        try {
-            Field f = commands.getDeclaredField("functions");
-            f.setAccessible(true);
-            return (String[]) f.get(null);
-        } catch (ReflectiveOperationException e) {
-            LOG.warn("gogo.jline's {} commands are missing: {}", commands.getSimpleName(), e.getMessage());
-            return new String[0];
-        }
+    /** Registers each of {@code commands}' functions on its own, with its one line for help. */
+    private void register(BundleContext ctx, String scope, Object commands, Map<String, String> summaries) {
+        String type = commands instanceof Function ? Function.class.getName() : commands.getClass().getName();
+        summaries.forEach((function, summary) -> {
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put("osgi.command.scope", scope);
+            props.put("osgi.command.function", function);
+            props.put(SUMMARY, summary);
+            registrations.add(ctx.registerService(type, commands, props));
+        });
     }
 }

@@ -1,20 +1,17 @@
 package org.nbdosgi.shell;
 
 import java.io.IOException;
-import java.util.Collection;
 import java.util.Locale;
 import java.util.function.Consumer;
-import java.util.function.IntConsumer;
 
 import org.jline.reader.LineReader;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
+import org.nbdosgi.console.session.Script;
+import org.nbdosgi.console.session.Shutdown;
 import org.nbdosgi.logging.LogSetup;
 import org.nbdosgi.logging.TerminalAppender;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.BundleException;
-import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.framework.ServiceReference;
 import org.slf4j.LoggerFactory;
 
 import ch.qos.logback.classic.Logger;
@@ -63,7 +60,7 @@ final class LocalConsole {
         TerminalAppender log = terminalAppender();
         Consumer<String>[] sink = new Consumer[1];
         try {
-            loop.run(terminal, this::confirmStop, reader -> {
+            loop.run(terminal, "Ctrl-D or exit asks before stopping the server", this::confirmStop, reader -> {
                 sink[0] = reader::printAbove;
                 if (log != null) {
                     log.printAbove(sink[0]);
@@ -71,7 +68,7 @@ final class LocalConsole {
             });
         } catch (Exception e) {
             if (!stopping) {
-                LoggerFactory.getLogger(LocalConsole.class).error("the console stopped: {}", ConsoleLoop.message(e));
+                LoggerFactory.getLogger(LocalConsole.class).error("the console stopped: {}", Script.message(e));
             }
         } finally {
             if (log != null && sink[0] != null) {
@@ -95,21 +92,8 @@ final class LocalConsole {
             return false;
         }
         stopping = true;
-        stopServer();
+        Shutdown.stop(context);
         return true;
-    }
-
-    private void stopServer() {
-        try {
-            Collection<ServiceReference<IntConsumer>> launcher = context.getServiceReferences(IntConsumer.class, "(nbd.launcher=true)");
-            if (!launcher.isEmpty()) {
-                context.getService(launcher.iterator().next()).accept(0);
-                return;
-            }
-            context.getBundle(0).stop();
-        } catch (InvalidSyntaxException | BundleException e) {
-            LoggerFactory.getLogger(LocalConsole.class).error("stopping the server: {}", e.getMessage());
-        }
     }
 
     private static TerminalAppender terminalAppender() {

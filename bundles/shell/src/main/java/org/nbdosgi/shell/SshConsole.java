@@ -1,23 +1,14 @@
 package org.nbdosgi.shell;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
-import org.apache.felix.service.command.Converter;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
-import org.apache.sshd.server.Environment;
-import org.apache.sshd.server.ExitCallback;
+import org.apache.sshd.common.session.Session;
+import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.server.SshServer;
-import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
-import org.jline.builtins.ssh.ShellFactoryImpl;
-import org.jline.builtins.ssh.Ssh;
+import org.nbdosgi.console.session.Script;
 import org.osgi.framework.BundleContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,10 +18,11 @@ import org.slf4j.LoggerFactory;
  * (127.0.0.1:8101 unless etc/config.properties says otherwise; port {@code off} disables it),
  * users from {@code etc/users.properties} (passwords) and {@code etc/keys.properties} (public
  * keys), see {@link SshUsers}; the host key in {@code etc/host.key} ({@link HostKey}). A session
- * with a terminal ({@code ssh -p 8101 alice@host}) gets the interactive console, as the local one
- * but without the server's log lines; {@code exit} or Ctrl-D leaves it and the server runs on. A
- * command without a terminal ({@code ssh ... 'nbd:exports | grep disk'}, nbd-osgi-client -h) runs
- * as a script: output on stdout, a failure's message on stderr and exit status 1. Control plane.
+ * with a terminal ({@code ssh -p 8101 alice@host}) gets the interactive console ({@link SshTerminal}),
+ * as the local one but without the server's log lines; {@code exit} or Ctrl-D leaves it and the
+ * server runs on. A command ({@code ssh ... 'nbd:exports | grep disk'}, nbd-osgi-client -h) runs
+ * as a script ({@link SshCommandLine}). Ed25519 keys (ssh-keygen's default) need Bouncy Castle,
+ * which the distribution puts beside SSHD in system/shell/. Control plane.
  */
 final class SshConsole {
     private static final Logger LOG = LoggerFactory.getLogger(SshConsole.class);
@@ -57,9 +49,16 @@ final class SshConsole {
             SshUsers users = new SshUsers(etc.resolve("users.properties"), etc.resolve("keys.properties"));
             server.setPasswordAuthenticator(users::password);
             server.setPublickeyAuthenticator(users::publicKey);
-            ShellFactoryImpl terminals = new ShellFactoryImpl(params -> shell(loop, params));
-            server.setShellFactory(channel -> new WithJLineLoader(terminals.createShell(channel)));
-            server.setCommandFactory((channel, command) -> new Script(processor, command));
+            server.addSessionListener(new SessionListener() {
+                @Override
+                public void sessionEvent(Session session, Event event) {
+                    if (event == Event.Authenticated) {
+                        LOG.info("SSH console: {} logged in from {}", session.getUsername(), session.getRemoteAddress());
+                    }
+                }
+            });
+            server.setShellFactory(channel -> new SshTerminal(loop));
+            server.setCommandFactory((channel, command) -> new SshCommandLine(processor, command));
             ClassLoader saved = Thread.currentThread().getContextClassLoader();
             Thread.currentThread().setContextClassLoader(SshServer.class.getClassLoader());   // SSHD's service lookups
             try {
@@ -71,7 +70,7 @@ final class SshConsole {
                     users.any() ? "" : " (no users yet: add them to etc/users.properties or etc/keys.properties)");
             return new SshConsole(server);
         } catch (IOException | RuntimeException e) {
-            LOG.error("no SSH console on {}:{}: {}", server.getHost(), port == null ? "8101" : port, ConsoleLoop.message(e));
+            LOG.error("no SSH console on {}:{}: {}", server.getHost(), port == null ? "8101" : port, Script.message(e));
             return null;
         }
     }
@@ -81,123 +80,6 @@ final class SshConsole {
             server.stop(true);
         } catch (IOException e) {
             LOG.debug("stopping the SSH console: {}", e.getMessage());
-        }
-    }
-
-    private static void shell(ConsoleLoop loop, Ssh.ShellParams params) {
-        try {
-            loop.run(params.getTerminal(), reader -> true, reader -> {
-            });
-        } catch (Exception e) {
-            LOG.debug("SSH console session of {} ended: {}", params.getSession().getUsername(), ConsoleLoop.message(e));
-        } finally {
-            params.getCloser().run();
-        }
-    }
-
-    /**
-     * JLine finds its terminal providers through the context class loader, which on SSHD's threads
-     * is not JLine's: the session's terminal is made (in start) with JLine's own.
-     */
-    private record WithJLineLoader(Command shell) implements Command {
-        @Override
-        public void setInputStream(InputStream in) {
-            shell.setInputStream(in);
-        }
-
-        @Override
-        public void setOutputStream(OutputStream out) {
-            shell.setOutputStream(out);
-        }
-
-        @Override
-        public void setErrorStream(OutputStream err) {
-            shell.setErrorStream(err);
-        }
-
-        @Override
-        public void setExitCallback(ExitCallback exit) {
-            shell.setExitCallback(exit);
-        }
-
-        @Override
-        public void start(ChannelSession channel, Environment env) throws IOException {
-            ClassLoader saved = Thread.currentThread().getContextClassLoader();
-            Thread.currentThread().setContextClassLoader(org.jline.terminal.TerminalBuilder.class.getClassLoader());
-            try {
-                shell.start(channel, env);
-            } finally {
-                Thread.currentThread().setContextClassLoader(saved);
-            }
-        }
-
-        @Override
-        public void destroy(ChannelSession channel) throws Exception {
-            shell.destroy(channel);
-        }
-    }
-
-    /** A command line sent without a terminal: run once, as the console socket runs one. */
-    private static final class Script implements Command {
-        private final CommandProcessor processor;
-        private final String script;
-        private InputStream in;
-        private OutputStream out;
-        private OutputStream err;
-        private ExitCallback exit;
-
-        Script(CommandProcessor processor, String script) {
-            this.processor = processor;
-            this.script = script;
-        }
-
-        @Override
-        public void setInputStream(InputStream in) {
-            this.in = in;
-        }
-
-        @Override
-        public void setOutputStream(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void setErrorStream(OutputStream err) {
-            this.err = err;
-        }
-
-        @Override
-        public void setExitCallback(ExitCallback exit) {
-            this.exit = exit;
-        }
-
-        @Override
-        public void start(ChannelSession channel, Environment env) {
-            Thread.ofPlatform().daemon().name("nbd-ssh-command").start(this::run);
-        }
-
-        private void run() {
-            PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8);
-            PrintStream stderr = new PrintStream(err, true, StandardCharsets.UTF_8);
-            int status = 0;
-            try (CommandSession session = processor.createSession(in, stdout, stderr)) {
-                session.put("SCOPE", "nbd:felix:gogo:*");         // as etc/gosh_profile: update is the bundle's
-                Object result = session.execute(script);
-                if (result != null) {
-                    stdout.println(session.format(result, Converter.INSPECT));
-                }
-            } catch (Exception e) {
-                stderr.println("nbd-osgi: " + ConsoleLoop.message(e));
-                status = 1;
-            }
-            stdout.flush();
-            stderr.flush();
-            exit.onExit(status);
-        }
-
-        @Override
-        public void destroy(ChannelSession channel) {
-            // the script ends on its own; a closed channel makes its output fail
         }
     }
 }

@@ -67,7 +67,6 @@ final class SshUsers {
                     PublicKey allowed = AuthorizedKeyEntry.parseAuthorizedKeyEntry(p.getProperty(name))
                             .resolvePublicKey(null, PublicKeyEntryResolver.IGNORING);
                     if (allowed != null && KeyUtils.compareKeys(allowed, key)) {
-                        log(true, user, "key", session);
                         return true;
                     }
                 } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
@@ -79,10 +78,9 @@ final class SshUsers {
         return false;
     }
 
+    /** A refusal, at debug (SSHD asks once per key the client offers); a login is logged once it succeeds (SshConsole). */
     private static void log(boolean ok, String user, String how, ServerSession session) {
-        if (ok) {
-            LOG.info("SSH console: {} logged in ({}) from {}", user, how, session.getClientAddress());
-        } else {
+        if (!ok) {
             LOG.debug("SSH console: {} refused ({}) from {}", user, how, session.getClientAddress());
         }
     }

@@ -1,4 +1,4 @@
-package org.nbdosgi.console;
+package org.nbdosgi.console.bundle;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Properties;
 
+import org.nbdosgi.console.Command;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
