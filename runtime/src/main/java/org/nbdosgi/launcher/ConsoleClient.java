@@ -14,19 +14,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code nbd-osgi-client [-s SOCKET | -h HOST [-p PORT] [-u USER] [-i KEY]] [-f FILE | COMMAND...]}:
+ * {@code nbd-osgi-client [-s SOCKET | -h HOST [-p PORT] [-u USER] [-i KEY] [-o SSH_OPTION]...] [-f FILE | COMMAND...]}:
  * runs console commands in a running nbd-osgi and exits with their status (0, or 1 if a command
  * failed; 2 if the server could not be reached). Locally through its console socket (prints the
  * output, on stderr if the command failed); the socket defaults to {@code $NBD_OSGI_CONSOLE}, else
  * the instance's {@code data/console.sock}. Remotely through its SSH console with OpenSSH's
- * {@code ssh} (keys, agent and known_hosts as the user set them up). {@code -f FILE} runs the
+ * {@code ssh} (keys, agent and known_hosts as the user set them up; {@code -o} passes an option of
+ * ssh's on, e.g. {@code -o UserKnownHostsFile=FILE}). {@code -f FILE} runs the
  * file's lines as one script ({@code -} reads standard input), stopping at the first failure.
  */
 public final class ConsoleClient {
     private ConsoleClient() {
     }
 
-    private static final String USAGE = "usage: nbd-osgi-client [-s SOCKET | -h HOST [-p PORT] [-u USER] [-i KEY]] [-f FILE | COMMAND [ARGS]...]"
+    private static final String USAGE = "usage: nbd-osgi-client [-s SOCKET | -h HOST [-p PORT] [-u USER] [-i KEY] [-o SSH_OPTION]...] [-f FILE | COMMAND [ARGS]...]"
             + "   (for example: nbd-osgi-client nbd:exports)";
 
     public static void main(String[] args) throws IOException, InterruptedException {
@@ -36,6 +37,7 @@ public final class ConsoleClient {
         String port = "8101";
         String user = null;
         String key = null;
+        List<String> sshOptions = new ArrayList<>();
         String file = null;
         while (!words.isEmpty() && words.get(0).startsWith("-") && !words.get(0).equals("--")) {
             String option = words.remove(0);
@@ -53,6 +55,7 @@ public final class ConsoleClient {
                 case "-p", "--port" -> port = value;
                 case "-u", "--user" -> user = value;
                 case "-i", "--identity" -> key = value;
+                case "-o", "--ssh-option" -> sshOptions.add(value);
                 case "-f", "--file" -> file = value;
                 default -> fail("unknown option " + option + " (" + USAGE + ")");
             }
@@ -73,7 +76,7 @@ public final class ConsoleClient {
             script = commandLine(words);
         }
         if (host != null) {
-            System.exit(overSsh(host, port, user, key, script));
+            System.exit(overSsh(host, port, user, key, sshOptions, script));
         }
         if (socket == null) {
             socket = Path.of(System.getProperty("nbd.home", "."), "data", "console.sock").toString();
@@ -107,7 +110,7 @@ public final class ConsoleClient {
     }
 
     /** The script as the command of an SSH session (no terminal); ssh's own failures (255) become 2. */
-    private static int overSsh(String host, String port, String user, String key, String script)
+    private static int overSsh(String host, String port, String user, String key, List<String> options, String script)
             throws IOException, InterruptedException {
         List<String> ssh = new ArrayList<>(List.of("ssh", "-T", "-p", port, "-o", "LogLevel=ERROR"));
         if (user != null) {
@@ -115,6 +118,9 @@ public final class ConsoleClient {
         }
         if (key != null) {
             ssh.addAll(List.of("-i", key, "-o", "IdentitiesOnly=yes"));
+        }
+        for (String option : options) {
+            ssh.addAll(List.of("-o", option));          // e.g. UserKnownHostsFile=FILE: passed to ssh as they are
         }
         ssh.addAll(List.of("--", host, script));
         Process p;
