@@ -1,6 +1,12 @@
 package org.nbdosgi.logging;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.slf4j.ILoggerFactory;
+import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.SubstituteLoggerFactory;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -42,6 +48,24 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         }
         String set = System.getProperty(PROPERTY_PREFIX + logger);
         return set != null ? Level.toLevel(set, null) : FIXED.get(logger);
+    }
+
+    /**
+     * Logback's context once SLF4J has started; null if another SLF4J provider is in use. While
+     * one thread starts SLF4J, it hands the others a stand-in factory: wait for the real one.
+     */
+    public static LoggerContext loggerContext() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            ILoggerFactory factory = LoggerFactory.getILoggerFactory();
+            if (factory instanceof LoggerContext context) {
+                return context;
+            }
+            if (!(factory instanceof SubstituteLoggerFactory) || System.nanoTime() > deadline) {
+                return null;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
     }
 
     @Override

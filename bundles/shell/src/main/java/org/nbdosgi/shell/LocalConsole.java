@@ -97,7 +97,7 @@ final class LocalConsole {
     }
 
     private static TerminalAppender terminalAppender() {
-        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext c
+        if (LogSetup.loggerContext() instanceof LoggerContext c
                 && c.getLogger(Logger.ROOT_LOGGER_NAME).getAppender(LogSetup.TERMINAL) instanceof TerminalAppender t) {
             return t;
         }

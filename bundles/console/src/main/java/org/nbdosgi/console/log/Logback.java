@@ -5,7 +5,6 @@ import java.util.List;
 import org.nbdosgi.console.Command;
 import org.nbdosgi.logging.LogSetup;
 import org.nbdosgi.logging.RecentLines;
-import org.slf4j.LoggerFactory;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -19,7 +18,7 @@ final class Logback {
 
     /** Logback's context; null when another SLF4J provider is in use. */
     static LoggerContext contextOrNull() {
-        return LoggerFactory.getILoggerFactory() instanceof LoggerContext c ? c : null;
+        return LogSetup.loggerContext();
     }
 
     static LoggerContext context() {
