@@ -280,9 +280,10 @@ public class HotDeployIT {
 
             Tools.Result noBundle = nbd.client("update", "9999");
             assertEquals(1, noBundle.exit());
-            assertEquals("nbd-osgi: no bundle with id 9999 (lb lists them)\n", noBundle.err());
-            Tools.Result help = nbd.client("lb", "--help").ok();
-            assertTrue(help.out(), help.out().startsWith("lb - list the bundles") && help.out().contains("usage: lb [-s] [-l] [TEXT]"));
+            assertEquals("nbd-osgi: no bundle with id 9999 (bundle:list lists them)\n", noBundle.err());
+            Tools.Result help = nbd.client("lb", "--help").ok();     // Felix's name for Karaf's bundle:list
+            assertTrue(help.out(), help.out().startsWith("bundle:list - list the bundles (alias lb)")
+                    && help.out().contains("usage: bundle:list [-s] [-l] [TEXT]"));
         }
     }
 

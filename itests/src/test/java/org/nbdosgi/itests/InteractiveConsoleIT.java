@@ -65,6 +65,11 @@ public class InteractiveConsoleIT {
             t.type("log:display | grep 'describes the export as it is'\r");
             at = t.await(Duration.ofSeconds(10), at, "[DEBUG] Exports - export 'scratch': its configuration ");
 
+            t.type("log:tail -n 1\r");
+            at = t.await(Duration.ofSeconds(10), at, "] ");            // the last log line: time [LEVEL] logger - text
+            t.type("\u0003");                          // Ctrl-C stops the command, not the console
+            at = t.await(Duration.ofSeconds(10), at, "nbd-osgi> ");
+
             t.type("\u0004");                          // Ctrl-D asks first
             at = t.await(Duration.ofSeconds(10), at, "Stop nbd-osgi (every export, every client)? (yes/no): ");
             t.type("no\r");

@@ -69,6 +69,8 @@ public class SshConsoleIT {
             Tools.Result exports = ssh("nbd:exports | grep scratch").ok();
             assertTrue(exports.out(), exports.out().contains("scratch") && exports.out().contains("memory") && !exports.out().contains("NAME"));
             assertFalse("no colours without a terminal: " + exports.out(), exports.out().contains("\u001b"));
+            String local = nbd.client("nbd:exports | grep scratch").ok().out();
+            assertTrue(local, local.contains("scratch") && !local.contains("\u001b"));    // nor through the console socket
             assertTrue(ssh("nbd:filter-insert scratch delay").ok().out().contains("export scratch rewired: --filter=delay memory"));
             Tools.Result failed = ssh("nbd:chain nope");
             assertEquals(1, failed.exit());
@@ -99,7 +101,7 @@ public class SshConsoleIT {
         }
     }
 
-    /** ssh -tt, as a user at a terminal: the prompt, completion, a command, a failure, exit. */
+    /** ssh -tt, as a user at a terminal: the prompt, completion, a command, a failure, Ctrl-C, exit. */
     private void terminalSession(Instance nbd) throws Exception {
         String command = "ssh -tt " + String.join(" ", sshOptions()) + " alice@127.0.0.1";
         try (PseudoTerminal t = new PseudoTerminal(command, Map.of())) {
@@ -116,6 +118,10 @@ public class SshConsoleIT {
             at = t.await(Duration.ofSeconds(10), at, "delay");
             t.type("nbd:chain nope\r");
             at = t.await(Duration.ofSeconds(10), at, "no export named nope");
+            t.type("log:tail -n 1\r");
+            at = t.await(Duration.ofSeconds(10), at, "[INFO]");
+            t.type("\u0003");                          // Ctrl-C stops the command, not the session
+            at = t.await(Duration.ofSeconds(10), at, "nbd-osgi> ");
             t.type("exit\r");
             assertTrue("exit ends the session:\n" + t.text(), t.process().waitFor(30, TimeUnit.SECONDS));
             assertEquals(t.text(), 0, t.process().exitValue());

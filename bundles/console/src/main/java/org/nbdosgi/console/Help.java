@@ -24,8 +24,8 @@ import org.osgi.service.component.annotations.Deactivate;
  * usage. A command's description is its {@link Command#SUMMARY} service property (ours set it;
  * the shell bundle sets it on Gogo's commands), else a {@code @Descriptor} on its method (SCR's,
  * gogo.command's), else one of ours for the commands ConfigurationAdmin itself registers.
- * Functions named {@code _...} are completion helpers, not listed. Registered as {@code felix:help}
- * above gogo.command's own. Control plane.
+ * Functions named {@code _...} are completion helpers, not listed. Registered as {@code shell:help}
+ * and as {@code felix:help} above gogo.command's own. Control plane.
  */
 @Component(immediate = true)
 public final class Help extends Command {
@@ -37,7 +37,7 @@ public final class Help extends Command {
             "cm:listConfigurations", "ConfigurationAdmin.listConfigurations, the raw API (config:list is the console's way)");
 
     private BundleContext context;
-    private ServiceRegistration<?> registration;
+    private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
 
     public Help() {
         super("shell", "help", "list every command with what it does, or show how to use one", "[COMMAND]\n"
@@ -47,12 +47,13 @@ public final class Help extends Command {
     @Activate
     void activate(BundleContext ctx) {
         this.context = ctx;
-        registration = register(ctx, BundleCommands.FELIX, "help", BundleCommands.ABOVE_GOGO_COMMAND);
+        registrations.add(register(ctx));
+        registrations.add(register(ctx, BundleCommands.FELIX, "help", BundleCommands.ABOVE_GOGO_COMMAND));
     }
 
     @Deactivate
     void deactivate() {
-        registration.unregister();
+        unregister(registrations);
     }
 
     @Override

@@ -15,6 +15,7 @@ import org.apache.felix.gogo.runtime.CommandSessionImpl;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Job;
 import org.jline.builtins.Completers;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
@@ -69,6 +70,13 @@ final class ConsoleLoop {
             reader.setOpt(LineReader.Option.AUTO_FRESH_LINE);
             session.put(Shell.VAR_READER, reader);
             session.put(Shell.VAR_COMPLETIONS, new HashMap<>());
+            // Ctrl-C stops the command running (log:tail, a long pipe), as in Gogo's own shell
+            terminal.handle(Terminal.Signal.INT, signal -> {
+                Job job = ((CommandSessionImpl) session).foregroundJob();
+                if (job != null) {
+                    job.interrupt();
+                }
+            });
             session.put(SessionVariables.ASK, (java.util.function.Function<String, String>) question -> ask(reader, question));
             if (Files.isRegularFile(profile)) {
                 try {
