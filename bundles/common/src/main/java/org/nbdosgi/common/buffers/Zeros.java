@@ -35,6 +35,11 @@ public final class Zeros {
         }
     }
 
+    /** Whether the bytes of {@code buf} between its position and limit are all zero. */
+    public static boolean isZero(ByteBuffer buf) {
+        return isZero(buf, buf.position(), buf.remaining());
+    }
+
     /** Whether the {@code length} bytes of {@code buf} from index {@code at} are all zero. */
     public static boolean isZero(ByteBuffer buf, int at, int length) {
         int end = at + length;

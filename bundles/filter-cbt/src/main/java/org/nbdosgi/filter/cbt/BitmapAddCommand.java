@@ -9,7 +9,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /** {@code nbd:bitmap-add EXPORT NAME [GRANULARITY]}: a new dirty bitmap, clean, marking writes from now on. */
-@Component(service = BitmapAddCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-add"})
+@Component(service = BitmapAddCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-add",
+        "nbd.command.summary=a new dirty bitmap on an export with the cbt filter"})
 public final class BitmapAddCommand extends BitmapCommand {
     private static final String NAME = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}";
 

@@ -7,7 +7,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /** {@code nbd:bitmap-clear EXPORT NAME}: every block clean again, typically once a backup has copied the dirty ones. */
-@Component(service = BitmapClearCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-clear"})
+@Component(service = BitmapClearCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-clear",
+        "nbd.command.summary=marks every block of a dirty bitmap clean again (after a backup)"})
 public final class BitmapClearCommand extends BitmapCommand {
     @Activate
     public BitmapClearCommand(@Reference LiveBitmaps live) {

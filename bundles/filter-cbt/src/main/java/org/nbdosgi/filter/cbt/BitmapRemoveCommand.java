@@ -7,7 +7,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /** {@code nbd:bitmap-remove EXPORT NAME}: the bitmap is gone, from memory and from where it was kept. */
-@Component(service = BitmapRemoveCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-remove"})
+@Component(service = BitmapRemoveCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=bitmap-remove",
+        "nbd.command.summary=removes a dirty bitmap"})
 public final class BitmapRemoveCommand extends BitmapCommand {
     @Activate
     public BitmapRemoveCommand(@Reference LiveBitmaps live) {
