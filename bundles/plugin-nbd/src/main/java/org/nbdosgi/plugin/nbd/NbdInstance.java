@@ -50,6 +50,7 @@ final class NbdInstance implements PluginInstance {
             return new NbdHandle(upstreams, client.readOnly());
         } catch (IOException | RuntimeException e) {
             upstreams.forEach(Upstream::close);
+            LOG.warn("upstream not reached for {}: {}", client.clientAddress(), e.getMessage());
             throw e;
         }
     }
