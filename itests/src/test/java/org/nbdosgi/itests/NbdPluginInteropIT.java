@@ -222,6 +222,34 @@ public class NbdPluginInteropIT {
         }
     }
 
+    @Test
+    public void theNbdBundleIsUpdatedWhileFioWritesAndVerifiesAndNoRequestFails() throws Exception {
+        Path dir = dir();
+        try (NbdkitProcess up = NbdkitProcess.unix(dir, "up", "--threads=64", "memory", "256M");
+             Instance nbd = Instance.copy(dir)) {
+            nbd.start();
+            nbd.client("nbd:export-add", "proxy", "nbd", "socket=" + up.socket()).ok();
+            String lb = nbd.client("lb", "-s", "plugin.nbd").ok().out();
+            Matcher id = Pattern.compile("(?m)^(\\d+)\\s+active\\s+\\d+\\s+org\\.nbdosgi\\.plugin\\.nbd\\s").matcher(lb);
+            assertTrue(lb, id.find());
+            CompletableFuture<Tools.Result> fio = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return fioVerify(nbd.uri("proxy"), "randwrite", "128M", "--time_based", "--runtime=10",
+                            "--verify_backlog=4096");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(3000);
+            assertTrue("fio is running", !fio.isDone());
+            nbd.client("update", id.group(1)).ok();
+            nbd.awaitLog(Duration.ofSeconds(30), "export 'proxy' resumed", 1);
+            Tools.Result r = fio.get();
+            assertEquals(r.out() + r.err(), 0, r.exit());
+            assertTrue(r.out(), r.out().contains("err= 0"));
+        }
+    }
+
     private static final Pattern REQUEST = Pattern.compile("(Read|Write|Zero|Trim) id=\\d+ offset=0x([0-9a-f]+) count=0x([0-9a-f]+)");
 
     @Test
