@@ -17,8 +17,7 @@ import org.nbdosgi.engine.protocol.BufferPool;
  * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on the
  * layer it points at, wraps each in a {@link Boundary} and registers it so the engine closes it
  * (under the handle above, when a filter opens it from its own open; see {@link HandleRegistry}).
- * The target is swapped on the control plane when the chain below is rewired; holders keep the
- * same object.
+ * Its target, the layer below, is fixed: a rewire builds a new chain with new ones.
  */
 public final class NextLayer implements Layer {
     private final boolean isTop;
@@ -26,9 +25,10 @@ public final class NextLayer implements Layer {
     private final List<Boundary> shared = new CopyOnWriteArrayList<>();
     private final BufferPool pool;
     private final boolean exportReadOnly;
-    private volatile LayerInstance target;
+    private final LayerInstance target;
 
-    NextLayer(boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
+    NextLayer(LayerInstance target, boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
+        this.target = target;
         this.isTop = isTop;
         this.handles = handles;
         this.pool = pool;
@@ -38,14 +38,6 @@ public final class NextLayer implements Layer {
     /** Closes the handles opened here outside any connection; called when the filter holding this closes. */
     void closeShared() {
         HandleRegistry.closeAll(shared);
-    }
-
-    LayerInstance target() {
-        return target;
-    }
-
-    void target(LayerInstance layer) {
-        this.target = layer;
     }
 
     @Override
@@ -98,14 +90,13 @@ public final class NextLayer implements Layer {
 
     /** Opens the layer's raw handle, collecting the handles the layers below open meanwhile, and wraps it. */
     private Boundary openBoundary(ClientContext client) throws IOException {
-        LayerInstance layer = target;
         boolean readOnly = exportReadOnly || client.readOnly();
         ClientContext ctx = readOnly == client.readOnly() ? client : client.withReadOnly(true);
         List<Boundary> below = new ArrayList<>();
         HandleRegistry.Opening outer = handles.enter(client.connectionId(), below);
         Handle raw;
         try {
-            raw = layer.openRaw(ctx);
+            raw = target.openRaw(ctx);
         } catch (IOException | RuntimeException e) {
             HandleRegistry.closeAll(below);
             throw e;
@@ -113,7 +104,7 @@ public final class NextLayer implements Layer {
             handles.leave(outer);
         }
         try {
-            return new Boundary(raw, layer.name(), readOnly, pool, below);
+            return new Boundary(raw, target.name(), readOnly, pool, below);
         } catch (IOException | RuntimeException e) {
             try {
                 raw.close();
