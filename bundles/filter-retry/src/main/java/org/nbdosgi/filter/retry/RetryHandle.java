@@ -5,14 +5,13 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
-import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
-import org.nbdosgi.api.Support;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,11 +23,12 @@ import org.slf4j.LoggerFactory;
  * on the new one. Requests that failed on the same handle reopen it once: the others find it
  * already replaced and simply try again. Each request counts its own retries, as in nbdkit.
  *
- * <p>The capabilities are the first handle's, as the client was promised; a reopened handle that
- * no longer keeps that promise (another size, or read-only for a writable client) counts as a
- * failed reopen. ENOTSUP is an answer, not a failure, and is never retried.
+ * <p>The capabilities are the first handle's ({@code next}; the engine asks them once, at open),
+ * as the client was promised; a reopened handle that no longer keeps that promise (another size,
+ * or read-only for a writable client) counts as a failed reopen. ENOTSUP is an answer, not a
+ * failure, and is never retried.
  */
-final class RetryHandle implements Handle {
+final class RetryHandle extends FilterHandle {
     private static final Logger LOG = LoggerFactory.getLogger(RetryHandle.class);
 
     private final Layer layer;
@@ -36,45 +36,23 @@ final class RetryHandle implements Handle {
     private final RetryPolicy policy;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final AtomicInteger reopens = new AtomicInteger();
+    private final long promisedSize;
+    private final boolean promisedWrite;
 
     // replaced under the write lock, read under the read lock
-    private Handle next;
+    private Handle current;
     private long generation;
     private boolean open = true;
     private boolean readOnlyNow;
 
-    private final long size;
-    private final BlockSize blockSize;
-    private final boolean canWrite;
-    private final boolean canFlush;
-    private final boolean canTrim;
-    private final Support canZero;
-    private final boolean canFastZero;
-    private final boolean canExtents;
-    private final Support canFua;
-    private final boolean canMultiConn;
-    private final Support canCache;
-    private final boolean rotational;
-    private final String description;
-
     RetryHandle(Layer layer, ClientContext client, RetryPolicy policy) throws IOException {
+        super(layer.open(client));
         this.layer = layer;
         this.client = client;
         this.policy = policy;
-        this.next = layer.open(client);
-        size = next.size();
-        blockSize = next.blockSize();
-        canWrite = next.canWrite();
-        canFlush = next.canFlush();
-        canTrim = next.canTrim();
-        canZero = next.canZero();
-        canFastZero = next.canFastZero();
-        canExtents = next.canExtents();
-        canFua = next.canFua();
-        canMultiConn = next.canMultiConn();
-        canCache = next.canCache();
-        rotational = next.isRotational();
-        description = next.description();
+        this.current = next;
+        this.promisedSize = next.size();
+        this.promisedWrite = next.canWrite();
     }
 
     /** One attempt of a request on the current handle below. */
@@ -97,7 +75,7 @@ final class RetryHandle implements Handle {
                     failure = new NbdException(NbdError.EIO, "retry: the layers below could not be reopened");
                 } else {
                     try {
-                        attempt.run(next);
+                        attempt.run(current);
                         return;
                     } catch (NbdException e) {
                         if (e.error() == NbdError.ENOTSUP) {
@@ -141,13 +119,13 @@ final class RetryHandle implements Handle {
             ClientContext ctx = policy.readOnly() ? client.withReadOnly(true) : client;
             readOnlyNow |= policy.readOnly();
             try {
-                next = layer.reopen(next, ctx);
+                current = layer.reopen(current, ctx);
             } catch (IOException | RuntimeException e) {
                 open = false;
                 LOG.debug("retry: reopening the layers below failed: {}", e.getMessage());
                 return;
             }
-            String broken = broken(next);
+            String broken = broken(current);
             open = broken == null;
             if (broken != null) {
                 LOG.warn("retry: the reopened layers below {}; not used", broken);
@@ -160,81 +138,16 @@ final class RetryHandle implements Handle {
     /** What the reopened handle no longer offers that the client was promised, or null. */
     private String broken(Handle h) {
         try {
-            if (h.size() != size) {
-                return "have another size (" + h.size() + ", not " + size + ")";
+            if (h.size() != promisedSize) {
+                return "have another size (" + h.size() + ", not " + promisedSize + ")";
             }
-            if (canWrite && !readOnlyNow && !h.canWrite()) {
+            if (promisedWrite && !readOnlyNow && !h.canWrite()) {
                 return "are read-only";
             }
             return null;
         } catch (IOException e) {
             return "fail: " + e.getMessage();
         }
-    }
-
-    @Override
-    public long size() {
-        return size;
-    }
-
-    @Override
-    public BlockSize blockSize() {
-        return blockSize;
-    }
-
-    @Override
-    public boolean canWrite() {
-        return canWrite;
-    }
-
-    @Override
-    public boolean canFlush() {
-        return canFlush;
-    }
-
-    @Override
-    public boolean canTrim() {
-        return canTrim;
-    }
-
-    @Override
-    public Support canZero() {
-        return canZero;
-    }
-
-    @Override
-    public boolean canFastZero() {
-        return canFastZero;
-    }
-
-    @Override
-    public boolean canExtents() {
-        return canExtents;
-    }
-
-    @Override
-    public Support canFua() {
-        return canFua;
-    }
-
-    @Override
-    public boolean canMultiConn() {
-        return canMultiConn;
-    }
-
-    @Override
-    public Support canCache() {
-        return canCache;
-    }
-
-    @Override
-    public boolean isRotational() {
-        return rotational;
-    }
-
-    @Override
-    public String description() {
-        return description;
     }
 
     @Override

@@ -6,6 +6,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.nbdosgi.api.BlockSize;
@@ -457,7 +458,7 @@ final class Upstream implements AutoCloseable {
             }
         }
         while (callers.get() > 0) {
-            Thread.onSpinWait();                              // a request thread finishing a libnbd call
+            LockSupport.parkNanos(100_000);                   // a request thread finishing a libnbd call
         }
         Pointer h = handle;
         if (h != null) {
