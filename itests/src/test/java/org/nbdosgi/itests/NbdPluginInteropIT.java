@@ -114,6 +114,17 @@ public class NbdPluginInteropIT {
         }
     }
 
+    @Test
+    public void overTcpByHostnameAndPortOrUriAndWithTheClientsExportNameWhenDynamic() throws Exception {
+        Path dir = dir();
+        try (NbdkitProcess up = NbdkitProcess.tcp(dir, "up", "info", "mode=exportname");
+             ServerProcess byHost = ServerProcess.unix(dir, "nbd", "hostname=127.0.0.1", "port=" + up.port(), "export=fixed");
+             ServerProcess dynamic = ServerProcess.unix(dir.resolve("d"), "nbd", "nbd://127.0.0.1:" + up.port(), "dynamic-export=true")) {
+            assertEquals("fixed", Tools.nbdsh(byHost.uri("anything"), "print(h.pread(h.get_size(), 0).decode())").ok().out().trim());
+            assertEquals("hello", Tools.nbdsh(dynamic.uri("hello"), "print(h.pread(h.get_size(), 0).decode())").ok().out().trim());
+        }
+    }
+
     /** The upstream's log filter writes one "Connect" line per connection it accepts. */
     private static long connects(Path log) throws Exception {
         return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.contains(" Connect ")).count() : 0;

@@ -1,5 +1,6 @@
 package org.nbdosgi.plugin.nbd;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -98,6 +99,29 @@ record NbdSettings(String uri, String socket, String hostname, String port, Stri
         if (path != null && !(directory ? Files.isDirectory(Path.of(path)) : Files.isReadable(Path.of(path)))) {
             throw new ConfigException(key + ": " + path + (directory ? " is not a directory" : " cannot be read"));
         }
+    }
+
+    /**
+     * The URI with its export (the path after the authority) replaced by {@code export},
+     * percent-encoded: for {@code dynamic-export=true}, where the client's name wins over the URI's.
+     */
+    static String withExport(String uri, String export) {
+        int authority = uri.indexOf("://") + 3;
+        int pathStart = uri.indexOf('/', authority);
+        int query = uri.indexOf('?', authority);
+        if (pathStart < 0 || (query >= 0 && query < pathStart)) {
+            pathStart = query >= 0 ? query : uri.length();
+        }
+        int pathEnd = query >= 0 ? query : uri.length();
+        StringBuilder b = new StringBuilder(uri.substring(0, pathStart)).append('/');
+        for (byte c : export.getBytes(StandardCharsets.UTF_8)) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~/".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(String.format("%02X", c & 0xff));
+            }
+        }
+        return b.append(uri, Math.max(pathEnd, pathStart), uri.length()).toString();
     }
 
     /** Where the upstream is, for messages: the URI, the socket path or HOST:PORT. */

@@ -168,7 +168,9 @@ final class Upstream implements AutoCloseable {
 
     /** Starts connecting and drives the handshake until the export is ready, within the timeout. */
     private void handshake(Pointer h) throws NbdException {
-        int r = settings.uri() != null ? LibNbd.nbd_aio_connect_uri(h, settings.uri())
+        String uri = settings.uri() == null ? null
+                : settings.dynamicExport() ? NbdSettings.withExport(settings.uri(), exportName) : settings.uri();
+        int r = uri != null ? LibNbd.nbd_aio_connect_uri(h, uri)
                 : settings.socket() != null ? LibNbd.nbd_aio_connect_unix(h, settings.socket())
                 : LibNbd.nbd_aio_connect_tcp(h, settings.hostname(), settings.port());
         check(r, "connect");
