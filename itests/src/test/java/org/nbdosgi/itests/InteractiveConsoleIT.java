@@ -57,6 +57,8 @@ public class InteractiveConsoleIT {
         try (OutputStream keys = p.getOutputStream()) {
             await(Duration.ofSeconds(60), "nbd-osgi> ");
             await(Duration.ofSeconds(30), "export 'scratch' started");
+            // the bundles after plugin-memory still log as they start: type once the last (vddk) has, so no line cuts the echo
+            await(Duration.ofSeconds(30), "plugin 'vddk' available");
             type(keys, "nbd:chain sc\t");
             await(Duration.ofSeconds(10), ":chain scratch ");
             type(keys, "\u0015nbd:exp\t");                  // Ctrl-U clears the line
