@@ -74,6 +74,13 @@ final class ReadaheadHandle extends FilterHandle {
         }
     }
 
+    /** Prefetches running now. */
+    int running() {
+        synchronized (lock) {
+            return running;
+        }
+    }
+
     private boolean take() {
         synchronized (lock) {
             if (closed || running >= MAX_CHUNKS) {

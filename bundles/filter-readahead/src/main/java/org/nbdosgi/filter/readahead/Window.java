@@ -1,10 +1,10 @@
 package org.nbdosgi.filter.readahead;
 
 /**
- * Sequential-read detection and the adaptive prefetch window of one connection. A read is
- * sequential when it starts where the stream's reads have got to, give or take the current window
- * or 16 request lengths, whichever is more (a client's requests in flight at once arrive a little
- * out of order). Each sequential read doubles the
+ * Sequential-read detection and the adaptive prefetch window of one connection. A stream starts
+ * when a read begins exactly where the previous one ended; from then on a read is sequential when
+ * it starts where the stream's reads have got to, give or take the current window or 16 request
+ * lengths, whichever is more (a client's requests in flight at once arrive a little out of order). Each sequential read doubles the
  * window, up to {@link #MAX}; any other read resets it to {@link #MIN} and starts a new stream. From
  * the second read of a stream on, the range from the end of what was already asked for up to the
  * stream's end plus the window is returned to prefetch, so a random reader never pays for a
@@ -17,7 +17,7 @@ final class Window {
     /** Requests of one client in flight at once may arrive this many request lengths out of order. */
     private static final long REORDER = 16;
 
-    private long streamEnd = -1;
+    private long streamEnd = -1;                       // -1: no read yet
     private long ahead;
     private long window = MIN;
     private int streak;
@@ -35,8 +35,13 @@ final class Window {
      */
     synchronized Range read(long offset, long length, long size) {
         long end = offset + length;
-        long slack = Math.max(window, REORDER * length);
-        boolean sequential = streamEnd >= 0 && offset >= streamEnd - slack && offset <= Math.max(streamEnd, ahead) + slack;
+        boolean sequential;
+        if (streak == 0) {
+            sequential = offset == streamEnd;               // a stream starts only where the last read ended
+        } else {
+            long slack = Math.max(window, REORDER * length);
+            sequential = offset >= streamEnd - slack && offset <= Math.max(streamEnd, ahead) + slack;
+        }
         if (sequential) {
             streak++;
             window = Math.min(MAX, window * 2);
