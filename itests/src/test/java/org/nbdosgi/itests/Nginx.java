@@ -12,20 +12,16 @@ import java.util.concurrent.TimeUnit;
  * Debian's nginx serving a directory on a loopback port, started by a test in its own directory
  * (configuration, logs, temp files) as one process (no master, no daemon), so a SIGKILL kills the
  * whole server and a restart takes the same port again. Options: TLS with HTTP/2 from a certificate
- * the test made, Basic authentication from an htpasswd file, and a delay before every answer (the
- * echo module). The access log has one line per request: method, Range, status, body bytes,
+ * the test made, and Basic authentication from an htpasswd file. The access log has one line per request: method, Range, status, body bytes,
  * protocol, and the X-Token and Cookie headers.
  */
 public final class Nginx implements AutoCloseable {
-    private static final String ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
-
     private final Path dir;
     private final Path root;
     private final int port;
     private Path certificate;
     private Path key;
     private Path htpasswd;
-    private Duration delay = Duration.ZERO;
     private Process process;
 
     private Nginx(Path dir, Path root, int port) {
@@ -52,15 +48,6 @@ public final class Nginx implements AutoCloseable {
     /** Basic authentication against this htpasswd file. */
     public Nginx basicAuth(Path htpasswd) {
         this.htpasswd = htpasswd;
-        return this;
-    }
-
-    /** Answers every request this much later (nginx's echo module, a timer: requests still overlap). */
-    public Nginx delay(Duration d) {
-        if (!Files.exists(Path.of(ECHO_MODULE))) {
-            throw new AssertionError("the nginx echo module is not installed: apt-get install libnginx-mod-http-echo");
-        }
-        this.delay = d;
         return this;
     }
 
@@ -106,9 +93,6 @@ public final class Nginx implements AutoCloseable {
 
     private String config() {
         StringBuilder c = new StringBuilder();
-        if (!delay.isZero()) {
-            c.append("load_module ").append(ECHO_MODULE).append(";\n");
-        }
         c.append("daemon off;\nmaster_process off;\nworker_processes 1;\n")
                 .append("pid ").append(dir.resolve("nginx.pid")).append(";\n")
                 .append("error_log ").append(dir.resolve("error.log")).append(" warn;\n")
@@ -130,10 +114,6 @@ public final class Nginx implements AutoCloseable {
         c.append("    root ").append(root).append(";\n");
         if (htpasswd != null) {
             c.append("    auth_basic \"disk\";\n    auth_basic_user_file ").append(htpasswd).append(";\n");
-        }
-        if (!delay.isZero()) {
-            c.append("    location / { echo_sleep ").append(delay.toMillis() / 1000.0).append("; echo_exec @file; }\n")
-                    .append("    location @file { }\n");
         }
         return c.append("  }\n}\n").toString();
     }

@@ -3,6 +3,7 @@ package org.nbdosgi.filter.cow;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,18 +29,20 @@ final class CowInstance implements FilterInstance {
     private static final Logger LOG = LoggerFactory.getLogger(CowInstance.class);
 
     private final CowOptions options;
-    private final ExportContext export;
     private final Layer next;
-    private final Map<String, Overlay> overlays = new LinkedHashMap<>();       // guarded by this
-    private final Map<String, Object> inherited = new HashMap<>();             // guarded by this
-    private boolean handedOver;                                                 // guarded by this
+    private final Map<String, Overlay> overlays = new LinkedHashMap<>();                  // guarded by this
+    /** Overlays handed over by a predecessor and not adopted (yet), by name, oldest first. */
+    private final Map<String, List<Object>> inherited = new HashMap<>();                  // guarded by this
+    private boolean handedOver;                                                            // guarded by this
 
     private CowInstance(CowOptions options, ExportContext export, Layer next) {
         this.options = options;
-        this.export = export;
         this.next = next;
-        export.inheritedState().filter(s -> s instanceof Map<?, ?>).ifPresent(s ->
-                ((Map<?, ?>) s).forEach((k, v) -> inherited.put(String.valueOf(k), v)));
+        export.inheritedState().filter(s -> s instanceof Map<?, ?>).ifPresent(s -> ((Map<?, ?>) s).forEach((k, v) -> {
+            if (v instanceof List<?> candidates) {
+                inherited.put(String.valueOf(k), new ArrayList<>(candidates));
+            }
+        }));
     }
 
     static CowInstance create(CowOptions options, ExportContext export, Layer next) throws ConfigException {
@@ -67,18 +70,23 @@ final class CowInstance implements FilterInstance {
         return new CowHandle(below, overlayFor(key, below), options, client.readOnly());
     }
 
-    /** The overlay of one name: a predecessor's if it handed one over that fits, else a new one. */
+    /** The overlay of one name: one a predecessor handed over if it fits (same size and block size), else a new one. */
     private synchronized Overlay overlayFor(String name, Handle below) throws IOException {
         Overlay o = overlays.get(name);
         if (o == null) {
             long size = below.size();
             int blockSize = Math.max(options.blockSize(), below.blockSize().minimum());
-            o = Overlay.adopt(inherited.remove(name), size, blockSize, options.dir());
+            for (Iterator<Object> it = inherited.getOrDefault(name, List.of()).iterator(); o == null && it.hasNext(); ) {
+                Object candidate = it.next();
+                o = Overlay.adopt(candidate, size, blockSize, options.dir());
+                if (o != null) {
+                    it.remove();
+                    LOG.info("cow: '{}': the session's writes carried over from the previous cow filter", name);
+                }
+            }
             if (o == null) {
                 o = Overlay.create(options.dir(), size, blockSize);
                 LOG.debug("cow: '{}': an overlay of {} bytes in blocks of {} in {}", name, size, blockSize, options.dir());
-            } else {
-                LOG.info("cow: '{}': adopted the overlay of the previous cow filter", name);
             }
             overlays.put(name, o);
         }
@@ -86,23 +94,25 @@ final class CowInstance implements FilterInstance {
     }
 
     /**
-     * A hot swap or rewire keeps the session's writes: the overlays (their files and block states,
-     * JDK types only) pass to the next cow filter of this export, which adopts those that fit its
-     * size and block size. They are then not closed here.
+     * A hot swap or rewire keeps the session's writes: every overlay (its open, unlinked file and
+     * its block states, JDK types only) passes to the next cow filter of this export, together with
+     * any this one inherited and could not use, so that a refused change brings the old ones back.
+     * They are then not closed here.
      */
     @Override
     public synchronized Object handOver() {
-        Map<String, Object> state = new HashMap<>(inherited);         // names no client asked for since the last swap
-        overlays.forEach((name, o) -> state.put(name, o.state()));
+        Map<String, List<Object>> state = new HashMap<>();
+        inherited.forEach((name, candidates) -> state.put(name, new ArrayList<>(candidates)));
+        overlays.forEach((name, o) -> state.computeIfAbsent(name, n -> new ArrayList<>()).add(o.state()));
         handedOver = true;
         return state;
     }
 
-    /** The overlay files are deleted already; closing them (and any inherited one nobody adopted) gives their space back. */
+    /** The overlay files are deleted already; closing them (and inherited ones nobody adopted) gives their space back. */
     @Override
     public synchronized void close() {
         List<AutoCloseable> all = new ArrayList<>(overlays.values());
-        inherited.values().forEach(s -> Overlay.channelOf(s).ifPresent(all::add));
+        inherited.values().forEach(candidates -> candidates.forEach(s -> Overlay.channelOf(s).ifPresent(all::add)));
         overlays.clear();
         inherited.clear();
         if (handedOver) {
