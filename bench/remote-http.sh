@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The http plugin side by side with nbdkit's curl plugin, both reading the same 1 GiB file from the
 # same nginx on loopback, which answers every request 5 ms late (the echo module's echo_sleep, a
-# timer: delayed requests overlap, so the server itself serialises nothing). One fio connection each:
+# timer: delayed requests overlap, so the server itself serialises nothing). One fio connection each,
+# after 5 s of unmeasured random reads on each server:
 #
 #   randread 4k depth 32    nbd-osgi can keep many GETs in flight on one client connection
 #                           (up to connections=, default 16); nbdkit 1.32's curl plugin serialises
@@ -60,6 +61,7 @@ for server in nbd-osgi nbdkit; do
     else
         start nbdkit curl -r curl "$URL"
     fi
+    RUNTIME=5 fio_job "$SOCK" randread 4k 32 >/dev/null          # warm-up, not measured (the JIT, the pool)
     for w in "${WORKLOADS[@]}"; do
         read -r rw bs depth <<<"$w"
         RESULT[$server/$w]=$(fio_job "$SOCK" "$rw" "$bs" "$depth")
