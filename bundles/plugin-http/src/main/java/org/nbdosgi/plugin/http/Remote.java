@@ -164,20 +164,26 @@ final class Remote implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for a connection to " + where);
         }
+        Fill fill = new Fill(buf.duplicate());
+        boolean complete = false;
         try {
-            client.send(request, info -> body(info, buf.duplicate(), offset, length));
+            client.send(request, info -> body(info, fill, offset, length));
+            complete = true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted reading " + where);
         } catch (IOException e) {
             throw new NbdException(NbdError.EIO, "http: GET " + where + " bytes " + range + ": " + describe(e), e);
         } finally {
+            if (!complete) {
+                fill.abandon();             // the buffer goes back to the engine: no late chunk may land in it
+            }
             slots.release();
         }
     }
 
     /** What to do with a read's response, decided from its status and headers. */
-    private static BodySubscriber<Void> body(ResponseInfo info, ByteBuffer target, long offset, int length) {
+    private static BodySubscriber<Void> body(ResponseInfo info, Fill fill, long offset, int length) {
         int status = info.statusCode();
         if (status == 200) {
             return new Skip(new IOException("the server ignored Range and sent the whole file"));
@@ -191,7 +197,7 @@ final class Remote implements AutoCloseable {
                 || Long.parseLong(m.group(2)) != offset + length - 1) {
             return new Skip(new IOException("the server sent other bytes than asked for (Content-Range: '" + range + "')"));
         }
-        return new Fill(target);
+        return fill;
     }
 
     private static String statusText(int status) {
@@ -243,11 +249,16 @@ final class Remote implements AutoCloseable {
         }
     }
 
-    /** Copies a 206 body into the request's buffer as it arrives; anything but exactly the bytes asked for fails. */
+    /**
+     * Copies a 206 body into the request's buffer as it arrives; anything but exactly the bytes
+     * asked for fails. Once {@link #abandon abandoned} (the read gave up, its buffer is the
+     * engine's again) nothing more is copied.
+     */
     private static final class Fill implements BodySubscriber<Void> {
         private final ByteBuffer target;
         private final CompletableFuture<Void> done = new CompletableFuture<>();
         private Flow.Subscription subscription;
+        private boolean abandoned;                              // guarded by this
 
         Fill(ByteBuffer target) {
             this.target = target;
@@ -264,9 +275,13 @@ final class Remote implements AutoCloseable {
             s.request(Long.MAX_VALUE);
         }
 
+        synchronized void abandon() {
+            abandoned = true;
+        }
+
         @Override
-        public void onNext(List<ByteBuffer> items) {
-            if (done.isDone()) {
+        public synchronized void onNext(List<ByteBuffer> items) {
+            if (abandoned || done.isDone()) {
                 return;
             }
             for (ByteBuffer b : items) {
