@@ -1,7 +1,6 @@
 package org.nbdosgi.itests;
 
 import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -9,7 +8,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 import javax.inject.Inject;
 
@@ -17,14 +15,12 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.ServerAdmin;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
 /**
@@ -56,38 +52,15 @@ public class CowEngineIT {
         return sock;
     }
 
-    private Bundle bundle(String symbolicName) {
-        for (Bundle b : context.getBundles()) {
-            if (symbolicName.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        throw new AssertionError("no bundle " + symbolicName);
-    }
-
-    private void awaitRunning(String export) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export(export).state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(ExportState.RUNNING, admin.export(export).state());
-    }
-
-    private static byte[] random(long seed, int length) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     public void updatingTheCowBundleKeepsTheSessionsWrites() throws Exception {
         admin.addExport(ExportSpec.parse("update", false, List.of("--filter=cow", "memory", "64M")));
-        byte[] data = random(1, 3 << 20);
+        byte[] data = Exam.random(1, 3 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("update");
             c.write(12345, data, 0);
-            bundle("org.nbdosgi.filter.cow").update();
-            awaitRunning("update");
+            Exam.bundle(context, "org.nbdosgi.filter.cow").update();
+            Exam.awaitRunning(admin, "update");
             assertArrayEquals(data, c.read(12345, data.length));
         }
         admin.removeExport("update");
@@ -96,15 +69,15 @@ public class CowEngineIT {
     @Test
     public void insertingAFilterKeepsTheOverlayAndRemovingCowDropsIt() throws Exception {
         admin.addExport(ExportSpec.parse("rewired", false, List.of("--filter=cow", "memory", "64M")));
-        byte[] data = random(2, 1 << 20);
+        byte[] data = Exam.random(2, 1 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
             c.write(4096, data, 0);
             admin.rewire("rewired", ExportSpec.parse("rewired", false, List.of("--filter=delay", "--filter=cow", "memory", "64M")), false);
-            awaitRunning("rewired");
+            Exam.awaitRunning(admin, "rewired");
             assertArrayEquals("the overlay passed to the new chain's cow filter", data, c.read(4096, data.length));
             admin.rewire("rewired", ExportSpec.parse("rewired", false, List.of("memory", "64M")), true);
-            awaitRunning("rewired");
+            Exam.awaitRunning(admin, "rewired");
         }
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
@@ -122,7 +95,7 @@ public class CowEngineIT {
             f.setLength(32 << 20);
         }
         admin.addExport(ExportSpec.parse("refused", false, List.of("--filter=cow", "memory", "64M")));
-        byte[] data = random(3, 1 << 20);
+        byte[] data = Exam.random(3, 1 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("refused");
             c.write(1 << 20, data, 0);

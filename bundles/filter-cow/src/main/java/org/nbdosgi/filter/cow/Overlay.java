@@ -133,10 +133,7 @@ final class Overlay implements AutoCloseable {
             long b = block(pos);
             long last = block(end - 1);
             boolean fromBelow = state(b) == BELOW;
-            long e = b + 1;
-            while (e <= last && e - b < maxRun && (state(e) == BELOW) == fromBelow) {
-                e++;
-            }
+            long e = runEnd(b, last, fromBelow);
             long stop = Math.min(end, end(e - 1));
             ByteBuffer part = slice(buf, offset, pos, stop);
             if (!fromBelow) {
@@ -157,11 +154,7 @@ final class Overlay implements AutoCloseable {
         while (pos < end) {
             long b = block(pos);
             byte s = state(b);
-            long stop = end(b);
-            while (stop < end && state(block(stop)) == s) {
-                stop = end(block(stop));
-            }
-            stop = Math.min(stop, end);
+            long stop = sameStateEnd(b, s, end);
             ByteBuffer dst = slice(part, at, pos, stop);
             if (s == ZERO) {
                 zeroFill(dst);
@@ -348,11 +341,7 @@ final class Overlay implements AutoCloseable {
         while (pos < end && !out.isFull()) {
             long b = block(pos);
             byte s = state(b);
-            long stop = end(b);
-            while (stop < end && state(block(stop)) == s) {
-                stop = end(block(stop));
-            }
-            stop = Math.min(stop, end);
+            long stop = sameStateEnd(b, s, end);
             if (s == BELOW) {
                 Extents there = new Extents(pos, stop);
                 below.extents(pos, stop - pos, flags, there);
@@ -383,10 +372,7 @@ final class Overlay implements AutoCloseable {
                 pos = Math.min(end, end(b));
                 continue;
             }
-            long e = b + 1;
-            while (e <= last && e - b < maxRun && state(e) == BELOW) {
-                e++;
-            }
+            long e = runEnd(b, last, true);
             if (keep) {
                 copyUp(below, b, (int) (e - b), null, 0);
             } else {
@@ -394,6 +380,26 @@ final class Overlay implements AutoCloseable {
             }
             pos = Math.min(end, end(e - 1));
         }
+    }
+
+    // ---- runs of blocks
+
+    /** The block after the run from {@code b} (at most to {@code last}, at most a run long) of blocks still below, or of blocks not. */
+    private long runEnd(long b, long last, boolean belowRun) {
+        long e = b + 1;
+        while (e <= last && e - b < maxRun && (state(e) == BELOW) == belowRun) {
+            e++;
+        }
+        return e;
+    }
+
+    /** Where the blocks from {@code b} stop being in state {@code s}, at most {@code end}. */
+    private long sameStateEnd(long b, byte s, long end) {
+        long stop = end(b);
+        while (stop < end && state(block(stop)) == s) {
+            stop = end(block(stop));
+        }
+        return Math.min(stop, end);
     }
 
     // ---- locks and buffers
