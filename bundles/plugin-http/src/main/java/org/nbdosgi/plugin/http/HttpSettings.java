@@ -71,9 +71,12 @@ record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user,
             throw new ConfigException("user: user= and an Authorization header both authenticate: give one of them");
         }
         if (c.has("user-agent")) {
-            headers.add(new String[] {"User-Agent", c.get("user-agent", "")});
+            headers.add(new String[] {"User-Agent", checkValue("user-agent", c.get("user-agent", ""))});
         }
         Secret cookie = c.has("cookie") ? Secret.resolve("cookie", c.get("cookie", "")) : null;
+        if (cookie != null) {
+            checkValue("cookie", cookie.reveal());
+        }
         Duration timeout = c.duration("timeout", DEFAULT_TIMEOUT);
         int connections = c.integer("connections", DEFAULT_CONNECTIONS);
         if (connections < 1 || connections > 1024) {
@@ -142,7 +145,15 @@ record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user,
         if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
             throw new ConfigException("header: " + name + " is set by the plugin itself and cannot be given");
         }
-        return new String[] {name, value};
+        return new String[] {name, checkValue("header", value)};
+    }
+
+    /** A header value: no control characters (they would end the header, or the request); the value itself is not shown. */
+    private static String checkValue(String key, String value) throws ConfigException {
+        if (value.chars().anyMatch(ch -> (ch < 0x20 && ch != '\t') || ch == 0x7f)) {
+            throw new ConfigException(key + ": the value contains a control character");
+        }
+        return value;
     }
 
     /** The URL for messages and logs: no user information, no query (it may carry a signature). */

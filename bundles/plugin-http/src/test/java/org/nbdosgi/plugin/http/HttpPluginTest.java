@@ -237,6 +237,8 @@ class HttpPluginTest {
                 + "for an empty value write 'User-Agent;')", failure("url=http://h/", "header=User-Agent:"));
         assertEquals("header: Range is set by the plugin itself and cannot be given", failure("url=http://h/", "header=Range: bytes=0-1"));
         assertEquals("header: 'X A' is not a header name", failure("url=http://h/", "header=X A: 1"));
+        assertEquals("header: the value contains a control character", failure("url=http://h/", "header=X-A: 1\r2"));
+        assertEquals("user-agent: the value contains a control character", failure("url=http://h/", "user-agent=a\u0000"));
         assertEquals("connections: 0 is not between 1 and 1024", failure("url=http://h/", "connections=0"));
         assertEquals("http-version: '3' is not 1.1 or 2", failure("url=http://h/", "http-version=3"));
         assertEquals("user: user= and an Authorization header both authenticate: give one of them",
