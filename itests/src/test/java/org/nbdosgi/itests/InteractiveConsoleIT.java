@@ -57,6 +57,8 @@ public class InteractiveConsoleIT {
         try (OutputStream keys = p.getOutputStream()) {
             await(Duration.ofSeconds(60), "nbd-osgi> ");
             await(Duration.ofSeconds(30), "export 'scratch' started");
+            // the last line of the start: typed before it, the keys' echo would be cut in two by it
+            await(Duration.ofSeconds(30), "Engine - listening on ");
             type(keys, "nbd:chain sc\t");
             await(Duration.ofSeconds(10), ":chain scratch ");
             type(keys, "\u0015nbd:exp\t");                  // Ctrl-U clears the line
