@@ -51,11 +51,8 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
             int eq = a.indexOf('=');
             // a key is a word: "file=/a=b" is key file; "/a=b" alone is a bare value
             if (eq > 0 && a.substring(0, eq).matches("[A-Za-z0-9_.-]+")) {
-                String key = a.substring(0, eq);
-                if (params.containsKey(key)) {
-                    throw new ConfigException(key + ": given more than once");
-                }
-                params.put(key, a.substring(eq + 1));
+                // a key given again joins its values; the engine refuses that unless the parameter is repeatable
+                params.merge(a.substring(0, eq), a.substring(eq + 1), (was, more) -> was + Config.REPEAT_SEPARATOR + more);
             } else if (params.isEmpty()) {
                 params.put(MAGIC_KEY, a);
             } else {
@@ -88,7 +85,11 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
         List<String> out = new ArrayList<>();
         filters.forEach(f -> out.add("--filter=" + f));
         out.add(plugin);
-        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + (isSecret(k) ? "***" : v)));
+        params.forEach((k, v) -> {
+            for (String one : v.split(Config.REPEAT_SEPARATOR, -1)) {
+                out.add(k.equals(MAGIC_KEY) ? one : k + "=" + (isSecret(k) ? "***" : one));
+            }
+        });
         return String.join(" ", out);
     }
 
@@ -97,7 +98,11 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
         List<String> out = new ArrayList<>();
         filters.forEach(f -> out.add("--filter=" + f));
         out.add(plugin);
-        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + v));
+        params.forEach((k, v) -> {
+            for (String one : v.split(Config.REPEAT_SEPARATOR, -1)) {
+                out.add(k.equals(MAGIC_KEY) ? one : k + "=" + one);
+            }
+        });
         return out;
     }
 }

@@ -6,12 +6,17 @@ import java.util.List;
  * A {@code key=value} parameter a plugin or filter accepts. The engine hands each parameter of an
  * export to the first layer, from the top filter down to the plugin, that declares its name or one
  * of its aliases; a parameter no layer declares is an error. {@code help} is one line for
- * {@code nbd-osgi PLUGIN --help}.
+ * {@code nbd-osgi PLUGIN --help}. A parameter may be given once, unless it is {@code repeatable}
+ * (nbdkit's curl {@code header=}): then every value reaches the layer, see {@link Config#all}.
  */
-public record Parameter(String name, String help, boolean required, List<String> aliases) {
+public record Parameter(String name, String help, boolean required, List<String> aliases, boolean repeatable) {
     public Parameter {
         java.util.Objects.requireNonNull(name, "name");
         aliases = List.copyOf(aliases);
+    }
+
+    public Parameter(String name, String help, boolean required, List<String> aliases) {
+        this(name, help, required, aliases, false);
     }
 
     /** An optional parameter. */
@@ -24,9 +29,14 @@ public record Parameter(String name, String help, boolean required, List<String>
         return new Parameter(name, help, true, List.of());
     }
 
+    /** An optional parameter that may be given any number of times. */
+    public static Parameter repeatable(String name, String help) {
+        return new Parameter(name, help, false, List.of(), true);
+    }
+
     /** The same parameter, also accepted under these names. */
     public Parameter withAliases(String... more) {
-        return new Parameter(name, help, required, List.of(more));
+        return new Parameter(name, help, required, List.of(more), repeatable);
     }
 
     public boolean matches(String key) {

@@ -86,6 +86,7 @@ final class ExportFiles {
     }
 
     private static void line(StringBuilder b, String key, String value) {
-        b.append(key).append(" = ").append(value.replace("\\", "\\\\")).append('\n');
+        // a repeated parameter's values are joined by newlines: escaped, so the file keeps them as one value
+        b.append(key).append(" = ").append(value.replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
     }
 }

@@ -219,7 +219,8 @@ public final class Chain {
 
     /**
      * Hands each parameter to the first layer, from the top filter down to the plugin, that declares
-     * it (under its canonical name); the bare value goes to the plugin's magic parameter.
+     * it (under its canonical name); the bare value goes to the plugin's magic parameter. A parameter
+     * given more than once (under its name or an alias) is refused unless it is repeatable.
      */
     static List<Map<String, String>> distribute(ExportSpec spec, List<Filter> filters, Plugin plugin) throws ConfigException {
         List<List<Parameter>> declared = new ArrayList<>();
@@ -245,9 +246,12 @@ public final class Chain {
             for (int i = 0; i < declared.size() && !placed; i++) {
                 for (Parameter p : declared.get(i)) {
                     if (p.matches(key)) {
-                        if (out.get(i).putIfAbsent(p.name(), e.getValue()) != null) {
+                        String value = e.getValue();
+                        String before = out.get(i).get(p.name());
+                        if (!p.repeatable() && (before != null || value.contains(Config.REPEAT_SEPARATOR))) {
                             throw new ConfigException(names.get(i) + ": " + p.name() + ": given more than once");
                         }
+                        out.get(i).put(p.name(), before == null ? value : before + Config.REPEAT_SEPARATOR + value);
                         placed = true;
                         break;
                     }
