@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class BufferPool {
     private static final int MIN_SHIFT = 12;                  // 4 KiB
-    private static final int MAX_SHIFT = 25;                  // 32 MiB
+    private static final int MAX_SHIFT = 26;                  // 64 MiB, BlockSize.MAX_PAYLOAD
     private static final long RETAINED_BYTES_PER_CLASS = 64L << 20;
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
@@ -27,7 +27,7 @@ public final class BufferPool {
         }
     }
 
-    /** A direct buffer with position 0 and limit {@code size}. Sizes over 32 MiB are not pooled. */
+    /** A direct buffer with position 0 and limit {@code size}. Sizes over 64 MiB are not pooled. */
     public ByteBuffer acquire(int size) {
         int cls = sizeClass(size);
         if (cls < 0) {

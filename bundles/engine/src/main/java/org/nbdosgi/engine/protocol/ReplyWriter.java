@@ -100,6 +100,10 @@ public final class ReplyWriter {
      * holes, unless the client asked not to fragment ({@code noFragment}).
      */
     public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, Runnable done) throws IOException {
+        if (structured && !data.hasRemaining()) {
+            ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE
+            return;
+        }
         if (structured && !noFragment && hasZeroBlock(offset, data)) {
             splitHoles(cookie, offset, data, done);
             return;

@@ -97,6 +97,13 @@ class ReplyWriterTest {
     }
 
     @Test
+    void readingNothingIsNeverAMalformedDataChunk() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, ByteBuffer.allocateDirect(0), false, () -> { });
+        assertEquals(List.of("NONE DONE"), chunks(sink.written.toByteArray()));
+    }
+
+    @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), false).readData(7, 0, blocks("ZD"), false, () -> { });
