@@ -110,4 +110,75 @@ public class ConformanceIT {
             assertArrayEquals(a, c.read(0, big));
         }
     }
+
+    private static byte[] goData(byte[] name) {
+        return java.nio.ByteBuffer.allocate(6 + name.length).putInt(name.length).put(name).putShort((short) 0).array();
+    }
+
+    private static int last(List<NbdClient.OptionReply> replies) {
+        return replies.get(replies.size() - 1).type();
+    }
+
+    /**
+     * Item 3: names longer than the spec's 4096 bytes and names that are not UTF-8 are refused (not
+     * rewritten: "\xff" used to open the file named U+FFFD); an option of 2^32-1 bytes is refused
+     * without reading it; after nbdkit's 32 options the client is disconnected.
+     */
+    @Test
+    public void handshakeLimits() throws Exception {
+        try (NbdClient c = NbdClient.unix(server.socket())) {
+            assertEquals(NbdClient.REP_ERR_INVALID, last(c.option(NbdClient.OPT_GO, goData("x".repeat(4097).getBytes()))));
+            assertEquals(NbdClient.REP_ERR_INVALID, last(c.option(NbdClient.OPT_GO, goData(new byte[] {(byte) 0xff}))));
+            c.go("");                                               // still negotiating: the export is served
+            c.write(0, new byte[] {1}, 0);
+        }
+        try (NbdClient c = NbdClient.unix(server.socket())) {
+            c.sendOption(NbdClient.OPT_EXPORT_NAME, new byte[] {(byte) 0xc3, 0x28});
+            assertTrue("an export name that is not UTF-8 ends the handshake", c.isClosedByServer(30_000));
+        }
+        try (NbdClient c = NbdClient.unix(server.socket())) {
+            c.write(java.nio.ByteBuffer.allocate(16).putLong(NbdClient.IHAVEOPT).putInt(NbdClient.OPT_LIST).putInt(-1).flip());
+            NbdClient.OptionReply r = c.readOptionReply();
+            assertEquals(NbdClient.REP_ERR_TOO_BIG, r.type());
+            assertTrue(c.isClosedByServer(30_000));
+        }
+        try (NbdClient c = NbdClient.unix(server.socket())) {
+            for (int i = 0; i < 32; i++) {
+                assertEquals(List.of(""), c.list());
+            }
+            c.sendOption(NbdClient.OPT_LIST, new byte[0]);
+            assertTrue("the 33rd option is one too many", c.isClosedByServer(30_000));
+        }
+    }
+
+    /** Item 3: a client that does not finish the handshake in time is dropped, one that trickles too. */
+    @Test
+    public void aClientThatStallsTheHandshakeIsDisconnected() throws Exception {
+        Path dir = Distribution.workDir("ConformanceIT/handshake-timeout");
+        try (ServerProcess s = ServerProcess.unix(dir, Map.of("NBD_OSGI_JAVA_OPTS", "-Dnbd.handshake.timeout=2s"), "-v", "memory", "1M")) {
+            long start = System.nanoTime();
+            try (NbdClient idle = NbdClient.unix(s.socket()); NbdClient trickle = NbdClient.unix(s.socket())) {
+                byte[] list = java.nio.ByteBuffer.allocate(16).putLong(NbdClient.IHAVEOPT).putInt(NbdClient.OPT_LIST).putInt(0).array();
+                boolean closed = false;
+                for (int i = 0; i < 200 && !closed; i++) {            // one byte of an option every 100 ms: never done
+                    try {
+                        trickle.write(java.nio.ByteBuffer.wrap(list, i % list.length, 1));
+                    } catch (java.io.IOException e) {
+                        closed = true;
+                    }
+                    Thread.sleep(100);
+                }
+                assertTrue("the trickling client is dropped", closed || trickle.isClosedByServer(1000));
+                assertTrue("the idle client is dropped", idle.isClosedByServer(30_000));
+            }
+            assertTrue("not before the deadline", System.nanoTime() - start >= 2_000_000_000L);
+            try (NbdClient c = NbdClient.unix(s.socket())) {
+                c.go("");
+                Thread.sleep(2500);
+                c.write(0, new byte[] {7}, 0);                         // transmission has no such deadline
+                assertArrayEquals(new byte[] {7}, c.read(0, 1));
+            }
+            assertTrue(s.log(), s.log().contains("handshake not finished within 2 s, disconnected"));
+        }
+    }
 }

@@ -26,6 +26,7 @@ import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.engine.transport.Deadlines;
 import org.nbdosgi.engine.transport.Transport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -46,8 +47,10 @@ import org.slf4j.LoggerFactory;
  * connections read the export table on the data plane.
  *
  * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
- * export, default 30s), {@code nbd.connection.requests} (requests in flight per connection, default
- * 512) and {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M).
+ * export, default 30s), {@code nbd.handshake.timeout} (how long a client may take to enter
+ * transmission, default 10s, 0 for no limit), {@code nbd.connection.requests} (requests in flight
+ * per connection, default 512) and {@code nbd.connection.bytes} (payload bytes in flight per
+ * connection, default 64M).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
 public final class Engine implements ServerAdmin, Catalog, Routing {
@@ -60,7 +63,9 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private final AtomicLong connectionIds = new AtomicLong();
     private final BufferPool pool = new BufferPool();
     private final ControlPlane control = new ControlPlane();
+    private final Deadlines deadlines = new Deadlines();
     private long parkTimeoutMillis = 30_000;
+    private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
     private int maxBytesPerConnection = 64 << 20;
@@ -76,6 +81,10 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         String park = context.getProperty("nbd.park.timeout");
         if (park != null) {
             parkTimeoutMillis = Units.parseDuration(park).toMillis();
+        }
+        String handshake = context.getProperty("nbd.handshake.timeout");
+        if (handshake != null) {
+            handshakeTimeout = Units.parseDuration(handshake);
         }
         String reqs = context.getProperty("nbd.connection.requests");
         if (reqs != null) {
@@ -98,6 +107,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
             return null;
         });
         control.close();
+        deadlines.close();
         LOG.info("engine stopped");
     }
 
@@ -251,6 +261,15 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
 
     BufferPool pool() {
         return pool;
+    }
+
+    Deadlines deadlines() {
+        return deadlines;
+    }
+
+    /** How long a client may take from connecting to entering transmission. */
+    Duration handshakeTimeout() {
+        return handshakeTimeout;
     }
 
     // ---- routing (data plane) ---------------------------------------------------------------
