@@ -181,4 +181,68 @@ public class ConformanceIT {
             assertTrue(s.log(), s.log().contains("handshake not finished within 2 s, disconnected"));
         }
     }
+
+    /**
+     * Item 8: a burst of connects while the server is not accepting (stopped with SIGSTOP) waits in
+     * the listen queue, which is the system's maximum, not 128: libnbd's non-blocking connect gets
+     * EAGAIN once it is full.
+     */
+    @Test
+    public void aBurstOfConnectsWaitsInTheListenQueue() throws Exception {
+        // the system's maximum caps the queue: 4096 on current kernels (read line-wise: procfs files have no size)
+        int burst = Math.min(300, Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/core/somaxconn")).get(0).trim()));
+        List<java.nio.channels.SocketChannel> clients = new java.util.ArrayList<>();
+        Tools.run(T, "kill", "-STOP", Long.toString(server.pid())).ok();
+        try {
+            for (int i = 0; i < burst; i++) {
+                java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                clients.add(c);
+                c.configureBlocking(false);
+                c.connect(java.net.UnixDomainSocketAddress.of(server.socket()));  // EAGAIN would throw here
+            }
+        } finally {
+            Tools.run(T, "kill", "-CONT", Long.toString(server.pid())).ok();
+        }
+        for (java.nio.channels.SocketChannel c : clients) {
+            c.configureBlocking(true);
+            java.nio.ByteBuffer greeting = java.nio.ByteBuffer.allocate(18);
+            while (greeting.hasRemaining() && c.read(greeting) >= 0) {
+                // the server's greeting: NBDMAGIC IHAVEOPT flags
+            }
+            assertEquals(0x4e42444d41474943L, greeting.getLong(0));
+            c.close();
+        }
+    }
+
+    /**
+     * Item 4: a client that connects the moment the Unix socket file appears (as scripts waiting for
+     * it do) is never refused. strace holds every listen(2) for half a second, so a file that
+     * appeared at bind(2), before the socket listens, would be seen and refused every time.
+     */
+    @Test
+    public void theUnixSocketAppearsOnlyOnceItAccepts() throws Exception {
+        Tools.require("strace");
+        Path dir = Distribution.workDir("ConformanceIT/socket-appears");
+        Path sock = dir.resolve("nbd.sock");
+        Files.deleteIfExists(sock);
+        String[] outcome = new String[1];
+        Thread watcher = Thread.ofPlatform().start(() -> {
+            try {
+                while (!Files.exists(sock)) {
+                    Thread.sleep(1);
+                }
+                try (NbdClient c = NbdClient.unix(sock)) {
+                    c.go("");
+                    outcome[0] = "served";
+                }
+            } catch (Exception e) {
+                outcome[0] = e.toString();
+            }
+        });
+        try (ServerProcess s = ServerProcess.unixUnder(dir, List.of("strace", "-f", "--seccomp-bpf", "-qq", "-o", "/dev/null",
+                "-e", "trace=listen", "-e", "inject=listen:delay_enter=500000"), "memory", "1M")) {
+            watcher.join(120_000);
+            assertEquals("served", outcome[0]);
+        }
+    }
 }
