@@ -290,7 +290,7 @@ public class EngineIT {
 
     @Test
     public void theCatchAllExportResolvesTheEmptyNameAsNbdkitDoes() throws Exception {
-        admin.addExport(ExportSpec.parse("", false, List.of("test", "1M", "exports=x,y", "default=y")));
+        admin.addExport(ExportSpec.parse("", false, List.of("test", "1M", "exports=x,y", "default=y")), true);
         try (NbdClient c = NbdClient.unix(sock)) {
             assertEquals(List.of("x", "y"), c.list());
             c.go("");

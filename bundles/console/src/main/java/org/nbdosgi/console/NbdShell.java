@@ -85,7 +85,9 @@ public final class NbdShell {
                 command("chain", "show an export's layers, their parameters, thread model and clients", "NAME",
                         (Body) this::chain),
                 command("export-add", "create an export (nbdkit syntax), written to etc/",
-                        "[--readonly] NAME [--filter=FILTER]... PLUGIN [[key=]value]...", (Body) this::exportAdd),
+                        "[--readonly] [--catch-all] NAME [--filter=FILTER]... PLUGIN [[key=]value]...\n"
+                                + "  --catch-all: also serve every name no other export has (else such names are refused)",
+                        (Body) this::exportAdd),
                 command("export-remove", "remove an export; its clients get ESHUTDOWN and are disconnected", "NAME",
                         (Body) this::exportRemove),
                 command("filter-insert", "insert a filter into a live export",
@@ -196,13 +198,14 @@ public final class NbdShell {
 
     private void exportAdd(List<String> args, PrintStream out) throws Exception {
         boolean readOnly = Command.flag(args, "--readonly") | Command.flag(args, "-r");
+        boolean catchAll = Command.flag(args, "--catch-all");
         Command.noMoreOptions(args);
         if (args.size() < 2) {
-            throw new Command.Failure("usage: nbd:export-add [--readonly] NAME [--filter=FILTER]... PLUGIN [[key=]value]...");
+            throw new Command.Failure("usage: nbd:export-add [--readonly] [--catch-all] NAME [--filter=FILTER]... PLUGIN [[key=]value]...");
         }
         ExportSpec spec = parse(exportName(args.get(0)), readOnly, args.subList(1, args.size()));
-        ExportInfo added = change(() -> admin.addExport(spec));
-        save(added.spec());
+        ExportInfo added = change(() -> admin.addExport(spec, catchAll));
+        save(added.spec(), catchAll);
         out.println("export " + Command.quoted(spec.name()) + " started: " + chainText(added.spec()));
     }
 
@@ -262,7 +265,7 @@ public final class NbdShell {
 
     private void rewire(ExportInfo e, ExportSpec next, boolean force, PrintStream out) throws Exception {
         ExportInfo done = change(() -> admin.rewire(e.name(), next, force));
-        save(done.spec());
+        save(done.spec(), null);
         out.println("export " + Command.quoted(e.name()) + " rewired: " + chainText(done.spec()));
     }
 
@@ -278,9 +281,10 @@ public final class NbdShell {
         }
     }
 
-    private void save(ExportSpec spec) throws java.io.IOException {
+    /** Writes the export's file; {@code catchAll} null keeps what the file says. */
+    private void save(ExportSpec spec, Boolean catchAll) throws java.io.IOException {
         Plugin plugin = plugins.stream().filter(p -> p.name().equals(spec.plugin())).findFirst().orElse(null);
-        files.write(spec, plugin == null ? "value" : plugin.magicParameter());
+        files.write(spec, plugin == null ? "value" : plugin.magicParameter(), catchAll);
     }
 
     private static ExportSpec parse(String name, boolean readOnly, List<String> words) {

@@ -277,7 +277,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     /**
      * Finds the export for a client's export name: the export of that exact name; else an export
      * {@code E} when the name is {@code E/rest} (its chain serves {@code rest}); else the catch-all
-     * export (the command line's, or the one named ""), which serves the whole name. Null if none.
+     * export (the command line's, or one configured {@code catchall = true}), which serves the whole
+     * name. Null if none: the client is refused.
      */
     @Override
     public Route route(String name) {
@@ -340,15 +341,6 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     }
 
     @Override
-    public ExportInfo addExport(ExportSpec spec) throws ConfigException {
-        return addExport(spec, spec.name().isEmpty());
-    }
-
-    /**
-     * Creates and starts an export.
-     *
-     * @param catchAll whether it also serves client export names no other export matches
-     */
     public ExportInfo addExport(ExportSpec spec, boolean catchAll) throws ConfigException {
         return onControlPlane(() -> exports.add(spec, catchAll));
     }
@@ -358,8 +350,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
      * not refuse it: a missing plugin or filter leaves it waiting (parked) until the bundle comes,
      * any other problem leaves it failed with the reason, shown by {@code nbd:exports}.
      */
-    public ExportInfo addConfiguredExport(ExportSpec spec) throws ConfigException {
-        return onControlPlane(() -> exports.addConfigured(spec));
+    public ExportInfo addConfiguredExport(ExportSpec spec, boolean catchAll) throws ConfigException {
+        return onControlPlane(() -> exports.addConfigured(spec, catchAll));
     }
 
     @Override

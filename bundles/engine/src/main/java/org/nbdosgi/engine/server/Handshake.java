@@ -230,6 +230,7 @@ final class Handshake {
         requestedName = name;
         Route route = routing.route(name);
         if (route == null) {
+            LOG.info("connection {}: no export named '{}'", id, name);
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
         }
