@@ -245,4 +245,48 @@ public class ConformanceIT {
             assertEquals("served", outcome[0]);
         }
     }
+
+    /** What a GO for {@code name} is refused with: the reply type and the message the client reads. */
+    private static String refusal(Path socket, String name) throws Exception {
+        try (NbdClient c = NbdClient.unix(socket)) {
+            List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_GO, NbdClient.infoData(name));
+            NbdClient.OptionReply last = r.get(r.size() - 1);
+            return Integer.toHexString(last.type()) + " " + new String(last.data(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Item 13: a client learns neither the server's paths nor which names are files or directories;
+     * the log keeps the details. The file plugin serving a directory, and a file that shrank under
+     * the server (a read past its end is EIO).
+     */
+    @Test
+    public void clientsGetPlainMessagesAndTheLogKeepsTheDetails() throws Exception {
+        Path dir = Distribution.workDir("ConformanceIT/messages");
+        Path files = Files.createDirectories(dir.resolve("files"));
+        Files.createDirectories(files.resolve("sub"));
+        Files.write(files.resolve("a.img"), new byte[1 << 20]);
+        try (ServerProcess s = ServerProcess.unix(dir, "-v", "file", "dir=" + files)) {
+            String sub = refusal(s.socket(), "sub");
+            String missing = refusal(s.socket(), "missing");
+            assertEquals("80000006 export 'sub' cannot be opened: Invalid argument", sub);
+            assertEquals(sub.replace("sub", "missing"), missing);
+            assertTrue(s.log(), s.log().contains(files.resolve("sub") + ": is a directory"));
+
+            try (NbdClient c = NbdClient.unix(s.socket())) {
+                c.structuredReplies();
+                c.go("a.img");
+                try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(files.resolve("a.img"),
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    f.truncate(4096);
+                }
+                long cookie = c.send(NbdClient.CMD_READ, NbdClient.FLAG_DF, 65536, 4096, null);
+                NbdClient.Reply r = c.receive(4096, 65536);
+                assertEquals(cookie, r.cookie);
+                assertEquals(NbdClient.EIO, r.error);
+                assertEquals("Input/output error", r.message);
+                assertTrue(s.log(), s.log().lines().anyMatch(l -> l.contains("WARN") && l.contains(files.resolve("a.img").toString())));
+            }
+        }
+    }
 }

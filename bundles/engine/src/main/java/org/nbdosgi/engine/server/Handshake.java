@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 import org.nbdosgi.engine.chain.Boundary;
@@ -175,7 +176,7 @@ final class Handshake {
         }
         try {
             attach(route);
-        } catch (NbdException e) {
+        } catch (IOException e) {
             LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
             return null;
         }
@@ -236,13 +237,16 @@ final class Handshake {
         }
         try {
             attach(route);
-        } catch (NbdException e) {
-            int err = switch (e.error()) {
+        } catch (IOException e) {
+            NbdError error = NbdException.errorOf(e);
+            int err = switch (error) {
                 case ESHUTDOWN -> Nbd.REP_ERR_SHUTDOWN;
                 case EPERM -> Nbd.REP_ERR_POLICY;
                 default -> Nbd.REP_ERR_UNKNOWN;
             };
-            optionError(option, err, e.getMessage());
+            // the details (server paths, what a name is on disk) are for the log, not the client
+            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+            optionError(option, err, "export '" + name + "' cannot be opened: " + error.text());
             return null;
         }
         Boundary top = session.top();

@@ -237,10 +237,9 @@ final class Transmission {
             }
             if (failure != null) {
                 NbdError err = NbdException.errorOf(failure);
-                String why = failure.getMessage() == null ? err.text() : failure.getMessage();
-                LOG.debug("connection {}: read at {}+{} failed after {} bytes: {}", id, r.offset, r.length, good, why);
+                logFailure(r, err, "failed after " + good + " bytes: " + failure.getMessage());
                 ByteBuffer prefix = buf.slice(0, good);
-                send(done, d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why, d));
+                send(done, d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), err.text(), d));
                 return;
             }
         }
@@ -262,14 +261,21 @@ final class Transmission {
         }
     }
 
+    /**
+     * The client gets the error and its plain text; what the layers said (server paths, which names
+     * are files or directories) stays in the log: a server-side failure (EIO, ENOMEM) as a warning.
+     */
     private void replyError(Request r, Exception e, Runnable done) {
         NbdError err = e instanceof InterruptedException ? NbdError.ESHUTDOWN : NbdException.errorOf(e);
-        if (err == NbdError.EIO && !(e instanceof NbdException)) {
-            LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, e.toString());
+        logFailure(r, err, e instanceof NbdException ? e.getMessage() : e.toString());
+        send(done, d -> writer.error(r.cookie, err.code(), err.text(), d));
+    }
+
+    private void logFailure(Request r, NbdError err, String details) {
+        if (err == NbdError.EIO || err == NbdError.ENOMEM) {
+            LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, details);
         } else {
-            LOG.debug("connection {}: {} failed: {} {}", id, Nbd.commandName(r.type), err, e.getMessage());
+            LOG.debug("connection {}: {} at {}+{} failed: {} {}", id, Nbd.commandName(r.type), r.offset, r.length, err, details);
         }
-        String why = e.getMessage() == null ? err.text() : e.getMessage();
-        send(done, d -> writer.error(r.cookie, err.code(), why, d));
     }
 }
