@@ -361,4 +361,30 @@ public class EngineIT {
             assertEquals(NbdClient.REP_ERR_UNKNOWN, r.get(r.size() - 1).type());
         }
     }
+
+    /**
+     * Issue 13 item 9: a parameter the plugin declares secret gets its value from +FILE; the value
+     * shows neither in the export's layers (nbd:chain) nor in its description (nbd:exports, the
+     * log); standard input is the command line's only.
+     */
+    @Test
+    public void aDeclaredSecretIsReadFromItsFileAndNeverShown() throws Exception {
+        Path pw = Distribution.workDir("EngineIT").resolve("key.txt");
+        Files.writeString(pw, "k3y-value\n");
+        var info = admin.addExport(ExportSpec.parse("sec", false, List.of("test", "1M", "key=+" + pw)));
+        assertEquals("k3y-value", plugin.key);
+        assertEquals("***", info.layers().get(0).params().get("key"));
+        assertEquals("test 1M key=***", info.spec().describe(plugin.parameters()));
+        assertEquals("key=+" + pw, info.spec().toArgs().get(2));
+        String log = Files.readString(Distribution.workDir("EngineIT").resolve("felix.log"));
+        assertTrue(log, log.contains("export 'sec' started: test 1M key=***"));
+        assertTrue(!log.contains("k3y-value"));
+        try {
+            admin.addExport(ExportSpec.parse("stdin", false, List.of("test", "1M", "key=-")));
+            org.junit.Assert.fail("no standard input here");
+        } catch (org.nbdosgi.api.ConfigException e) {
+            assertEquals("test: key: '-' reads standard input of the command line, which this export does not have: give key=+FILE",
+                    e.getMessage());
+        }
+    }
 }

@@ -7,11 +7,22 @@ import java.util.List;
  * export to the first layer, from the top filter down to the plugin, that declares its name or one
  * of its aliases; a parameter no layer declares is an error. {@code help} is one line for
  * {@code nbd-osgi PLUGIN --help}.
+ *
+ * <p>A {@code secret} parameter (a password, a secret key) is resolved by the engine before the
+ * layer sees it, in nbdkit's forms: {@code -} reads it from standard input (without echo on a
+ * terminal), {@code -FD} from file descriptor FD, {@code +FILE} from a file (one trailing newline
+ * dropped), anything else is the value itself. The layer gets the value; configuration files keep
+ * what the user wrote (the reference, never the value read), are created 0600 when they hold a
+ * secret, and the value is never shown in a log line or in the console's output.
  */
-public record Parameter(String name, String help, boolean required, List<String> aliases) {
+public record Parameter(String name, String help, boolean required, List<String> aliases, boolean secret) {
     public Parameter {
         java.util.Objects.requireNonNull(name, "name");
         aliases = List.copyOf(aliases);
+    }
+
+    public Parameter(String name, String help, boolean required, List<String> aliases) {
+        this(name, help, required, aliases, false);
     }
 
     /** An optional parameter. */
@@ -24,9 +35,19 @@ public record Parameter(String name, String help, boolean required, List<String>
         return new Parameter(name, help, true, List.of());
     }
 
+    /** An optional secret parameter (see the class description). */
+    public static Parameter secret(String name, String help) {
+        return new Parameter(name, help, false, List.of(), true);
+    }
+
     /** The same parameter, also accepted under these names. */
     public Parameter withAliases(String... more) {
-        return new Parameter(name, help, required, List.of(more));
+        return new Parameter(name, help, required, List.of(more), secret);
+    }
+
+    /** The same parameter, a secret. */
+    public Parameter asSecret() {
+        return new Parameter(name, help, required, aliases, true);
     }
 
     public boolean matches(String key) {

@@ -5,11 +5,14 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
 
 import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Parameter;
 
 /**
  * Writes the console's changes back to {@code etc/} as the {@code org.nbdosgi.export-NAME.cfg}
@@ -65,8 +68,11 @@ final class ExportFiles {
     /**
      * Writes the export's file; {@code magic} names the plugin's bare-value parameter;
      * {@code catchAll} says whether it serves unknown names, or null to keep what the file says.
+     * The parameters are written as the user gave them: a secret given as {@code +FILE} stays that
+     * reference. A file that holds a secret parameter ({@code declared} by the export's layers, or
+     * named like one) is created 0600 and renamed into place, so it is never readable by others.
      */
-    void write(ExportSpec spec, String magic, Boolean catchAll) throws IOException {
+    void write(ExportSpec spec, String magic, Boolean catchAll, Collection<Parameter> declared) throws IOException {
         if (!enabled()) {
             return;
         }
@@ -90,6 +96,12 @@ final class ExportFiles {
             line(b, p.getKey().equals(ExportSpec.MAGIC_KEY) ? magic : p.getKey(), p.getValue());
         }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        boolean secret = spec.params().keySet().stream()
+                .anyMatch(k -> ExportSpec.isSecret(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, declared));
+        if (secret) {
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
         Files.writeString(tmp, b);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }

@@ -18,6 +18,7 @@ import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.LayerInfo;
+import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
 import org.nbdosgi.api.Units;
@@ -144,8 +145,16 @@ public final class NbdShell {
         out.print(t);
     }
 
-    private static String chainText(ExportSpec spec) {
-        return spec.describe() + (spec.readOnly() ? " (read-only)" : "");
+    private String chainText(ExportSpec spec) {
+        return spec.describe(declared(spec)) + (spec.readOnly() ? " (read-only)" : "");
+    }
+
+    /** The parameters the layers of {@code spec} declare, as deployed now: which ones are secrets. */
+    private List<Parameter> declared(ExportSpec spec) {
+        List<Parameter> out = new ArrayList<>();
+        plugins.stream().filter(p -> p.name().equals(spec.plugin())).findFirst().ifPresent(p -> out.addAll(p.parameters()));
+        filters.stream().filter(f -> spec.filters().contains(f.name())).forEach(f -> out.addAll(f.parameters()));
+        return out;
     }
 
     private void connections(List<String> args, PrintStream out) {
@@ -284,7 +293,7 @@ public final class NbdShell {
     /** Writes the export's file; {@code catchAll} null keeps what the file says. */
     private void save(ExportSpec spec, Boolean catchAll) throws java.io.IOException {
         Plugin plugin = plugins.stream().filter(p -> p.name().equals(spec.plugin())).findFirst().orElse(null);
-        files.write(spec, plugin == null ? "value" : plugin.magicParameter(), catchAll);
+        files.write(spec, plugin == null ? "value" : plugin.magicParameter(), catchAll, declared(spec));
     }
 
     private static ExportSpec parse(String name, boolean readOnly, List<String> words) {

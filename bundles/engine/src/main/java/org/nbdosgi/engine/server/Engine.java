@@ -24,6 +24,7 @@ import org.nbdosgi.api.ServerAdmin;
 import org.nbdosgi.api.Units;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
+import org.nbdosgi.engine.chain.SecretValues;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.transport.Deadlines;
@@ -66,6 +67,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private final Deadlines deadlines = new Deadlines();
     private long parkTimeoutMillis = 30_000;
     private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private SecretValues secrets = SecretValues.withoutStandardInput();
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
     private int maxBytesPerConnection = 64 << 20;
@@ -81,6 +83,9 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         String park = context.getProperty("nbd.park.timeout");
         if (park != null) {
             parkTimeoutMillis = Units.parseDuration(park).toMillis();
+        }
+        if ("cli".equals(context.getProperty("nbd.mode"))) {
+            secrets = new SecretValues(true, System.in);      // the command line's password=- and password=-FD
         }
         String handshake = context.getProperty("nbd.handshake.timeout");
         if (handshake != null) {
@@ -211,6 +216,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     @Override
     public Collection<Filter> filters() {
         return filters.bestOfEach();
+    }
+
+    @Override
+    public SecretValues secrets() {
+        return secrets;
     }
 
     // ---- listening --------------------------------------------------------------------------

@@ -76,7 +76,7 @@ final class Exports {
         Export e = newExport(spec, catchAll);
         e.running(spec, Chain.build(spec, catalog, Chain.HandedOver.none(), e.handles(), pool));
         exports.put(spec.name(), e);
-        LOG.info("export '{}' started: {}", spec.name(), spec.describe());
+        LOG.info("export '{}' started: {}", spec.name(), describe(spec));
         return info(e);
     }
 
@@ -133,6 +133,11 @@ final class Exports {
         Map<String, String> params = new LinkedHashMap<>();
         spec.params().forEach((k, v) -> params.put(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, v));
         return new ExportSpec(spec.name(), spec.plugin(), spec.filters(), params, spec.readOnly());
+    }
+
+    /** The export for the log: secret values masked, those its layers declare too. */
+    private String describe(ExportSpec spec) {
+        return spec.describe(Chain.declared(spec, catalog));
     }
 
     /** The export that serves unknown names, if it is not the one named {@code name}; else null. */
@@ -230,7 +235,7 @@ final class Exports {
             }
             commit(e, reopened);
             e.running(spec, next);
-            LOG.info("export '{}' rewired: {}", name, spec.describe());
+            LOG.info("export '{}' rewired: {}", name, describe(spec));
             return info(e);
         } finally {
             e.gate().open();
@@ -267,7 +272,7 @@ final class Exports {
         if (e.gate().isClosed()) {
             e.gate().open();
         }
-        LOG.info("export '{}' rewired: {}", e.name(), spec.describe());
+        LOG.info("export '{}' rewired: {}", e.name(), describe(spec));
         return info(e);
     }
 
@@ -351,7 +356,7 @@ final class Exports {
             Chain chain = Chain.build(e.spec(), catalog, states, e.handles(), pool);
             commit(e, reopen(e, chain));
             e.running(e.spec(), chain);
-            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", e.spec().describe());
+            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", describe(e.spec()));
         } catch (ConfigException ex) {
             e.failed(resuming ? ExportState.PARKED : ExportState.FAILED, ex.getMessage());
             LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());
