@@ -101,4 +101,30 @@ public class ContainerIT {
         out.add(more);
         return out.toArray(new String[0]);
     }
+
+    /**
+     * Issue 13 item 11: a second container started in the same directory fails at once with one
+     * line naming the running process, and touches nothing: the first keeps serving, its export is
+     * not started twice, its console socket and bundle cache stay.
+     */
+    @Test
+    public void aSecondStartInTheSameDirectoryFailsAndTouchesNothing() throws Exception {
+        try (Instance nbd = instance("twice")) {
+            nbd.start();
+            long before = Files.list(nbd.home().resolve("data/cache")).count();
+            ProcessBuilder pb = new ProcessBuilder(nbd.home().resolve("bin/nbd-osgi").toString())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + Tools.freePort());
+            Process second = pb.start();
+            assertTrue("the second start ends at once", second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            String err = new String(second.getErrorStream().readAllBytes());
+            assertEquals(err, 1, second.exitValue());
+            assertEquals("nbd-osgi: " + nbd.home() + " is already running as process " + nbd.pid() + " (one container per directory)\n", err);
+            assertTrue(Files.exists(nbd.home().resolve("data/console.sock")));
+            assertEquals(before, Files.list(nbd.home().resolve("data/cache")).count());
+            nbd.client("nbd:exports").ok();
+            assertEquals("1073741824\n", Tools.run(T, "nbdinfo", "--size", nbd.uri("")).ok().out());
+            assertEquals(nbd.log(), 1, Instance.count(nbd.log(), "export '' started"));
+        }
+    }
 }
