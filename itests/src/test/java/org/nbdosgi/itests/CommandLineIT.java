@@ -5,9 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,50 +172,6 @@ public class CommandLineIT {
         }
         Tools.Result bad = nbdOsgi("-U", sock + "2", "memory", "1Q");
         assertOneLineError(bad, "memory: size: cannot parse size '1Q'");
-    }
-
-    /**
-     * Issue 13 item 10: the background server's log is a new file (0600) in a new directory (0700)
-     * with an unguessable name, never a predictable name in $TMPDIR that another user could have
-     * planted as a symlink.
-     */
-    @Test
-    public void theBackgroundLogIsAPrivateNewFile() throws Exception {
-        Path dir = Distribution.workDir("CommandLineIT/background-log");
-        Path tmp = dir.resolve("tmp");
-        Tools.run(T, "rm", "-rf", tmp.toString()).ok();
-        Files.createDirectories(tmp);
-        Path victim = dir.resolve("victim");
-        Files.writeString(victim, "untouched\n");
-        Path sock = dir.resolve("bg.sock");
-        Path pid = dir.resolve("bg.pid");
-        Files.deleteIfExists(sock);
-        Tools.run(T, Map.of("TMPDIR", tmp.toString()), List.of("sh", "-c", ServerProcess.launcher() + " -v -U " + sock + " -P " + pid
-                + " memory 1M")).ok();
-        long server = Long.parseLong(Files.readString(pid).trim());
-        try {
-            for (long p = server - 50; p < server + 50; p++) {     // what an attacker would have planted for the old name
-                Files.createSymbolicLink(tmp.resolve("nbd-osgi." + p + ".log"), victim);
-            }
-            Tools.run(T, "nbdinfo", "--size", "nbd+unix:///?socket=" + sock).ok();
-            List<Path> logs;
-            try (var s = Files.list(tmp)) {
-                logs = s.filter(d -> d.getFileName().toString().startsWith("nbd-osgi." + server + ".") && Files.isDirectory(d))
-                        .map(d -> d.resolve("server.log")).toList();
-            }
-            assertEquals(1, logs.size());
-            Path log = logs.get(0);
-            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(log.getParent())));
-            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(log, LinkOption.NOFOLLOW_LINKS)));
-            long until = System.nanoTime() + T.toNanos();
-            while (Files.size(log) == 0 && System.nanoTime() < until) {
-                Thread.sleep(100);
-            }
-            assertTrue("the log is written there", Files.size(log) > 0);
-            assertEquals("untouched\n", Files.readString(victim));
-        } finally {
-            ProcessHandle.of(server).ifPresent(ProcessHandle::destroy);
-        }
     }
 
     @Test

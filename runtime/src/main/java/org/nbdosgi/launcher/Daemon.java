@@ -12,11 +12,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -27,9 +23,7 @@ import java.util.regex.Pattern;
  * and the command returns once it listens, so scripts can connect right after it. The launcher
  * starts a copy of itself in a new session ({@code setsid}), passes the copy's stderr through until
  * the copy says it is ready, and then exits 0 (or with the copy's status if it failed first). The
- * background copy then writes its log to {@code $TMPDIR/nbd-osgi.PID.XXXXXX/server.log}: a new
- * directory only its user may enter, with a name nobody can guess beforehand, and a new file in it
- * (0600), so no symlink or file planted by another user can receive the log.
+ * background copy then writes its log to {@code $TMPDIR/nbd-osgi.PID.log}.
  *
  * <p>A secret given as {@code KEY=-} (standard input) or {@code KEY=-FD} (a descriptor) is read
  * here, before the server goes to the background, as nbdkit reads a password before it forks: the
@@ -153,8 +147,8 @@ final class Daemon {
             realOut.println(READY);
             realOut.flush();
             try {
-                PrintStream file = new PrintStream(Files.newOutputStream(privateLog(), StandardOpenOption.WRITE,
-                        StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS), true, StandardCharsets.UTF_8);
+                Path log = Path.of(System.getProperty("java.io.tmpdir"), "nbd-osgi." + ProcessHandle.current().pid() + ".log");
+                PrintStream file = new PrintStream(new FileOutputStream(log.toFile(), true), true, StandardCharsets.UTF_8);
                 System.setErr(file);
                 System.setOut(file);
                 realOut.close();
@@ -163,15 +157,6 @@ final class Daemon {
                 // the server runs on without a log
             }
         };
-    }
-
-    /** A new, empty log file (0600) in a new directory (0700) under $TMPDIR (else java.io.tmpdir). */
-    private static Path privateLog() throws IOException {
-        String tmp = System.getenv("TMPDIR");
-        Path parent = Path.of(tmp == null || tmp.isBlank() ? System.getProperty("java.io.tmpdir") : tmp);
-        Path dir = Files.createTempDirectory(parent, "nbd-osgi." + ProcessHandle.current().pid() + ".",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        return Files.createFile(dir.resolve("server.log"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
 
     private static void pump(InputStream in, OutputStream out) {
