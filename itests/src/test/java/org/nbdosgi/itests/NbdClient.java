@@ -102,6 +102,15 @@ public final class NbdClient implements AutoCloseable {
         return new NbdClient(SocketChannel.open(new java.net.InetSocketAddress(host, port)), C_FIXED_NEWSTYLE | C_NO_ZEROES);
     }
 
+    /** Over TCP with socket buffers of {@code buffer} bytes each way (set before connecting, so the window is small too). */
+    public static NbdClient tcp(String host, int port, int buffer) throws IOException {
+        SocketChannel c = SocketChannel.open();
+        c.setOption(java.net.StandardSocketOptions.SO_RCVBUF, buffer);
+        c.setOption(java.net.StandardSocketOptions.SO_SNDBUF, buffer);
+        c.connect(new java.net.InetSocketAddress(host, port));
+        return new NbdClient(c, C_FIXED_NEWSTYLE | C_NO_ZEROES);
+    }
+
     // ---- options ------------------------------------------------------------------------------
 
     public void sendOption(int option, byte[] data) throws IOException {

@@ -30,14 +30,14 @@ final class Connection implements Runnable {
     private final Transport transport;
     private final Engine engine;
     private final int maxRequests;
-    private final int maxBytes;
+    private final long maxBytes;
     private final Instant since = Instant.now();
 
     private volatile Handshake handshake;
     private volatile Transmission transmission;
     private volatile String shutdownReason;
 
-    Connection(long id, Transport transport, Engine engine, int maxRequests, int maxBytes) {
+    Connection(long id, Transport transport, Engine engine, int maxRequests, long maxBytes) {
         this.id = id;
         this.transport = transport;
         this.engine = engine;
@@ -79,15 +79,15 @@ final class Connection implements Runnable {
     @Override
     public void run() {
         Handshake h = null;
+        WireIn in = new WireIn(transport, engine.pool());
         try {
-            WireIn in = new WireIn(transport);
             h = new Handshake(id, transport, in, engine, this::shutdown);
             handshake = h;
             Negotiated agreed = handshake(h);
             if (agreed != null) {
                 LOG.debug("connection {} from {}: attached to export '{}'", id, transport.peer().address(),
                         agreed.session().export().name());
-                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), maxRequests, maxBytes);
+                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), engine.budget(), maxRequests, maxBytes);
                 transmission = t;
                 t.run();
             }
@@ -105,6 +105,7 @@ final class Connection implements Runnable {
                 s.close();
             }
             closeQuietly(transport);
+            in.release();                                   // the connection's buffers go back now, not at a GC
             engine.connectionClosed(this);
         }
     }

@@ -49,9 +49,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
  * export, default 30s), {@code nbd.handshake.timeout} (how long a client may take to enter
- * transmission, default 10s, 0 for no limit), {@code nbd.connection.requests} (requests in flight
- * per connection, default 512) and {@code nbd.connection.bytes} (payload bytes in flight per
- * connection, default 64M).
+ * transmission, default 10s, 0 for no limit), {@code nbd.connection.requests} (requests running
+ * per connection, default 512), {@code nbd.connection.bytes} (write payload bytes, and read bytes,
+ * in flight per connection, default 64M) and {@code nbd.payload.budget} (payload bytes in flight
+ * in the whole server, shared by the connections first come, first served; default a quarter of
+ * the direct memory the JVM may use, at least 256M).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
 public final class Engine implements ServerAdmin, Catalog, Routing {
@@ -70,7 +72,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private SecretValues secrets = SecretValues.withoutStandardInput();
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
-    private int maxBytesPerConnection = 64 << 20;
+    private long maxBytesPerConnection = 64 << 20;
+    private PayloadBudget budget;
 
     public Engine() {
     }
@@ -97,11 +100,14 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         }
         String bytes = context.getProperty("nbd.connection.bytes");
         if (bytes != null) {
-            maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
+            maxBytesPerConnection = Units.parseSize(bytes);
         }
+        String total = context.getProperty("nbd.payload.budget");
+        budget = new PayloadBudget(total != null ? Units.parseSize(total) : defaultBudget());
         exports = new Exports(this, pool, control, parkTimeoutMillis);
-        LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
-                Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
+        LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection, {} in the server)",
+                Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection),
+                Units.formatSize(budget.total()));
     }
 
     @Deactivate
@@ -271,6 +277,29 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
 
     BufferPool pool() {
         return pool;
+    }
+
+    PayloadBudget budget() {
+        return budget;
+    }
+
+    /**
+     * A quarter of the direct memory the JVM may use (-XX:MaxDirectMemorySize, else the heap's
+     * maximum, as the JVM itself defaults it), at least 256M: room for the data of the requests in
+     * flight, with the rest left to the plugins (the memory plugin keeps its pages there).
+     */
+    private static long defaultBudget() {
+        long direct = Runtime.getRuntime().maxMemory();
+        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-XX:MaxDirectMemorySize=")) {
+                try {
+                    direct = Units.parseSize(arg.substring("-XX:MaxDirectMemorySize=".length()));
+                } catch (IllegalArgumentException ignored) {
+                    // the JVM took it; keep the heap's figure
+                }
+            }
+        }
+        return Math.max(256L << 20, direct / 4);
     }
 
     Deadlines deadlines() {

@@ -13,6 +13,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.MemoryTransport;
@@ -61,7 +62,7 @@ class HandshakeTest {
 
     private static MemoryTransport run(Script s) throws Exception {
         MemoryTransport t = new MemoryTransport(s.bytes.toByteArray());
-        assertNull(new Handshake(1, t, new WireIn(t), NO_ROUTE, why -> { }).run(), "no transmission without an export");
+        assertNull(new Handshake(1, t, new WireIn(t, new BufferPool()), NO_ROUTE, why -> { }).run(), "no transmission without an export");
         return t;
     }
 
@@ -187,6 +188,6 @@ class HandshakeTest {
     @Test
     void aClientThatLeavesMidOptionIsAnEof() {
         MemoryTransport t = new MemoryTransport(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(new byte[] {0x49, 0x48}).bytes.toByteArray());
-        assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t), NO_ROUTE, why -> { }).run());
+        assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t, new BufferPool()), NO_ROUTE, why -> { }).run());
     }
 }
