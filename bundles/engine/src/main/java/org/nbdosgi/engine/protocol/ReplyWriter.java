@@ -336,23 +336,14 @@ public final class ReplyWriter {
                     LockSupport.park(this);
                 }
                 handedOver = false;
-                try {
-                    drain();
-                } catch (IOException e) {
-                    broken = e;
-                    writing.set(false);
-                    dropAll();
-                    transport.close();                      // the client is gone: the reader stops too
-                    return;
-                }
-                writing.set(false);
+                drainAndLetGo();
                 if (queued.get() != null) {
                     writeQueued();
                 }
             }
         } catch (IOException e) {
             try {
-                transport.close();
+                transport.close();                          // the client is gone: the reader stops too
             } catch (IOException ignored) {
                 // closed already
             }
@@ -369,19 +360,24 @@ public final class ReplyWriter {
             if (!writing.compareAndSet(false, true)) {
                 return;
             }
-            try {
-                drain();
-            } catch (IOException e) {
-                broken = e;
-                writing.set(false);
-                dropAll();
-                throw e;
-            }
-            writing.set(false);
+            drainAndLetGo();
             if (queued.get() == null) {
                 return;                                    // else a reply came after the last take: write it
             }
         }
+    }
+
+    /** Holding {@code writing}: writes everything queued and lets go; if that fails, the writer is broken and drops everything. */
+    private void drainAndLetGo() throws IOException {
+        try {
+            drain();
+        } catch (IOException e) {
+            broken = e;
+            writing.set(false);
+            dropAll();
+            throw e;
+        }
+        writing.set(false);
     }
 
     private void dropAll() {
