@@ -24,6 +24,9 @@ class ExportSpecTest {
     void secretsAreMaskedWhenDescribed() throws Exception {
         ExportSpec s = ExportSpec.parse("v", false, List.of("vddk", "file=[ds] vm.vmdk", "password=hunter2", "cookie=abc", "user=root"));
         assertEquals("vddk file=[ds] vm.vmdk password=*** cookie=*** user=root", s.describe());
+        assertEquals("vddk file=[ds] vm.vmdk password=*** cookie=*** user=***",
+                s.describe(java.util.List.of(Parameter.secret("login", "the user").withAliases("user"))),
+                "a parameter its layer declares secret is masked whatever its name");
         assertEquals("password=hunter2", s.toArgs().get(2));
     }
 

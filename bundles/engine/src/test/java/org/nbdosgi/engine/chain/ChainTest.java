@@ -239,11 +239,11 @@ class ChainTest {
             }
         };
         List<java.util.Map<String, String>> out = Chain.distribute(ExportSpec.parse("", false,
-                List.of("disk", "1", "header=A: 1", "header=B: 2", "header=C: 3")), List.of(), headers);
+                List.of("disk", "1", "header=A: 1", "header=B: 2", "header=C: 3")), List.of(), headers, SecretValues.withoutStandardInput());
         assertEquals(List.of("A: 1", "B: 2", "C: 3"), new Config(out.get(0)).all("header"));
         assertEquals(List.of(), new Config(out.get(0)).all("other"));
         assertEquals("disk: size: given more than once", assertThrows(ConfigException.class, () ->
-                Chain.distribute(ExportSpec.parse("", false, List.of("disk", "size=1", "size=2")), List.of(), headers)).getMessage());
+                Chain.distribute(ExportSpec.parse("", false, List.of("disk", "size=1", "size=2")), List.of(), headers, SecretValues.withoutStandardInput())).getMessage());
     }
 
     @Test
