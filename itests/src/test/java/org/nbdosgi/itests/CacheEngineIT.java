@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Random;
 
 import javax.inject.Inject;
 
@@ -23,13 +22,11 @@ import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.api.admin.ExportState;
 import org.nbdosgi.api.admin.LayerInfo;
 import org.nbdosgi.api.admin.ServerAdmin;
-import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 
@@ -63,34 +60,15 @@ public class CacheEngineIT {
         return sock;
     }
 
-    private Bundle bundle(String symbolicName) {
-        for (Bundle b : context.getBundles()) {
-            if (symbolicName.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        throw new AssertionError("no bundle " + symbolicName);
-    }
-
-    private void awaitRunning(String export) throws Exception {
-        Wait.until(Duration.ofSeconds(10), "export '" + export + "' running", () -> admin.export(export).state() == ExportState.RUNNING);
-    }
-
-    private static byte[] random(long seed, int length) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     public void updatingThePluginBelowADirtyCacheKeepsEveryByte() throws Exception {
         admin.addExport(ExportSpec.parse("below", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(1, 6 << 20);
+        byte[] data = Exam.random(1, 6 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("below");
             c.write(12345, data, 0);                            // dirty in the cache, not flushed
-            bundle("org.nbdosgi.plugin.memory").update();
-            awaitRunning("below");
+            Exam.bundle(context, "org.nbdosgi.plugin.memory").update();
+            Exam.awaitRunning(admin, "below");
             assertArrayEquals(data, c.read(12345, data.length));
         }
         admin.removeExport("below");
@@ -99,12 +77,12 @@ public class CacheEngineIT {
     @Test
     public void updatingTheCacheBundleKeepsEveryByte() throws Exception {
         admin.addExport(ExportSpec.parse("self", false, List.of("--filter=cache", "memory", "64M", "cache=unsafe")));
-        byte[] data = random(2, 3 << 20);
+        byte[] data = Exam.random(2, 3 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("self");
             c.write(7, data, 0);
-            bundle("org.nbdosgi.filter.cache").update();
-            awaitRunning("self");
+            Exam.bundle(context, "org.nbdosgi.filter.cache").update();
+            Exam.awaitRunning(admin, "self");
             assertArrayEquals(data, c.read(7, data.length));
         }
         admin.removeExport("self");
@@ -113,12 +91,12 @@ public class CacheEngineIT {
     @Test
     public void removingTheCacheFilterWritesItsDirtyBlocksBack() throws Exception {
         admin.addExport(ExportSpec.parse("rewired", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(3, 2 << 20);
+        byte[] data = Exam.random(3, 2 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
             c.write(4096, data, 0);
             admin.rewire("rewired", ExportSpec.parse("rewired", false, List.of("memory", "64M")), true);
-            awaitRunning("rewired");
+            Exam.awaitRunning(admin, "rewired");
         }
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
@@ -194,7 +172,7 @@ public class CacheEngineIT {
             f.setLength(32 << 20);
         }
         admin.addExport(ExportSpec.parse("swap", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(4, 1 << 20);
+        byte[] data = Exam.random(4, 1 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("swap");
             c.write(1 << 20, data, 0);                      // dirty in the cache, not flushed

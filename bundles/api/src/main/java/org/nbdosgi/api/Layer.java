@@ -19,16 +19,22 @@ public interface Layer {
     Handle open(ClientContext client) throws IOException;
 
     /**
-     * Closes {@code handle}, a handle this layer returned, together with everything opened below it
-     * for the same client, and opens the layer again for that client: what a filter that retries
-     * after a failure does to get a fresh connection to a remote server (nbdkit's retry filter
-     * reopens its plugin the same way). The engine closes the new handle as it would have closed the
-     * old one. Data plane; the caller makes sure no request uses {@code handle} any more (a retrying
-     * filter holds a lock while it reopens) and answers the capabilities it promised whatever the new
-     * handle says. The default refuses with ENOTSUP.
+     * Closes {@code handle} (one this layer opened for {@code client}) together with the handles
+     * the layers below opened under it, and opens the layer below again in its place for the same
+     * client: nbdkit's {@code next->reopen}, for a filter that recovers from a failure by starting
+     * the layers below afresh (the retry filter). The engine closes the new handle with the
+     * connection, after the handles above it, as it would have closed the old one.
+     *
+     * <p>Data plane: runs on the calling request's thread and may take as long as opening does. The
+     * caller makes sure that no operation is running on {@code handle} and uses only the returned
+     * handle afterwards; the new handle's capabilities may differ (check what matters). If opening
+     * fails, the old handle stays closed and may be passed to {@code reopen} again.
+     *
+     * @throws UnsupportedOperationException where the layer cannot be reopened
+     * @throws IllegalArgumentException when {@code handle} is not open on this layer for {@code client}
      */
-    default Handle reopen(Handle handle) throws IOException {
-        throw new NbdException(NbdError.ENOTSUP, "this layer cannot reopen its handles");
+    default Handle reopen(Handle handle, ClientContext client) throws IOException {
+        throw new UnsupportedOperationException("this layer cannot be reopened");
     }
 
     /** The export names the layer below lists. */

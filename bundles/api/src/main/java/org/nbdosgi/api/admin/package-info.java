@@ -6,5 +6,5 @@
  * Versioned on its own; bnd's baseline check guards it.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.nbdosgi.api.admin;

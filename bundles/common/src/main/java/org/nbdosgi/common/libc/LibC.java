@@ -7,8 +7,9 @@ import com.sun.jna.Pointer;
 
 /**
  * The one binding of the C library: the Linux calls the JDK lacks (for files, block devices and
- * holes), by JNA direct mapping. Embedded by the bundles that use it (the file plugin, the cache
- * filter), which then import JNA. Every call that can
+ * holes, statx, and the poll loop of the nbd plugin), by JNA direct mapping. Embedded by the
+ * bundles that use it (the file and nbd plugins, the cache filter), which then import JNA. Every
+ * call that can
  * fail declares {@link LastErrorException}, so errno is captured inside the native call itself
  * (reading it afterwards would race on virtual threads, which may change carrier in between).
  * Constants are Linux's on x86-64 and aarch64; {@link #supported()} says whether they apply here.
@@ -45,6 +46,21 @@ public final class LibC {
     /** preadv2 flag: return EAGAIN rather than wait for the device (data not in the page cache). */
     public static final int RWF_NOWAIT = 0x08;
 
+    public static final int AT_FDCWD = -100;
+    public static final int STATX_BASIC_STATS = 0x7ff;
+    /** struct statx: {@code __u32 stx_mask; __u32 stx_blksize; ...}, 256 bytes, the same on every architecture. */
+    public static final int STATX_SIZE = 256;
+
+    public static final short POLLIN = 0x001;
+    public static final short POLLOUT = 0x004;
+    public static final short POLLERR = 0x008;
+    public static final short POLLHUP = 0x010;
+    public static final short POLLNVAL = 0x020;
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int SHUT_RDWR = 2;
+
+    public static final int EINTR = 4;
     public static final int ENXIO = 6;
     public static final int EAGAIN = 11;
     public static final int EINVAL = 22;
@@ -92,4 +108,24 @@ public final class LibC {
     public static native int sync_file_range(int fd, long offset, long nbytes, int flags) throws LastErrorException;
 
     public static native int ioctl(int fd, long request, Pointer result) throws LastErrorException;
+
+    public static native int statx(int dirfd, String path, int flags, int mask, byte[] statx) throws LastErrorException;
+
+    /** A file's st_blksize: the unit in which the file system allocates (and frees) its space. */
+    public static int allocationUnit(java.nio.file.Path file) throws LastErrorException {
+        byte[] b = new byte[STATX_SIZE];
+        statx(AT_FDCWD, file.toString(), 0, STATX_BASIC_STATS, b);
+        return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).getInt(4);
+    }
+
+    /** {@code fds} holds {@code nfds} of {@code struct pollfd { int fd; short events; short revents; }}. */
+    public static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
+
+    public static native int eventfd(int initval, int flags) throws LastErrorException;
+
+    public static native long read(int fd, Pointer buf, long count) throws LastErrorException;
+
+    public static native long write(int fd, Pointer buf, long count) throws LastErrorException;
+
+    public static native int shutdown(int fd, int how) throws LastErrorException;
 }

@@ -2,6 +2,7 @@ package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.Capabilities;
@@ -34,6 +35,8 @@ public final class Boundary implements Handle {
     private final BufferPool pool;
     /** What the layer does itself, read-only masked: how this boundary forwards or emulates. */
     private final Capabilities own;
+    /** Set by the first close: a handle a reopen closed may be closed again with its connection. */
+    private final AtomicBoolean closed = new AtomicBoolean();
     /** What this boundary offers upwards: the layer's, with what it emulates as native. */
     private final Capabilities offered;
     private final long size;
@@ -320,11 +323,19 @@ public final class Boundary implements Handle {
 
     @Override
     public void close() throws IOException {
+        if (closed.getAndSet(true)) {
+            return;
+        }
         try {
             raw.close();
         } catch (RuntimeException e) {
             throw bug("close", e);
         }
+    }
+
+    /** True once closed (a reopen that failed leaves closed handles in their place). */
+    boolean isClosed() {
+        return closed.get();
     }
 
     private int passFua(int flags) {

@@ -50,7 +50,7 @@ public final class HandleRegistry {
     }
 
     /** What {@link #release} took out, so the reopened handle goes back in its place. */
-    record Released(Opening opening, ClientContext client, Opened old, Opened parent, int index) {
+    record Released(Opening opening, ClientContext client, Opened old, List<Opened> gone, Opened parent, int index) {
     }
 
     /** Starts collecting the handles of a connection about to open the chain. */
@@ -82,18 +82,13 @@ public final class HandleRegistry {
     }
 
     /**
-     * Closes a connection's handle on {@code layer} and every handle opened below it for that
-     * connection (top first), to open it again; null if no connection has it. Data plane (a retrying
-     * filter), with no request on that handle.
+     * Closes the connection's handle on {@code layer} and every handle opened below it for that
+     * connection (top first), to open it again; null if the connection has no such handle open.
+     * Data plane (a retrying filter), with no request on that handle.
      */
-    Released release(LayerInstance layer, Handle handle) {
-        for (Opening o : byConnection.values()) {
-            Released r = o.release(layer, handle);
-            if (r != null) {
-                return r;
-            }
-        }
-        return null;
+    Released release(long connectionId, LayerInstance layer, Handle handle) {
+        Opening o = byConnection.get(connectionId);
+        return o == null ? null : o.release(layer, handle);
     }
 
     /** Control plane, export drained: closes every handle kept aside that no connection took back. */
@@ -115,7 +110,7 @@ public final class HandleRegistry {
         /** A handle kept aside on {@code layer} for the same client, taken back with what is below it; or null. */
         synchronized Boundary reuse(LayerInstance layer, ClientContext client) {
             for (Opened o : aside) {
-                if (o.layer == layer && o.client.equals(client)) {
+                if (o.layer == layer && o.client.equals(client) && !o.handle.isClosed()) {   // a failed reopen leaves closed ones
                     takeBack(o);
                     record(o);
                     return o.handle;
@@ -176,7 +171,7 @@ public final class HandleRegistry {
                         parent = o;
                     }
                 }
-                r = new Released(this, found.client, found, parent, open.indexOf(gone.get(0)));
+                r = new Released(this, found.client, found, List.copyOf(gone), parent, open.indexOf(gone.get(0)));
                 open.removeAll(gone);
             }
             closeAll(gone.stream().map(x -> x.handle).toList());
@@ -191,13 +186,21 @@ public final class HandleRegistry {
             }
         }
 
-        /** The handles opened since the list had {@code sizeBefore} entries (a reopen) go where the released ones were. */
-        synchronized void putBack(Released r, int sizeBefore) {
+        /**
+         * After a reopen: the handles opened since the list had {@code sizeBefore} entries go where
+         * the released ones were; if the open failed, the released (closed) ones go back too, so a
+         * later reopen finds them and the connection's end passes over them.
+         */
+        synchronized void putBack(Released r, int sizeBefore, boolean reopened) {
             List<Opened> added = new ArrayList<>(open.subList(sizeBefore, open.size()));
             open.subList(sizeBefore, open.size()).clear();
+            if (!reopened) {
+                added.addAll(r.gone());
+            }
             open.addAll(Math.min(r.index(), open.size()), added);
-            if (r.parent() != null && !added.isEmpty()) {
-                r.parent().below.replaceAll(x -> x == r.old() ? added.get(added.size() - 1) : x);
+            if (reopened && r.parent() != null && !added.isEmpty()) {
+                Opened fresh = added.get(added.size() - 1);
+                r.parent().below.replaceAll(x -> x == r.old() ? fresh : x);
             }
         }
 

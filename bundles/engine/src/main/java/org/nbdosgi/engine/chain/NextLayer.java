@@ -77,27 +77,40 @@ final class NextLayer implements Layer {
 
     /**
      * Closes {@code handle} and what was opened below it for its client, and opens this layer again
-     * with the same client context (a retrying filter's fresh connection). Data plane; no request
-     * uses {@code handle} any more.
+     * with the context the handle was opened with (a retrying filter's fresh connection); the new
+     * handles take the old ones' place, so the connection still closes them after the handles above.
+     * If the open fails, the closed old handles stay in their place, to be reopened again. Data
+     * plane; no request uses {@code handle} any more.
      */
     @Override
-    public Boundary reopen(Handle handle) throws IOException {
+    public Boundary reopen(Handle handle, ClientContext client) throws IOException {
         ClientContext ctx;
         synchronized (shared) {
             ctx = shared.remove(handle);
         }
         if (ctx != null) {
             HandleRegistry.closeAll(List.of((Boundary) handle));
-            return open(ctx);
+            try {
+                return open(ctx);
+            } catch (IOException | RuntimeException e) {
+                synchronized (shared) {
+                    shared.put((Boundary) handle, ctx);
+                }
+                throw e;
+            }
         }
-        HandleRegistry.Released released = handles.release(target, handle);
+        HandleRegistry.Released released = handles.release(client.connectionId(), target, handle);
         if (released == null) {
-            throw new IllegalArgumentException("reopen: not a handle this layer opened, or closed already");
+            throw new IllegalArgumentException("reopen: not a handle this layer opened for connection " + client.connectionId());
         }
         int before = released.opening().size();
-        Boundary fresh = open(released.client());
-        released.opening().putBack(released, before);
-        return fresh;
+        Boundary fresh = null;
+        try {
+            fresh = open(released.client());
+            return fresh;
+        } finally {
+            released.opening().putBack(released, before, fresh != null);
+        }
     }
 
     private Boundary openNew(ClientContext ctx) throws IOException {

@@ -77,10 +77,14 @@ final class Exports {
         if (exports.containsKey(spec.name())) {
             throw new ConfigException("an export named '" + spec.name() + "' already exists");
         }
+        Export other = catchAllOtherThan(spec.name());
+        if (catchAll && other != null) {
+            throw new ConfigException("export '" + other.name() + "' already serves every unknown name (one catch-all export at most)");
+        }
         Export e = newExport(spec, catchAll);
         transition(e).to(spec, Transition.OnBroken.REFUSE);
         exports.put(spec.name(), e);
-        LOG.info("export '{}' started: {}", spec.name(), spec.describe());
+        LOG.info("export '{}' started: {}", spec.name(), describe(spec));
         return info(e);
     }
 
@@ -89,10 +93,16 @@ final class Exports {
      * or failed with the reason). The same spec again is nothing to do; a different one rewires it,
      * and a refused rewire leaves a note on the export instead of failing.
      */
-    ExportInfo addConfigured(ExportSpec spec) {
+    ExportInfo addConfigured(ExportSpec spec, boolean catchAll) {
         checkControlPlane();
+        Export other = catchAllOtherThan(spec.name());
+        if (catchAll && other != null) {
+            LOG.error("export '{}': catchall ignored: export '{}' already serves every unknown name", spec.name(), other.name());
+            catchAll = false;
+        }
         Export existing = exports.get(spec.name());
         if (existing != null) {
+            existing.catchAll(catchAll);
             if (sameExport(existing.spec(), spec)) {
                 LOG.debug("export '{}': its configuration describes the export as it is", spec.name());
             } else if (existing.state() != ExportState.RUNNING) {
@@ -108,7 +118,7 @@ final class Exports {
             }
             return info(existing);
         }
-        Export e = newExport(spec, spec.name().isEmpty());
+        Export e = newExport(spec, catchAll);
         exports.put(spec.name(), e);
         tryStart(e);
         return info(e);
@@ -131,6 +141,16 @@ final class Exports {
         Map<String, String> params = new LinkedHashMap<>();
         spec.params().forEach((k, v) -> params.put(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, v));
         return new ExportSpec(spec.name(), spec.plugin(), spec.filters(), params, spec.readOnly());
+    }
+
+    /** The export for the log: secret values masked, those its layers declare too. */
+    private String describe(ExportSpec spec) {
+        return spec.describe(Chain.declared(spec, catalog));
+    }
+
+    /** The export that serves unknown names, if it is not the one named {@code name}; else null. */
+    private Export catchAllOtherThan(String name) {
+        return exports.values().stream().filter(e -> e.catchAll() && !e.name().equals(name)).findFirst().orElse(null);
     }
 
     private Export newExport(ExportSpec spec, boolean catchAll) {
@@ -245,7 +265,7 @@ final class Exports {
                 throw new ConfigException(was + " and the new chain cannot start either: " + ex.getMessage() + "; nothing changed", ex);
             }
         }
-        LOG.info("export '{}' rewired (I/O paused {} ms): {}", name, String.format(java.util.Locale.ROOT, "%.1f", t.pausedNanos() / 1e6), spec.describe());
+        LOG.info("export '{}' rewired (I/O paused {} ms): {}", name, String.format(java.util.Locale.ROOT, "%.1f", t.pausedNanos() / 1e6), describe(spec));
         return info(e);
     }
 
@@ -312,7 +332,7 @@ final class Exports {
         boolean resuming = e.hasRun();
         try {
             transition(e).to(e.spec(), Transition.OnBroken.DISCONNECT);
-            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", e.spec().describe());
+            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", describe(e.spec()));
         } catch (ConfigException ex) {
             e.failed(resuming ? ExportState.PARKED : ExportState.FAILED, ex.getMessage());
             LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());

@@ -14,6 +14,7 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
@@ -130,6 +131,22 @@ class ChainTest {
         assertEquals(List.of(), events);
         assertEquals("disk: size: cannot parse size 'huge'", assertThrows(ConfigException.class, () ->
                 build(spec("disk", "huge"), c)).getMessage());
+    }
+
+    @Test
+    void aRepeatableParameterGetsEveryValueAndOthersAreRefusedTwice() throws Exception {
+        Plugin headers = t.new DiskPlugin() {
+            @Override
+            public List<Parameter> parameters() {
+                return List.of(Parameter.required("size", "bytes"), Parameter.repeatable("header", "a header"));
+            }
+        };
+        List<java.util.Map<String, String>> out = Chain.distribute(ExportSpec.parse("", false,
+                List.of("disk", "1", "header=A: 1", "header=B: 2", "header=C: 3")), List.of(), headers, SecretValues.withoutStandardInput());
+        assertEquals(List.of("A: 1", "B: 2", "C: 3"), new Config(out.get(0)).all("header"));
+        assertEquals(List.of(), new Config(out.get(0)).all("other"));
+        assertEquals("disk: size: given more than once", assertThrows(ConfigException.class, () ->
+                Chain.distribute(ExportSpec.parse("", false, List.of("disk", "size=1", "size=2")), List.of(), headers, SecretValues.withoutStandardInput())).getMessage());
     }
 
     @Test
@@ -279,10 +296,11 @@ class ChainTest {
         handles.begin(7);
         chain.open(new ClientContext("", false, "test", 7));
         events.clear();
-        Handle fresh = next[0].reopen(below[0]);
+        ClientContext client = new ClientContext("", false, "test", 7);
+        Handle fresh = next[0].reopen(below[0], client);
         assertEquals(List.of("close disk handle", "open disk for 7"), events, "the old handle closes, a new one opens for the same client");
         assertTrue(fresh != below[0]);
-        assertThrows(IllegalArgumentException.class, () -> next[0].reopen(below[0]), "closed already");
+        assertThrows(IllegalArgumentException.class, () -> next[0].reopen(below[0], client), "replaced already");
         events.clear();
         handles.end(7);
         assertEquals(List.of("close r handle", "close disk handle"), events, "the new handle closes with the connection, the old not again");
@@ -324,5 +342,82 @@ class ChainTest {
         events.clear();
         chain.close();
         assertEquals(List.of("close s", "close disk handle", "close disk"), events);
+    }
+
+    /** A filter whose handle can reopen the layers below, as the retry filter does. */
+    class ReopeningFilter extends TestLayers.TagFilter {
+        Handle below;
+        ClientContext client;
+        Layer next;
+
+        ReopeningFilter() {
+            t.super("r", ThreadModel.PARALLEL);
+        }
+
+        @Override
+        public FilterInstance create(Config config, ExportContext export, Layer next) {
+            this.next = next;
+            return new FilterInstance() {
+                public Handle open(ClientContext c) throws java.io.IOException {
+                    client = c;
+                    below = next.open(c);
+                    events.add("open r");
+                    return new FilterHandle(below) {
+                        @Override
+                        public void close() {
+                            events.add("close r handle");
+                        }
+                    };
+                }
+            };
+        }
+
+        void reopen() throws java.io.IOException {
+            below = next.reopen(below, client);
+        }
+    }
+
+    @Test
+    void aReopenReplacesTheHandlesBelowInPlaceSoTheConnectionStillClosesTopFirst() throws Exception {
+        ReopeningFilter r = new ReopeningFilter();
+        int[] opens = {0};
+        Plugin flaky = t.new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> {
+                    events.add("open disk for " + client.connectionId());
+                    if (++opens[0] == 3) {                  // the connection, the first reopen, then this
+                        throw new NbdException(NbdError.EIO, "upstream down");
+                    }
+                    return new RecordingHandle(4096) {
+                        @Override
+                        public void close() {
+                            events.add("close disk handle");
+                        }
+                    };
+                };
+            }
+        };
+        Chain chain = build(spec("--filter=a", "--filter=r", "--filter=b", "disk", "1"),
+                TestLayers.catalog(List.of(flaky), t.new TagFilter("a"), r, t.new TagFilter("b")));
+        handles.begin(7);
+        chain.open(new ClientContext("", false, "test", 7));
+        events.clear();
+
+        r.reopen();
+        assertEquals(List.of("close b handle", "close disk handle", "open disk for 7", "open b"), events);
+        events.clear();
+        assertThrows(NbdException.class, r::reopen, "the disk refuses to open");
+        assertEquals(List.of("close b handle", "close disk handle", "open disk for 7"), events, "closed, then the open failed");
+        events.clear();
+        assertEquals(4096, r.below.size(), "the closed handle still answers what it knew");
+        r.reopen();
+        assertEquals(List.of("open disk for 7", "open b"), events, "the closed handle is not closed twice");
+        events.clear();
+
+        handles.end(7);
+        assertEquals(List.of("close a handle", "close r handle", "close b handle", "close disk handle"), events);
+        assertThrows(IllegalArgumentException.class, r::reopen, "the connection's handles are gone");
+        chain.close();
     }
 }
