@@ -95,4 +95,30 @@ public class MetaContextInteropIT {
                     mapLines(Tools.run(T, "nbdinfo", "--map=qemu:allocation-depth", s.uri()).ok().out()));
         }
     }
+
+    /**
+     * A cow overlay over a file with data in its first MiB and a hole after: blocks written in the
+     * session are in the overlay (depth 1), the rest is the file's data (2) or its hole (0).
+     */
+    @Test
+    public void theCowOverlayTellsWhatTheSessionWroteWithAllocationDepth() throws Exception {
+        Path dir = Distribution.workDir("metacontext/cow");
+        Files.createDirectories(dir.resolve("tmp"));
+        Path disk = dir.resolve("disk.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+            f.setLength(0);
+            f.write(new byte[1 << 20], 0, 1 << 20);
+            f.seek(0);
+            f.write(new byte[] {1, 2, 3});
+            f.setLength(4 << 20);
+        }
+        try (ServerProcess s = ServerProcess.unix(dir, Map.of("TMPDIR", dir.resolve("tmp").toString()), "--filter=cow", "file", disk.toString())) {
+            Tools.nbdsh(s.uri(), "h.pwrite(b'\\x01' * 65536, 2 << 20)").ok();
+            assertEquals(List.of("0 1048576 2 backing depth 2", "1048576 1048576 0 absent", "2097152 65536 1 local",
+                            "2162688 2031616 0 absent"),
+                    mapLines(Tools.run(T, "nbdinfo", "--map=qemu:allocation-depth", s.uri()).ok().out()));
+            byte[] file = Files.readAllBytes(disk);
+            assertEquals("the file is never written", 0, file[2 << 20]);
+        }
+    }
 }

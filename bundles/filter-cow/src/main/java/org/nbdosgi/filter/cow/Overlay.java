@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntUnaryOperator;
 
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
@@ -336,6 +337,20 @@ final class Overlay implements AutoCloseable {
      * below are described by the layer below.
      */
     void extents(Handle below, long offset, long length, int flags, Extents out) throws IOException {
+        describe(below, offset, length, flags, out, type -> type, state -> state == DATA ? 0 : Extents.HOLE | Extents.ZERO);
+    }
+
+    /**
+     * qemu:allocation-depth: 1 where the overlay holds the block (written, zeroed or trimmed in this
+     * session), 2 where the layer below has data, 0 where the layer below has a hole.
+     */
+    void allocationDepth(Handle below, long offset, long length, int flags, Extents out) throws IOException {
+        describe(below, offset, length, flags, out, type -> (type & Extents.HOLE) != 0 ? 0 : 2, state -> 1);
+    }
+
+    /** Runs of one state: the layer below's extents (their type mapped) where blocks are still below, else the overlay's state mapped. */
+    private void describe(Handle below, long offset, long length, int flags, Extents out, IntUnaryOperator belowType,
+                          IntUnaryOperator overlayType) throws IOException {
         if (length == 0) {
             return;
         }
@@ -349,13 +364,13 @@ final class Overlay implements AutoCloseable {
                 Extents there = new Extents(pos, stop);
                 below.extents(pos, stop - pos, flags, there);
                 for (int i = 0; i < there.count(); i++) {
-                    out.add(there.offset(i), there.length(i), there.type(i));
+                    out.add(there.offset(i), there.length(i), belowType.applyAsInt(there.type(i)));
                 }
                 if (there.covered() < stop) {
                     return;                                  // the layer below said less: so do we
                 }
             } else {
-                out.add(pos, stop - pos, s == DATA ? 0 : Extents.HOLE | Extents.ZERO);
+                out.add(pos, stop - pos, overlayType.applyAsInt(s));
             }
             if (Flags.has(flags, Flags.REQ_ONE)) {
                 return;
