@@ -12,64 +12,109 @@ import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
-import java.util.ServiceLoader;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 
+import org.apache.felix.framework.FrameworkFactory;
+import org.nbdosgi.cli.CommandLine;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.launch.Framework;
-import org.osgi.framework.launch.FrameworkFactory;
 
 /**
  * Starts Apache Felix with the distribution's bundles and hands the command line to the engine.
- * It knows nothing of NBD: it installs {@code system/} (logging first, so every bundle finds a real
- * SLF4J provider), then {@code bundles/}, starts them, and registers an {@link IntConsumer} service
- * (property {@code nbd.launcher=true}, the arguments in {@code nbd.args}) through which the engine's
- * command-line component reports the exit status. Only JDK types cross that boundary.
  *
- * <p>With no arguments (container mode) the framework keeps its cache in {@code data/}, FileInstall
- * watches {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a terminal. With
- * arguments (the nbdkit-style command line) the cache is private to the process and thrown away.
+ * <p>Before any framework starts, the command line is parsed here ({@link CommandLine}, the same
+ * class the engine embeds): a mistake is one line and exit status 1 at once, probing questions are
+ * answered from the build's index ({@link Probe}), and without {@code -f} the server goes to the
+ * background ({@link Daemon}).
+ *
+ * <p>The framework: it installs {@code system/} (logging first, so every bundle finds a real SLF4J
+ * provider), then {@code bundles/}, starts them, and registers an {@link IntConsumer} service
+ * (property {@code nbd.launcher=true}, the arguments in {@code nbd.args}) through which the engine's
+ * command-line component reports the exit status. Only JDK types cross that boundary. Jars are
+ * installed by reference (read in place, not copied into the cache).
+ *
+ * <p>Container mode (no arguments): the framework keeps its cache in {@code data/}, FileInstall and
+ * Configuration Admin watch {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a
+ * terminal. Command-line mode: the cache is private to the process and thrown away; neither
+ * FileInstall nor Configuration Admin starts (nbdkit's one export needs no hot folder), and the jars
+ * of {@code deploy/} are installed as they are at start.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
     private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "slf4j-simple");
+    /** What only container mode needs: the hot folder and configuration from etc/. */
+    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.configadmin", "org.apache.felix.fileinstall");
 
     private final Path home;
     private final String[] args;
+    private final CommandLine commandLine;
     private final boolean container;
+    private final LogRouting logs;
     private final AtomicInteger exitCode = new AtomicInteger();
     private final PrintStream realOut = System.out;      // before Gogo replaces System.out
     private Framework framework;
     private Path privateCache;
     private Path consoleDir;
 
-    private Launcher(Path home, String[] args) {
+    private Launcher(Path home, String[] args, CommandLine commandLine, LogRouting logs) {
         this.home = home;
         this.args = args;
-        this.container = args.length == 0;
+        this.commandLine = commandLine;
+        this.container = args.length == 0 && System.getProperty("nbd.index.out") == null;
+        this.logs = logs;
     }
 
     public static void main(String[] args) throws Exception {
-        if (Daemon.wanted(args)) {
-            System.exit(Daemon.startInBackground(args));
-        }
         Path home = Path.of(System.getProperty("nbd.home", ".")).toAbsolutePath().normalize();
-        System.exit(new Launcher(home, args).run());
+        CommandLine cl = null;
+        if (args.length > 0) {
+            try {
+                cl = CommandLine.parse(List.of(args));
+                if (cl.probing()) {
+                    Optional<String> answer = Probe.answer(cl, home);
+                    if (answer.isPresent()) {
+                        System.out.print(answer.get());
+                        System.out.flush();
+                        System.exit(0);
+                    }
+                } else if (!cl.foreground() && !Daemon.isChild()) {
+                    System.exit(Daemon.startInBackground(args, cl));
+                }
+            } catch (CommandLine.UsageException e) {
+                fail(e.getMessage(), cl);
+            }
+        }
+        LogRouting logs = null;
+        try {
+            logs = LogRouting.install(cl == null ? null : cl.log());
+        } catch (IOException e) {
+            fail(e.getMessage(), cl);
+        }
+        System.exit(new Launcher(home, args, cl, logs).run());
+    }
+
+    /** One line where --log says (stderr by default), exit status 1. */
+    private static void fail(String message, CommandLine cl) {
+        try {
+            LogRouting.install(cl == null ? null : cl.log());
+        } catch (IOException e) {
+            message = e.getMessage();                      // --log=syslog without logger: say that instead
+        }
+        System.err.println("nbd-osgi: " + message);
+        System.exit(1);
     }
 
     private int run() throws Exception {
-        boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
+        boolean verbose = commandLine != null && commandLine.verbose();
         configureLogging(verbose ? "debug" : container ? "info" : "warn");
-        Map<String, String> config = frameworkConfig();
-        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
-        framework = factory.newFramework(config);
+        framework = new FrameworkFactory().newFramework(frameworkConfig());
         framework.init();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));
         // SIGTERM and SIGINT are a request to stop: stop cleanly and exit 0, as nbdkit does
@@ -79,7 +124,7 @@ public final class Launcher {
         BundleContext ctx = framework.getBundleContext();
         List<Bundle> bundles = new ArrayList<>();
         for (Path jar : bundleJars()) {
-            bundles.add(ctx.installBundle(jar.toUri().toString()));
+            bundles.add(ctx.installBundle("reference:" + jar.toUri()));
         }
         framework.start();
         for (Bundle b : bundles) {
@@ -87,10 +132,10 @@ public final class Launcher {
                 start(b);
             }
         }
-        if (Boolean.getBoolean(Daemon.CHILD_PROPERTY)) {
+        if (Daemon.isChild()) {
             Hashtable<String, Object> ready = new Hashtable<>();
             ready.put("nbd.launcher", "ready");
-            ctx.registerService(Runnable.class, Daemon.readySignal(realOut), ready);
+            ctx.registerService(Runnable.class, Daemon.readySignal(realOut, logs, commandLine.log()), ready);
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("nbd.launcher", "true");
@@ -178,6 +223,8 @@ public final class Launcher {
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
                 .forEach(k -> config.put(k, System.getProperty(k)));
         config.put("nbd.mode", container ? "container" : "cli");
+        // one resolver thread: resolving a few dozen bundles gains nothing from a pool that stays
+        config.putIfAbsent("felix.resolver.parallelism", "1");
         // the cache starts clean every time: bundles come from bundles/ and deploy/, exports from etc/
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (container) {
@@ -188,7 +235,6 @@ public final class Launcher {
         } else {
             privateCache = Files.createTempDirectory("nbd-osgi-cache");
             config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
-            config.put("felix.fileinstall.dir", home.resolve("deploy").toString());
             config.put("nbd.data", privateCache.toString());
         }
         config.putIfAbsent("felix.fileinstall.poll", "1000");
@@ -242,16 +288,24 @@ public final class Launcher {
 
     /**
      * The jars to install, in order: the logging bundles (so no bundle ever binds the NOP logger),
-     * the rest of {@code system/}, the interactive shell when there is a terminal, then {@code bundles/}.
+     * the rest of {@code system/} (in command-line mode without what only container mode needs),
+     * the interactive shell when there is a terminal, {@code bundles/}, and in command-line mode
+     * {@code deploy/}.
      */
     private List<Path> bundleJars() throws IOException {
         List<Path> system = list(home.resolve("system"));
+        if (!container) {
+            system.removeIf(jar -> CONTAINER_ONLY.stream().anyMatch(jar.getFileName().toString()::startsWith));
+        }
         system.sort(Comparator.comparingInt(Launcher::loggingRank).thenComparing(Path::getFileName));
         List<Path> out = new ArrayList<>(system);
         if (container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"))) {
             out.addAll(list(home.resolve("system/shell")));
         }
         out.addAll(list(home.resolve("bundles")));
+        if (!container && System.getProperty("nbd.index.out") == null) {
+            out.addAll(list(home.resolve("deploy")));
+        }
         return out;
     }
 

@@ -2,9 +2,9 @@ package org.nbdosgi.engine.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,13 +12,16 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntConsumer;
 
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
-import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.cli.CommandLine;
+import org.nbdosgi.cli.Index;
+import org.nbdosgi.cli.Probing;
 import org.nbdosgi.engine.server.Engine;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -32,17 +35,24 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs what the launcher was started with. Control plane, on a thread of its own.
  * <ul>
- *   <li>With arguments: nbdkit's command line: one export, the listeners it names, the pid file,
- *       captive mode ({@code --run}, with {@code $console} naming the console socket for
- *       {@code nbd-osgi-client}). A bad command line is one line on stderr and exit status 1.</li>
+ *   <li>With arguments: nbdkit's command line ({@link CommandLine}): one catch-all export (every
+ *       name a client asks for reaches its plugin, as in nbdkit), the listeners it names, the pid
+ *       file, privileges dropped once listening, captive mode ({@code --run}, with
+ *       {@code $console} naming the console socket for {@code nbd-osgi-client}), and the probing
+ *       questions for plugins the launcher's index does not know. A bad command line is one line
+ *       on stderr and exit status 1.</li>
  *   <li>Without: container mode: listen as {@code etc/config.properties} says; exports come from
  *       {@code etc/} through Configuration Admin.</li>
+ *   <li>With the framework property {@code nbd.index.out} (the build): write the index of every
+ *       plugin and filter there ({@link Describer}) and exit.</li>
  * </ul>
  * Active only in a process started by the launcher, which offers the exit callback this needs.
  */
 @Component(immediate = true)
 public final class CliRunner {
     private static final Logger LOG = LoggerFactory.getLogger(CliRunner.class);
+    /** Debug flags with a meaning here; others are accepted with a warning, as nbdkit does. */
+    private static final Set<String> KNOWN_DEBUG_FLAGS = Set.of();
 
     private final PrintStream out = System.out;
     private final PrintStream err = System.err;
@@ -61,6 +71,7 @@ public final class CliRunner {
     private Runnable ready;
 
     private String[] args;
+    private Path home;
     private BundleContext context;
     private Path privateDir;
     private Path pidFile;
@@ -71,6 +82,7 @@ public final class CliRunner {
         this.context = ctx;
         Object a = launcher.get("nbd.args");
         this.args = a instanceof String[] s ? s : new String[0];
+        this.home = Path.of(String.valueOf(launcher.getOrDefault("nbd.home", ".")));
         Thread thread = new Thread(this::run, "nbd-cli");
         thread.setDaemon(true);
         thread.start();
@@ -91,14 +103,13 @@ public final class CliRunner {
 
     private void run() {
         try {
-            int code = args.length == 0 ? container() : commandLine(CommandLine.parse(List.of(args)));
+            String indexOut = context.getProperty("nbd.index.out");
+            int code = indexOut != null ? writeIndex(Path.of(indexOut))
+                    : args.length == 0 ? container() : commandLine(CommandLine.parse(List.of(args)));
             if (code >= 0) {
                 exit.accept(code);
             }
-        } catch (CommandLine.UsageException | ConfigException e) {
-            err.println("nbd-osgi: " + e.getMessage());
-            exit.accept(1);
-        } catch (IOException e) {
+        } catch (CommandLine.UsageException | ConfigException | IOException e) {
             err.println("nbd-osgi: " + e.getMessage());
             exit.accept(1);
         } catch (InterruptedException e) {
@@ -108,6 +119,12 @@ public final class CliRunner {
             err.println("nbd-osgi: " + e);
             exit.accept(1);
         }
+    }
+
+    /** The build: every plugin and filter, described from their own declarations. */
+    private int writeIndex(Path file) throws IOException {
+        new Describer(home).index(engine.plugins(), engine.filters()).store(file);
+        return 0;
     }
 
     /** Container mode: listeners from the framework properties; keeps running (returns -1). */
@@ -128,25 +145,18 @@ public final class CliRunner {
     /** Serves one export as nbdkit would; returns the exit status, or -1 to keep serving. */
     private int commandLine(CommandLine cl)
             throws CommandLine.UsageException, ConfigException, IOException, InterruptedException {
-        if (cl.version()) {
-            out.println("nbd-osgi " + context.getBundle().getVersion());
-            return 0;
+        if (cl.probing()) {
+            return probe(cl);
         }
         if (cl.plugin() == null) {
-            if (cl.help()) {
-                out.print(CommandLine.USAGE);
-                return 0;
-            }
             throw new CommandLine.UsageException("no plugin given (see nbd-osgi --help)");
         }
-        if (cl.help()) {
-            out.print(pluginHelp(cl));
-            return 0;
-        }
+        warnAboutUnusedDebugFlags(cl.debugFlags());
         if (cl.threads() != null) {
             engine.maxRequestsPerConnection(cl.threads());
         }
-        ExportSpec spec = ExportSpec.parse(cl.exportName(), cl.readOnly(), cl.exportArgs());
+        // -e only names what --run's $uri asks for: the export serves every name, as nbdkit's plugin does
+        ExportSpec spec = ExportSpec.parse("", cl.readOnly(), cl.exportArgs());
         engine.addExport(spec, true);
 
         String socket = cl.unixSocket();
@@ -159,8 +169,7 @@ public final class CliRunner {
             engine.listenUnix(Path.of(socket));
         }
         if (socket == null || cl.port() != null) {
-            int wanted = cl.port() == null ? 10809 : cl.port();
-            port = listenTcp(cl.address(), wanted);
+            port = listenTcp(cl.address(), cl.port() == null ? 10809 : cl.port(), cl.family());
         }
         if (cl.pidFile() != null) {
             pidFile = Path.of(cl.pidFile());
@@ -168,6 +177,9 @@ public final class CliRunner {
             Path partial = pidFile.resolveSibling(pidFile.getFileName() + ".partial");
             Files.writeString(partial, ProcessHandle.current().pid() + "\n");
             Files.move(partial, pidFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        if (cl.user() != null || cl.group() != null) {
+            Privileges.drop(cl.user(), cl.group());
         }
         if (cl.exitWithParent()) {
             watchParent();
@@ -181,39 +193,101 @@ public final class CliRunner {
         return -1;
     }
 
-    /** Loopback (IPv4 and, where present, IPv6) unless an address is given; returns the port. */
-    private int listenTcp(String address, int port) throws IOException {
-        if (address != null) {
-            return engine.listenTcp(new InetSocketAddress(InetAddress.getByName(address), port));
-        }
-        int bound = engine.listenTcp(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+    /** --help, --version, --dump-plugin for what the launcher's index does not know (deploy/). */
+    private int probe(CommandLine cl) throws CommandLine.UsageException, ConfigException {
+        Describer describer = new Describer(home);
+        Probing.Lookup live = new Probing.Lookup() {
+            @Override
+            public Index.Entry plugin(String name) {
+                Plugin p = engine.plugin(name);
+                return p == null ? null : describer.plugin(p);
+            }
+
+            @Override
+            public Index.Entry filter(String name) {
+                Filter f = engine.filter(name);
+                return f == null ? null : describer.filter(f);
+            }
+        };
         try {
-            engine.listenTcp(new InetSocketAddress(InetAddress.getByName("::1"), bound));
-        } catch (IOException e) {
-            LOG.debug("no IPv6 loopback: {}", e.getMessage());
+            out.print(Probing.answer(cl, live, home));
+            out.flush();
+            return 0;
+        } catch (Probing.Missing m) {
+            List<String> known = (m.kind() == Index.Kind.PLUGIN ? engine.plugins().stream().map(Plugin::name)
+                    : engine.filters().stream().map(Filter::name)).sorted().toList();
+            throw new ConfigException(m.getMessage() + " (available: " + String.join(", ", known) + ")");
+        }
+    }
+
+    private void warnAboutUnusedDebugFlags(Map<String, Integer> flags) {
+        for (String flag : flags.keySet()) {
+            if (!KNOWN_DEBUG_FLAGS.contains(flag)) {
+                err.println("nbd-osgi: warning: debug flag -D " + flag + " was not used");
+            }
+        }
+    }
+
+    /**
+     * Every address of {@code -i} (of the family {@code -4}/{@code -6} allow), or with no {@code -i}
+     * the wildcard of that family (a dual-stack socket on {@code ::} reaches IPv4 clients too, as
+     * nbdkit's two sockets do). Returns the port (the first bound one's when {@code port} is 0).
+     */
+    private int listenTcp(String address, int port, CommandLine.Family family) throws IOException {
+        List<InetAddress> addresses = new ArrayList<>();
+        if (address != null) {
+            for (InetAddress a : InetAddress.getAllByName(address)) {
+                if (family == CommandLine.Family.ANY || (family == CommandLine.Family.IPV4) == (a instanceof Inet4Address)) {
+                    addresses.add(a);
+                }
+            }
+            if (addresses.isEmpty()) {
+                throw new IOException("-i " + address + ": no " + (family == CommandLine.Family.IPV4 ? "IPv4" : "IPv6") + " address");
+            }
+        } else if (family == CommandLine.Family.IPV4) {
+            addresses.add(InetAddress.getByName("0.0.0.0"));
+        } else {
+            addresses.add(InetAddress.getByName("::"));
+        }
+        int bound = port;
+        IOException failed = null;
+        int listening = 0;
+        for (InetAddress a : addresses) {
+            try {
+                bound = engine.listenTcp(new InetSocketAddress(a, bound));
+                listening++;
+            } catch (IOException e) {
+                if (address == null && family == CommandLine.Family.ANY) {
+                    // no IPv6 on this host: the IPv4 wildcard then
+                    bound = engine.listenTcp(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), bound));
+                    listening++;
+                } else {
+                    failed = e;
+                }
+            }
+        }
+        if (listening == 0 && failed != null) {
+            throw failed;
         }
         return bound;
     }
 
     private int runCaptive(CommandLine cl, String socket, Integer port) throws IOException, InterruptedException {
         String name = cl.exportName();
-        String encoded = URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", cl.run()).inheritIO();
         Map<String, String> env = pb.environment();
+        String uri;
         if (socket != null) {
-            env.put("uri", "nbd+unix:///" + encoded + "?socket=" + socket);
-            env.put("nbd", "nbd:unix:" + socket + (name.isEmpty() ? "" : ":exportname=" + name));
+            uri = "nbd+unix:///" + quote(name) + "?socket=" + socket;
             env.put("unixsocket", socket);
         } else {
-            String host = uriHost(cl.address());
-            env.put("uri", "nbd://" + host + ":" + port + (name.isEmpty() ? "" : "/" + encoded));
-            env.put("nbd", "nbd:" + host + ":" + port + (name.isEmpty() ? "" : ":exportname=" + name));
+            uri = "nbd://" + uriHost(cl.address()) + ":" + port + (name.isEmpty() ? "" : "/" + quote(name));
         }
-        if (port != null) {
-            env.put("port", Integer.toString(port));
-        }
+        env.put("uri", uri);
+        env.put("nbd", uri);                     // nbdkit >= 1.24: the same URI (libnbd rejects the old nbd:unix: form)
+        env.put("port", port == null ? "" : Integer.toString(port));
         env.put("exportname", name);
-        env.put("tls", "0");
+        env.remove("tls");                       // set only when TLS is on
         String console = context.getProperty("nbd.console.socket");
         if (console != null) {
             env.put("console", console);
@@ -222,6 +296,19 @@ public final class CliRunner {
         int code = captive.waitFor();
         captive = null;
         return code;
+    }
+
+    /** An export name in a URI path, as nbdkit writes it: unreserved characters and '/' as they are. */
+    static String quote(String name) {
+        StringBuilder b = new StringBuilder();
+        for (byte c : name.getBytes(StandardCharsets.UTF_8)) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~/".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(String.format("%02X", c & 0xFF));
+            }
+        }
+        return b.toString();
     }
 
     /**
@@ -243,49 +330,24 @@ public final class CliRunner {
         return a.contains(":") ? "[" + a + "]" : a;
     }
 
+    /**
+     * nbdkit's --exit-with-parent: once the parent process is gone (we were handed to another
+     * parent), stop. A virtual thread checks twice a second, so the watch costs no platform thread.
+     */
     private void watchParent() {
-        ProcessHandle.current().parent().ifPresent(parent -> {
-            Thread t = new Thread(() -> {
-                parent.onExit().join();
-                LOG.info("parent process exited, stopping");
+        long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
+        Thread.ofVirtual().name("nbd-parent-watch").start(() -> {
+            try {
+                while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) == parent
+                        && ProcessHandle.of(parent).isPresent()) {
+                    Thread.sleep(500);
+                }
+                LOG.info("parent process {} exited, stopping", parent);
                 exit.accept(0);
-            }, "nbd-parent-watch");
-            t.setDaemon(true);
-            t.start();
-        });
-    }
-
-    private String pluginHelp(CommandLine cl) throws ConfigException {
-        StringBuilder b = new StringBuilder();
-        for (String f : cl.filters()) {
-            Filter filter = engine.filter(f);
-            if (filter == null) {
-                throw new ConfigException("unknown filter '" + f + "'");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            describe(b, "filter", filter.name(), filter.description(), filter.parameters(), null, filter.help());
-        }
-        Plugin plugin = engine.plugin(cl.plugin());
-        if (plugin == null) {
-            throw new ConfigException("unknown plugin '" + cl.plugin() + "'");
-        }
-        describe(b, "plugin", plugin.name(), plugin.description(), plugin.parameters(), plugin.magicParameter(), plugin.help());
-        return b.toString();
-    }
-
-    private static void describe(StringBuilder b, String kind, String name, String description, List<Parameter> params,
-                                 String magic, String help) {
-        b.append(kind).append(' ').append(name).append(": ").append(description).append('\n');
-        List<String> rows = new ArrayList<>();
-        for (Parameter p : params) {
-            String key = (p.name().equals(magic) ? "[" + p.name() + "=]" : p.name() + "=") + "...";
-            rows.add(String.format("  %-28s %s%s%s", key, p.help(), p.required() ? " (required)" : "",
-                    p.aliases().isEmpty() ? "" : " (also: " + String.join(", ", p.aliases()) + ")"));
-        }
-        rows.forEach(r -> b.append(r).append('\n'));
-        if (help != null && !help.isBlank()) {
-            b.append(help.strip()).append('\n');
-        }
-        b.append('\n');
+        });
     }
 
     private static void deleteQuietly(Path p) {
