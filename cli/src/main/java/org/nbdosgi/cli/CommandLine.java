@@ -37,7 +37,7 @@ public final class CommandLine {
         HELP("-h", "--help", null, "this text; after a plugin name: its parameters"),
         IP_ADDR("-i", "--ip-addr --ipaddr", "ADDR", "listen on this address only (default: every address)"),
         LOG(null, "--log", "stderr|syslog|null", "where messages go (default: stderr; in the background a private log file)"),
-        MASK_HANDSHAKE(null, "--mask-handshake", "MASK", "clear these bits of the handshake flags the server offers"),
+        MASK_HANDSHAKE(null, "--mask-handshake", "MASK", "offer only these bits of the handshake flags (default: all)"),
         NEWSTYLE("-n", "--newstyle --new-style", null, "fixed newstyle negotiation (always on)"),
         NO_SR(null, "--no-sr", null, "do not offer structured replies"),
         OLDSTYLE("-o", "--oldstyle --old-style", null, null,
@@ -114,6 +114,14 @@ public final class CommandLine {
 
     /** Whether {@code --tls=on|require} work (shown as {@code tls=} by --dump-config). */
     public static final boolean TLS_SUPPORTED = false;
+
+    /**
+     * The {@code -D} flags with a meaning here, nbdkit's: each quiets (0) or keeps (1) a group of
+     * {@code -v} messages, by the logger it names. Other flags are accepted with a warning.
+     */
+    public static final Map<String, String> DEBUG_FLAG_LOGGERS = Map.of(
+            "nbdkit.backend.controlpath", "nbd.controlpath",
+            "nbdkit.backend.datapath", "nbd.datapath");
 
     /** The value given for {@code --log}. */
     public enum Log { STDERR, SYSLOG, NULL }
@@ -423,10 +431,10 @@ public final class CommandLine {
         return has(Option.NO_SR);
     }
 
-    /** The handshake flags to clear, or 0. */
+    /** The handshake flags that may be offered (a bit mask; all when not given). */
     public long handshakeMask() {
         String m = value(Option.MASK_HANDSHAKE);
-        return m == null ? 0 : Long.decode(m.trim());
+        return m == null ? 0xFFFFFFFFL : Long.decode(m.trim());
     }
 
     public String user() {

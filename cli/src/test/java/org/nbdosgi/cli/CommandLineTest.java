@@ -97,6 +97,7 @@ class CommandLineTest {
         assertTrue(c.has(CommandLine.Option.MASK_HANDSHAKE));
         assertTrue(c.noStructuredReplies());
         assertEquals(3, parse("--mask-handshake=3", "memory").handshakeMask());
+        assertEquals(0xFFFFFFFFL, parse("memory").handshakeMask(), "everything may be offered by default");
     }
 
     @Test

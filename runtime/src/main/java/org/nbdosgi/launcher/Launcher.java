@@ -84,7 +84,7 @@ public final class Launcher {
                         System.out.flush();
                         System.exit(0);
                     }
-                } else if (!cl.foreground() && !Daemon.isChild()) {
+                } else if (!cl.foreground() && !socketActivated() && !Daemon.isChild()) {
                     System.exit(Daemon.startInBackground(args, cl));
                 }
             } catch (CommandLine.UsageException e) {
@@ -97,7 +97,15 @@ public final class Launcher {
         } catch (IOException e) {
             fail(e.getMessage(), cl);
         }
+        if (cl != null && cl.single()) {
+            System.setOut(System.err);                    // -s: file descriptor 1 carries the protocol, nothing else
+        }
         System.exit(new Launcher(home, args, cl, logs).run());
+    }
+
+    /** systemd passed a listening socket (it stays in the foreground, as a service's main process). */
+    private static boolean socketActivated() {
+        return Long.toString(ProcessHandle.current().pid()).equals(System.getenv("LISTEN_PID"));
     }
 
     /** One line where --log says (stderr by default), exit status 1. */
@@ -114,6 +122,15 @@ public final class Launcher {
     private int run() throws Exception {
         boolean verbose = commandLine != null && commandLine.verbose();
         configureLogging(verbose ? "debug" : container ? "info" : "warn");
+        if (commandLine != null) {
+            // -D nbdkit.backend.datapath=0 and the like: that group of -v messages, quiet
+            commandLine.debugFlags().forEach((flag, value) -> {
+                String logger = CommandLine.DEBUG_FLAG_LOGGERS.get(flag);
+                if (logger != null) {
+                    setDefault("org.slf4j.simpleLogger.log." + logger, value == 0 ? "info" : "debug");
+                }
+            });
+        }
         framework = new FrameworkFactory().newFramework(frameworkConfig());
         framework.init();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));

@@ -25,7 +25,8 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
 
     /**
      * Parses nbdkit's syntax: {@code [--filter=F]... PLUGIN [[key=]value]...}; {@code --filter F}
-     * (two words) works too. Only the first parameter may omit {@code key=}.
+     * (two words) works too. Only the first parameter may omit {@code key=}. A key given twice keeps
+     * its last value.
      */
     public static ExportSpec parse(String name, boolean readOnly, List<String> args) throws ConfigException {
         List<String> filters = new ArrayList<>();
@@ -52,9 +53,7 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
             // a key is a word: "file=/a=b" is key file; "/a=b" alone is a bare value
             if (eq > 0 && a.substring(0, eq).matches("[A-Za-z0-9_.-]+")) {
                 String key = a.substring(0, eq);
-                if (params.containsKey(key)) {
-                    throw new ConfigException(key + ": given more than once");
-                }
+                params.remove(key);                         // given twice: the last wins, as in nbdkit
                 params.put(key, a.substring(eq + 1));
             } else if (params.isEmpty()) {
                 params.put(MAGIC_KEY, a);

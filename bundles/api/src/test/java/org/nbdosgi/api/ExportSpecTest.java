@@ -28,9 +28,13 @@ class ExportSpecTest {
     }
 
     @Test
+    void aKeyGivenTwiceKeepsItsLastValueAsInNbdkit() throws Exception {
+        assertEquals(Map.of("size", "2G"), ExportSpec.parse("", false, List.of("memory", "size=1G", "size=2G")).params());
+    }
+
+    @Test
     void refusesWhatItCannotRead() {
         assertEquals("no plugin given", assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of())).getMessage());
-        assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "size=1G", "size=2G")));
         assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "1G", "2G")));
         assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("--bogus", "memory")));
         assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("--filter")));

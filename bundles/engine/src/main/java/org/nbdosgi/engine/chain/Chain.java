@@ -245,9 +245,7 @@ public final class Chain {
             for (int i = 0; i < declared.size() && !placed; i++) {
                 for (Parameter p : declared.get(i)) {
                     if (p.matches(key)) {
-                        if (out.get(i).putIfAbsent(p.name(), e.getValue()) != null) {
-                            throw new ConfigException(names.get(i) + ": " + p.name() + ": given more than once");
-                        }
+                        out.get(i).put(p.name(), e.getValue());   // given twice (or by two names): the last wins, as in nbdkit
                         placed = true;
                         break;
                     }

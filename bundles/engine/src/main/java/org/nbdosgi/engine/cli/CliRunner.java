@@ -12,7 +12,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.IntConsumer;
 
 import org.nbdosgi.api.ConfigException;
@@ -23,6 +22,7 @@ import org.nbdosgi.cli.CommandLine;
 import org.nbdosgi.cli.Index;
 import org.nbdosgi.cli.Probing;
 import org.nbdosgi.engine.server.Engine;
+import org.nbdosgi.engine.transport.StdioTransport;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -51,8 +51,6 @@ import org.slf4j.LoggerFactory;
 @Component(immediate = true)
 public final class CliRunner {
     private static final Logger LOG = LoggerFactory.getLogger(CliRunner.class);
-    /** Debug flags with a meaning here; others are accepted with a warning, as nbdkit does. */
-    private static final Set<String> KNOWN_DEBUG_FLAGS = Set.of();
 
     private final PrintStream out = System.out;
     private final PrintStream err = System.err;
@@ -127,8 +125,15 @@ public final class CliRunner {
         return 0;
     }
 
-    /** Container mode: listeners from the framework properties; keeps running (returns -1). */
+    /**
+     * Container mode: the socket systemd passed (socket activation), else listeners from the
+     * framework properties; keeps running (returns -1).
+     */
     private int container() throws IOException {
+        if (SocketActivation.inherited()) {
+            engine.listenInherited(SocketActivation.channel());
+            return -1;
+        }
         String socket = context.getProperty("nbd.listen.socket");
         if (socket != null && !socket.isBlank()) {
             engine.listenUnix(Path.of(socket.trim()));
@@ -155,20 +160,34 @@ public final class CliRunner {
         if (cl.threads() != null) {
             engine.maxRequestsPerConnection(cl.threads());
         }
+        engine.handshake(cl.handshakeMask(), !cl.noStructuredReplies());
+        boolean activated = SocketActivation.inherited();
+        if (activated && (cl.unixSocket() != null || cl.port() != null || cl.address() != null || cl.run() != null
+                || cl.single())) {
+            throw new CommandLine.UsageException("cannot use socket activation with -i, -p, --run, -s or -U");
+        }
         // -e only names what --run's $uri asks for: the export serves every name, as nbdkit's plugin does
         ExportSpec spec = ExportSpec.parse("", cl.readOnly(), cl.exportArgs());
         engine.addExport(spec, true);
 
+        if (cl.single()) {
+            // one client on stdin/stdout; the server ends with it
+            engine.serve(new StdioTransport(), () -> exit.accept(0));
+            dropPrivileges(cl, null);
+            return -1;
+        }
         String socket = cl.unixSocket();
         if ("-".equals(socket)) {
             privateDir = Files.createTempDirectory("nbd-osgi");
             socket = privateDir.resolve("socket").toString();
         }
         Integer port = null;
-        if (socket != null) {
+        if (activated) {
+            engine.listenInherited(SocketActivation.channel());
+        } else if (socket != null) {
             engine.listenUnix(Path.of(socket));
         }
-        if (socket == null || cl.port() != null) {
+        if (!activated && (socket == null || cl.port() != null)) {
             port = listenTcp(cl.address(), cl.port() == null ? 10809 : cl.port(), cl.family());
         }
         if (cl.pidFile() != null) {
@@ -178,9 +197,7 @@ public final class CliRunner {
             Files.writeString(partial, ProcessHandle.current().pid() + "\n");
             Files.move(partial, pidFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
-        if (cl.user() != null || cl.group() != null) {
-            Privileges.drop(cl.user(), cl.group());
-        }
+        dropPrivileges(cl, privateDir != null || socket == null ? null : Path.of(socket));
         if (cl.exitWithParent()) {
             watchParent();
         }
@@ -191,6 +208,29 @@ public final class CliRunner {
             return runCaptive(cl, socket, port);
         }
         return -1;
+    }
+
+    /** -u/-g, with the files this process made for itself handed to the new owner (socket: -U's). */
+    private void dropPrivileges(CommandLine cl, Path socket) throws IOException {
+        if (cl.user() == null && cl.group() == null) {
+            return;
+        }
+        List<Path> ours = new ArrayList<>();
+        String data = context.getProperty("nbd.data");
+        if (data != null) {
+            ours.add(Path.of(data));                        // the private framework cache
+        }
+        String console = context.getProperty("nbd.console.socket");
+        if (console != null) {
+            ours.add(Path.of(console).toAbsolutePath().getParent());
+        }
+        if (privateDir != null) {
+            ours.add(privateDir);
+        }
+        if (socket != null) {
+            ours.add(socket);
+        }
+        Privileges.drop(cl.user(), cl.group(), ours);
     }
 
     /** --help, --version, --dump-plugin for what the launcher's index does not know (deploy/). */
@@ -222,7 +262,7 @@ public final class CliRunner {
 
     private void warnAboutUnusedDebugFlags(Map<String, Integer> flags) {
         for (String flag : flags.keySet()) {
-            if (!KNOWN_DEBUG_FLAGS.contains(flag)) {
+            if (!CommandLine.DEBUG_FLAG_LOGGERS.containsKey(flag)) {
                 err.println("nbd-osgi: warning: debug flag -D " + flag + " was not used");
             }
         }
@@ -254,7 +294,7 @@ public final class CliRunner {
         int listening = 0;
         for (InetAddress a : addresses) {
             try {
-                bound = engine.listenTcp(new InetSocketAddress(a, bound));
+                bound = engine.listenTcp(new InetSocketAddress(a, bound), family == CommandLine.Family.IPV6 && address == null);
                 listening++;
             } catch (IOException e) {
                 if (address == null && family == CommandLine.Family.ANY) {
@@ -288,6 +328,7 @@ public final class CliRunner {
         env.put("port", port == null ? "" : Integer.toString(port));
         env.put("exportname", name);
         env.remove("tls");                       // set only when TLS is on
+        SocketActivation.VARIABLES.forEach(env::remove);   // systemd's socket is ours, not the command's
         String console = context.getProperty("nbd.console.socket");
         if (console != null) {
             env.put("console", console);
@@ -332,7 +373,7 @@ public final class CliRunner {
 
     /**
      * nbdkit's --exit-with-parent: once the parent process is gone (we were handed to another
-     * parent), stop. A virtual thread checks twice a second, so the watch costs no platform thread.
+     * parent), stop. A virtual thread checks four times a second, so the watch costs no platform thread.
      */
     private void watchParent() {
         long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
@@ -340,7 +381,7 @@ public final class CliRunner {
             try {
                 while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) == parent
                         && ProcessHandle.of(parent).isPresent()) {
-                    Thread.sleep(500);
+                    Thread.sleep(250);
                 }
                 LOG.info("parent process {} exited, stopping", parent);
                 exit.accept(0);

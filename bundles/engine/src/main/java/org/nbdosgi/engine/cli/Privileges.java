@@ -1,6 +1,11 @@
 package org.nbdosgi.engine.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
@@ -27,6 +32,8 @@ final class Privileges {
 
     private static native int setgroups(long size, int[] list) throws LastErrorException;
 
+    private static native int lchown(String path, int uid, int gid) throws LastErrorException;
+
     private static native int getgid();
 
     /** struct passwd: pw_name, pw_passwd (pointers), then uid_t pw_uid, gid_t pw_gid. */
@@ -40,8 +47,10 @@ final class Privileges {
     /**
      * Becomes {@code group} (only it, no supplementary groups) and then {@code user}; with a user
      * but no group, the user's primary group, so no group of the starting user (root) is kept.
+     * What the server made for itself before ({@code ours}: its private framework cache, its
+     * sockets) changes hands first, so it can still use and remove them.
      */
-    static void drop(String user, String group) throws IOException {
+    static void drop(String user, String group, List<Path> ours) throws IOException {
         Integer uid = null;
         Integer gid = group == null ? null : groupId(group);
         if (user != null) {
@@ -50,6 +59,9 @@ final class Privileges {
             if (gid == null) {
                 gid = ids[1];
             }
+        }
+        for (Path root : ours) {
+            handOver(root, uid == null ? -1 : uid, gid);
         }
         try {
             setgroups(1, new int[] {gid});
@@ -60,6 +72,19 @@ final class Privileges {
         } catch (LastErrorException e) {
             throw new IOException("cannot change to " + (user == null ? "group " + group : "user " + user)
                     + ": " + (e.getErrorCode() == 1 ? "not permitted (start as root)" : "errno " + e.getErrorCode()));
+        }
+    }
+
+    private static void handOver(Path root, int uid, int gid) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                lchown(p.toString(), uid, gid);
+            }
+        } catch (LastErrorException e) {
+            throw new IOException("cannot hand " + root + " to the new user: errno " + e.getErrorCode());
         }
     }
 

@@ -26,6 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Transmission {
     private static final Logger LOG = LoggerFactory.getLogger(Transmission.class);
+    /** Each request, for -v (nbdkit's -D nbdkit.backend.datapath=0 quiets it). */
+    private static final Logger REQUESTS = LoggerFactory.getLogger("nbd.datapath.requests");
     private static final long UNSIGNED_INT = 0xFFFFFFFFL;
     /**
      * Requests up to this size on a chain that never waits run on the reader itself; larger ones
@@ -125,6 +127,10 @@ final class Transmission {
                 continue;
             }
             Request r = new Request(flags, type, cookie, offset, length);
+            if (REQUESTS.isDebugEnabled()) {
+                REQUESTS.debug("connection {}: {} offset={} count={} flags=0x{}", id, Nbd.commandName(type), offset, length,
+                        Integer.toHexString(flags));
+            }
             int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? inFlight.share(length) : 0;
             inFlight.take(bytes);
             ByteBuffer payload = null;
