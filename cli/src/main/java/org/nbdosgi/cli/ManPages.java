@@ -46,6 +46,7 @@ public final class ManPages {
 
     private static String header(String name, String what) {
         return ".TH " + name.toUpperCase(Locale.ROOT) + " 1 \"\" \"nbd-osgi " + Probing.version() + "\" \"nbd-osgi\"\n"
+                + ".ad l\n"                                        // ragged right: no stretched spaces
                 + ".SH NAME\n" + esc(name) + " \\- " + esc(what) + "\n";
     }
 
@@ -170,9 +171,13 @@ public final class ManPages {
             for (String a : p.aliases()) {
                 b.append(", \\fB").append(esc(a)).append("=\\fR...");
             }
-            b.append('\n').append(esc(p.help()));
+            String help = p.help() == null ? "" : p.help().strip();
+            b.append('\n').append(esc(help));
             if (p.name().equals(e.magic())) {
-                b.append(" (the \\fBKEY=\\fR may be left out)");
+                b.append(" (the \\fB").append(esc(p.name())).append("=\\fR may be left out)");
+            }
+            if (!help.isEmpty() && !help.endsWith(".")) {
+                b.append('.');
             }
             b.append(p.required() ? " Required." : "").append('\n');
         }
