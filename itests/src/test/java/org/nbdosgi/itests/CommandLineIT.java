@@ -175,6 +175,44 @@ public class CommandLineIT {
     }
 
     @Test
+    public void aBackgroundServerLogsToANewFileInAPrivateDirectoryAndNeverThroughASymlink() throws Exception {
+        Path runtime = Distribution.workDir("CommandLineIT/xdg");
+        Tools.run(T, "rm", "-rf", runtime.resolve("nbd-osgi").toString(), runtime.resolve("elsewhere").toString()).ok();
+        Path sock = runtime.resolve("bg.sock");
+        Path pid = runtime.resolve("bg.pid");
+        Files.deleteIfExists(sock);
+        Tools.Result r = Tools.run(T, Map.of("XDG_RUNTIME_DIR", runtime.toString()),
+                List.of(ServerProcess.launcher().toString(), "-U", sock.toString(), "-P", pid.toString(), "memory", "1M"));
+        long server = Long.parseLong(Files.readString(pid).trim());
+        try {
+            assertEquals(r.err(), 0, r.exit());
+            Path dir = runtime.resolve("nbd-osgi");
+            Path log = dir.resolve("nbd-osgi." + server + ".log");
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(log)));
+            assertTrue(Files.readString(log), Files.readString(log).contains("nbd-osgi: started, pid " + server));
+        } finally {
+            ProcessHandle.of(server).ifPresent(ProcessHandle::destroy);
+        }
+        // someone else's directory in its place: a symbolic link is not followed, the server runs without a log
+        Tools.run(T, "rm", "-rf", runtime.resolve("nbd-osgi").toString()).ok();
+        Files.createDirectories(runtime.resolve("elsewhere"));
+        Files.createSymbolicLink(runtime.resolve("nbd-osgi"), runtime.resolve("elsewhere"));
+        Files.deleteIfExists(sock);
+        r = Tools.run(T, Map.of("XDG_RUNTIME_DIR", runtime.toString()),
+                List.of(ServerProcess.launcher().toString(), "-U", sock.toString(), "-P", pid.toString(), "memory", "1M"));
+        server = Long.parseLong(Files.readString(pid).trim());
+        try {
+            assertEquals(r.err(), 0, r.exit());
+            assertTrue(r.err(), r.err().contains("nbd-osgi: warning: not logging to " + runtime.resolve("nbd-osgi")));
+            assertEquals("nothing written through the link", 0, runtime.resolve("elsewhere").toFile().list().length);
+            assertEquals("1048576", Tools.run(T, "nbdinfo", "--size", "nbd+unix:///?socket=" + sock).ok().out().trim());
+        } finally {
+            ProcessHandle.of(server).ifPresent(ProcessHandle::destroy);
+        }
+    }
+
+    @Test
     public void unixSocketIsRemovedOnShutdown() throws Exception {
         Path dir = Distribution.workDir("CommandLineIT/unix");
         ServerProcess s = ServerProcess.unix(dir, "memory", "1M");
