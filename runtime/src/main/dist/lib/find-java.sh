@@ -53,7 +53,9 @@ probe_flags="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:a
 # has no GC threads and keeps the heap small (data lives in direct memory, not on the heap); the
 # heap starts at 8 MiB and grows as needed. No perf-data file. At exit, the JVM does not wait
 # 300 ms for threads blocked in native calls (Java 22+).
-server_flags="$jvm_flags -XX:+UseSerialGC -Xms8m -XX:-UsePerfData"
+gc=-XX:+UseSerialGC
+case " ${NBD_OSGI_JAVA_OPTS:-} " in *" -XX:+Use"*"GC "*) gc= ;; esac      # a collector of the user's choice instead
+server_flags="$jvm_flags $gc -Xms8m -XX:-UsePerfData"
 if [ "$jdk_major" -ge 22 ]; then server_flags="$server_flags -XX:UserThreadWaitAttemptsAtExit=0"; fi
 # Memory disks and I/O buffers live in direct memory; its default limit is the heap's.
 while read -r key value unit; do

@@ -57,6 +57,7 @@ public class InteractiveConsoleIT {
         try (OutputStream keys = p.getOutputStream()) {
             await(Duration.ofSeconds(60), "nbd-osgi> ");
             await(Duration.ofSeconds(30), "export 'scratch' started");
+            await(Duration.ofSeconds(30), "Engine - listening on");   // start-up's last line: none comes between the keys
             type(keys, "nbd:chain sc\t");
             await(Duration.ofSeconds(10), ":chain scratch ");
             type(keys, "\u0015nbd:exp\t");                  // Ctrl-U clears the line

@@ -45,7 +45,7 @@ final class SideBySide {
 
     /** Output with each server's private socket path and name replaced, so the two can be compared. */
     static String normalized(String out) {
-        return out.replaceAll("/tmp/nbdkit[A-Za-z0-9]+/socket", "SOCKET").replaceAll("/[^ \"'?]*nbd-osgi[0-9]+/socket", "SOCKET");
+        return out.replaceAll("/tmp/nbdkit[A-Za-z0-9]+/socket", "SOCKET").replaceAll("/[^ \"'?]*nbd-osgi[0-9a-z]+/socket", "SOCKET");
     }
 
     /** A server started in the background by {@code command} (the test stops it). */

@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 
 import org.apache.felix.framework.FrameworkFactory;
 import org.nbdosgi.cli.CommandLine;
+import org.nbdosgi.cli.PrivateDirectory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -242,6 +243,8 @@ public final class Launcher {
         config.put("nbd.mode", container ? "container" : "cli");
         // one resolver thread: resolving a few dozen bundles gains nothing from a pool that stays
         config.putIfAbsent("felix.resolver.parallelism", "1");
+        // the framework's UUID must be unique, not secret: no SecureRandom to seed at start-up
+        config.putIfAbsent("felix.uuid.secure", "false");
         // the cache starts clean every time: bundles come from bundles/ and deploy/, exports from etc/
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (container) {
@@ -250,7 +253,7 @@ public final class Launcher {
             config.put("nbd.data", home.resolve("data").toString());
             config.put("nbd.etc", etc.toString());
         } else {
-            privateCache = Files.createTempDirectory("nbd-osgi-cache");
+            privateCache = PrivateDirectory.create("nbd-osgi-cache");
             config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
             config.put("nbd.data", privateCache.toString());
         }
@@ -284,7 +287,7 @@ public final class Launcher {
             return wanted;
         }
         for (String tmp : List.of(System.getProperty("java.io.tmpdir"), "/tmp")) {
-            Path dir = Files.createTempDirectory(Path.of(tmp), "nbd-osgi-");
+            Path dir = PrivateDirectory.create(Path.of(tmp), "nbd-osgi-");
             Path socket = dir.resolve("console.sock");
             if (fitsUnixSocket(socket)) {
                 consoleDir = dir;

@@ -20,6 +20,7 @@ import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.cli.CommandLine;
 import org.nbdosgi.cli.Index;
+import org.nbdosgi.cli.PrivateDirectory;
 import org.nbdosgi.cli.Probing;
 import org.nbdosgi.engine.server.Engine;
 import org.nbdosgi.engine.transport.StdioTransport;
@@ -178,7 +179,7 @@ public final class CliRunner {
         }
         String socket = cl.unixSocket();
         if ("-".equals(socket)) {
-            privateDir = Files.createTempDirectory("nbd-osgi");
+            privateDir = PrivateDirectory.create("nbd-osgi");
             socket = privateDir.resolve("socket").toString();
         }
         Integer port = null;
