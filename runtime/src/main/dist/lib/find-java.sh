@@ -51,11 +51,13 @@ probe_flags="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:a
 
 # The server's JVM: small and quick to start (bench/startup.sh measures it). The serial collector
 # has no GC threads and keeps the heap small (data lives in direct memory, not on the heap); the
-# heap starts at 8 MiB and grows as needed. No perf-data file. At exit, the JVM does not wait
-# 300 ms for threads blocked in native calls (Java 22+).
+# heap starts at 8 MiB and grows as needed (the AOT cache's objects need at least that). No perf-data
+# file. At exit, the JVM does not wait 300 ms for threads blocked in native calls (Java 22+).
 gc=-XX:+UseSerialGC
 case " ${NBD_OSGI_JAVA_OPTS:-} " in *" -XX:+Use"*"GC "*) gc= ;; esac      # a collector of the user's choice instead
-server_flags="$jvm_flags $gc -Xms8m -XX:-UsePerfData"
+# No finalizers run (no Finalizer thread): the framework's jar files are closed explicitly, and by
+# their own cleaners otherwise.
+server_flags="$jvm_flags $gc -Xms8m -XX:-UsePerfData --finalization=disabled"
 if [ "$jdk_major" -ge 22 ]; then server_flags="$server_flags -XX:UserThreadWaitAttemptsAtExit=0"; fi
 # Memory disks and I/O buffers live in direct memory; its default limit is the heap's.
 while read -r key value unit; do

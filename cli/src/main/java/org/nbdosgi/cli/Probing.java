@@ -137,6 +137,7 @@ public final class Probing {
         Map<String, String> lines = new LinkedHashMap<>();
         lines.put("path", absolute(home, plugin.path()));
         lines.put("name", plugin.name());
+        lines.put("plugin_name", plugin.name());
         lines.put("version", plugin.version());
         lines.put("description", plugin.description());
         if (plugin.magic() != null) {
