@@ -57,6 +57,8 @@ public class DistributionIT {
 
     @Test
     public void manPagesForTheServerAndEachPluginAndFilter() throws Exception {
+        Tools.require("man");
+        Tools.require("col");
         Path home = unpacked();
         Path man = home.resolve("man/man1");
         Map<String, String> env = Map.of("MANWIDTH", "100", "MAN_KEEP_FORMATTING", "");

@@ -23,6 +23,7 @@ public class ThirdPartyPluginIT {
 
     @Test
     public void aPluginBuiltWithItsOwnPomIsServedFromDeploy() throws Exception {
+        Tools.require("mvn");
         Path work = Files.createTempDirectory("nbd-osgi-third-party");        // outside the source tree
         try {
             Path source = work.resolve("pattern");
