@@ -58,7 +58,10 @@ case " ${NBD_OSGI_JAVA_OPTS:-} " in *" -XX:+Use"*"GC "*) gc= ;; esac      # a co
 # No finalizers run (no Finalizer thread): the framework's jar files are closed explicitly, and by
 # their own cleaners otherwise.
 server_flags="$jvm_flags $gc -Xms8m -XX:-UsePerfData --finalization=disabled"
-if [ "$jdk_major" -ge 22 ]; then server_flags="$server_flags -XX:UserThreadWaitAttemptsAtExit=0"; fi
+if [ "$jdk_major" -ge 22 ]; then
+    server_flags="$server_flags -XX:UserThreadWaitAttemptsAtExit=0"
+    probe_flags="$probe_flags -XX:UserThreadWaitAttemptsAtExit=0"
+fi
 # Memory disks and I/O buffers live in direct memory; its default limit is the heap's.
 while read -r key value unit; do
     if [ "$key" = MemTotal: ]; then server_flags="$server_flags -XX:MaxDirectMemorySize=${value}k"; break; fi
