@@ -70,10 +70,10 @@ final class Daemon {
      * The background copy, once it listens: moves its messages to their place without a terminal,
      * then tells the parent (whose pipes then close, leaving the caller's terminal alone).
      */
-    static Runnable readySignal(PrintStream realOut, LogRouting logs, CommandLine.Log log) {
+    static Runnable readySignal(PrintStream realOut, LogRouting logs) {
         return () -> {
             try {
-                Path file = logs.detach(log);
+                Path file = logs.detach();
                 if (file != null) {
                     System.err.println("nbd-osgi: started, pid " + ProcessHandle.current().pid() + ", log " + file);
                 }

@@ -42,16 +42,16 @@ import org.osgi.framework.launch.Framework;
  * installed by reference (read in place, not copied into the cache).
  *
  * <p>Container mode (no arguments): the framework keeps its cache in {@code data/}, FileInstall and
- * Configuration Admin watch {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a
- * terminal. Command-line mode: the cache is private to the process and thrown away; neither
- * FileInstall nor Configuration Admin starts (nbdkit's one export needs no hot folder), and the jars
- * of {@code deploy/} are installed as they are at start.
+ * Configuration Admin watch {@code deploy/} and {@code etc/}, the SSH console listens, and the
+ * interactive console runs when stdin is a terminal. Command-line mode: the cache is private to
+ * the process and thrown away; FileInstall does not start (nbdkit's one export needs no hot folder),
+ * and the jars of {@code deploy/} are installed as they are at start.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
-    private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "slf4j-simple");
-    /** What only container mode needs: the hot folder and configuration from etc/. */
-    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.configadmin", "org.apache.felix.fileinstall");
+    private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "logback-core", "logging", "logback-classic");
+    /** What only container mode needs: the hot folder (etc/ and deploy/ watched). */
+    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.fileinstall");
 
     private final Path home;
     private final String[] args;
@@ -94,7 +94,7 @@ public final class Launcher {
         }
         LogRouting logs = null;
         try {
-            logs = LogRouting.install(cl == null ? null : cl.log());
+            logs = LogRouting.install(cl == null ? null : cl.log(), Daemon.isChild());
         } catch (IOException e) {
             fail(e.getMessage(), cl);
         }
@@ -112,7 +112,7 @@ public final class Launcher {
     /** One line where --log says (stderr by default), exit status 1. */
     private static void fail(String message, CommandLine cl) {
         try {
-            LogRouting.install(cl == null ? null : cl.log());
+            LogRouting.install(cl == null ? null : cl.log(), false);
         } catch (IOException e) {
             message = e.getMessage();                      // --log=syslog without logger: say that instead
         }
@@ -128,7 +128,7 @@ public final class Launcher {
             commandLine.debugFlags().forEach((flag, value) -> {
                 String logger = CommandLine.DEBUG_FLAG_LOGGERS.get(flag);
                 if (logger != null) {
-                    setDefault("org.slf4j.simpleLogger.log." + logger, value == 0 ? "info" : "debug");
+                    setDefault("nbd.log.level." + logger, value == 0 ? "info" : "debug");
                 }
             });
         }
@@ -146,14 +146,15 @@ public final class Launcher {
         }
         framework.start();
         for (Bundle b : bundles) {
-            if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+            // gogo.jline's activator would run its own shell: the console bundles run ours on its classes
+            if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null && !"org.apache.felix.gogo.jline".equals(b.getSymbolicName())) {
                 start(b);
             }
         }
         if (Daemon.isChild()) {
             Hashtable<String, Object> ready = new Hashtable<>();
             ready.put("nbd.launcher", "ready");
-            ctx.registerService(Runnable.class, Daemon.readySignal(realOut, logs, commandLine.log()), ready);
+            ctx.registerService(Runnable.class, Daemon.readySignal(realOut, logs), ready);
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("nbd.launcher", "true");
@@ -186,39 +187,27 @@ public final class Launcher {
     }
 
     private void start(Bundle b) {
-        // JLine looks for its terminal providers through the context class loader first; with ours
-        // (the class path) it finds none and falls back to a dumb terminal, without completion.
-        // With none, it uses its own bundle's loader. The shell thread inherits this from us.
-        ClassLoader saved = Thread.currentThread().getContextClassLoader();
-        if ("org.apache.felix.gogo.jline".equals(b.getSymbolicName())) {
-            Thread.currentThread().setContextClassLoader(null);
-        }
         try {
             b.start();
         } catch (BundleException e) {
             System.err.println("nbd-osgi: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
-        } finally {
-            Thread.currentThread().setContextClassLoader(saved);
         }
     }
 
     /**
-     * SLF4J (slf4j-simple, to stderr) at {@code level}; loggers named {@code nbd.report.*} carry
-     * what a user asked to see (statistics at export stop) and always print. Java logging (used by
-     * SPI Fly) is limited to warnings.
+     * SLF4J (Logback, configured by the org.nbdosgi.logging fragment: to stderr) at {@code level}
+     * unless -Dnbd.log.level says otherwise; loggers named {@code nbd.report.*} carry what a user
+     * asked to see (statistics at export stop) and always print. Java logging (used by SPI Fly) is
+     * limited to warnings. Libraries a plugin embeds log only their errors (Netty's closed
+     * connections, the AWS SDK's wire traces at DEBUG): the plugin reports what matters itself.
      */
     private static void configureLogging(String level) {
         if (System.getProperty("java.util.logging.config.file") == null) {
             java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         }
-        setDefault("org.slf4j.simpleLogger.defaultLogLevel", level);
-        setDefault("org.slf4j.simpleLogger.log.nbd.report", "info");
-        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
-        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
-        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
-        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
-        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
-        setDefault("org.slf4j.simpleLogger.levelInBrackets", "true");
+        setDefault("nbd.log.level", level);
+        setDefault("nbd.log.level.io.netty", "error");
+        setDefault("nbd.log.level.software.amazon.awssdk", "error");
     }
 
     private static void setDefault(String key, String value) {
@@ -267,7 +256,7 @@ public final class Launcher {
         config.put("nbd.console.socket", consoleSocket(config.getOrDefault("nbd.console.socket",
                 Path.of(config.get("nbd.data"), "console.sock").toString())));
         boolean interactive = container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"));
-        config.put("gosh.args", interactive ? "" : "--nointeractive");
+        config.put("nbd.interactive", Boolean.toString(interactive));
         config.put("gosh.home", home.toString());
         return config;
     }
@@ -308,9 +297,9 @@ public final class Launcher {
 
     /**
      * The jars to install, in order: the logging bundles (so no bundle ever binds the NOP logger),
-     * the rest of {@code system/} (in command-line mode without what only container mode needs),
-     * the interactive shell when there is a terminal, {@code bundles/}, and in command-line mode
-     * {@code deploy/}.
+     * the rest of {@code system/} (in command-line mode without what only container mode needs), in
+     * container mode the consoles ({@code system/shell/}: the terminal's and SSH's), {@code bundles/},
+     * and in command-line mode {@code deploy/}.
      */
     private List<Path> bundleJars() throws IOException {
         List<Path> system = list(home.resolve("system"));
@@ -319,7 +308,7 @@ public final class Launcher {
         }
         system.sort(Comparator.comparingInt(Launcher::loggingRank).thenComparing(Path::getFileName));
         List<Path> out = new ArrayList<>(system);
-        if (container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"))) {
+        if (container) {
             out.addAll(list(home.resolve("system/shell")));
         }
         out.addAll(list(home.resolve("bundles")));
