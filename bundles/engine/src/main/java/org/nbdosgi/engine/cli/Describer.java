@@ -74,7 +74,7 @@ final class Describer {
     Index.Entry plugin(Plugin p) {
         Bundle bundle = FrameworkUtil.getBundle(p.getClass());
         return new Index.Entry(Index.Kind.PLUGIN, p.name(), p.description(), params(p.parameters()), p.magicParameter(),
-                p.help(), version(bundle), path(bundle), readme(bundle), facts(bundle));
+                p.help(), version(bundle), path(bundle), readme(bundle), facts(bundle, p.getClass().getPackageName()));
     }
 
     Index.Entry filter(Filter f) {
@@ -123,11 +123,11 @@ final class Describer {
 
     /**
      * {@code thread_model} when no instance class chooses its own (then it is parallel), and
-     * {@code has_X=1} for each callback a handle class of the bundle defines.
+     * {@code has_X=1} for each callback a handle class of the plugin's package defines.
      */
-    private static Map<String, String> facts(Bundle bundle) {
+    private static Map<String, String> facts(Bundle bundle, String pkg) {
         Map<String, String> facts = new LinkedHashMap<>();
-        List<Class<?>> classes = classes(bundle);
+        List<Class<?>> classes = classes(bundle, pkg);
         boolean ownModel = classes.stream().filter(PluginInstance.class::isAssignableFrom)
                 .anyMatch(c -> declaredBeyond(c, PluginInstance.class, "threadModel"));
         if (!ownModel) {
@@ -162,14 +162,18 @@ final class Describer {
         }
     }
 
-    /** The bundle's own concrete classes; one that cannot load (an optional dependency missing) is skipped. */
-    private static List<Class<?>> classes(Bundle bundle) {
+    /**
+     * The concrete classes of the plugin's package (and below) in its bundle, not those of libraries
+     * it embeds; one that cannot load (an optional dependency missing) is skipped.
+     */
+    private static List<Class<?>> classes(Bundle bundle, String pkg) {
         List<Class<?>> out = new ArrayList<>();
         BundleWiring wiring = bundle == null ? null : bundle.adapt(BundleWiring.class);
         if (wiring == null) {
             return out;
         }
-        for (String resource : wiring.listResources("/", "*.class", BundleWiring.LISTRESOURCES_RECURSE | BundleWiring.LISTRESOURCES_LOCAL)) {
+        for (String resource : wiring.listResources("/" + pkg.replace('.', '/'), "*.class",
+                BundleWiring.LISTRESOURCES_RECURSE | BundleWiring.LISTRESOURCES_LOCAL)) {
             String name = resource.substring(0, resource.length() - ".class".length()).replace('/', '.');
             try {
                 Class<?> c = bundle.loadClass(name);
