@@ -62,9 +62,11 @@ if [ "$jdk_major" -ge 22 ]; then
     server_flags="$server_flags -XX:UserThreadWaitAttemptsAtExit=0"
     probe_flags="$probe_flags -XX:UserThreadWaitAttemptsAtExit=0"
 fi
-# Memory disks and I/O buffers live in direct memory; its default limit is the heap's.
+# Memory disks live in direct memory; its default limit is the heap's: allow half of RAM, which
+# leaves the rest to the heap and the system. (The engine's own buffers are freed as soon as they
+# are not needed and bounded by nbd.payload.budget.)
 while read -r key value unit; do
-    if [ "$key" = MemTotal: ]; then server_flags="$server_flags -XX:MaxDirectMemorySize=${value}k"; break; fi
+    if [ "$key" = MemTotal: ]; then server_flags="$server_flags -XX:MaxDirectMemorySize=$((value / 2))k"; break; fi
 done < /proc/meminfo 2>/dev/null || true
 # Class data made at package time (lib/make-aot-cache.sh) for the JDK it was made with: an AOT
 # cache (Java 24+) or a CDS archive. Used only when no jar in lib/ is newer than it.

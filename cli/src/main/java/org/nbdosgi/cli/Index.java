@@ -33,8 +33,8 @@ public final class Index {
         }
     }
 
-    /** A {@code key=value} parameter as declared. */
-    public record Param(String name, String help, boolean required, List<String> aliases) {
+    /** A {@code key=value} parameter as declared; a repeatable one keeps every value given. */
+    public record Param(String name, String help, boolean required, boolean repeatable, List<String> aliases) {
         public Param {
             aliases = List.copyOf(aliases);
         }
@@ -108,7 +108,7 @@ public final class Index {
         for (String param : list(p.getProperty(prefix + "params"))) {
             String pp = prefix + "param." + param + ".";
             params.add(new Param(param, p.getProperty(pp + "help", ""), Boolean.parseBoolean(p.getProperty(pp + "required")),
-                    list(p.getProperty(pp + "aliases"))));
+                    Boolean.parseBoolean(p.getProperty(pp + "repeatable")), list(p.getProperty(pp + "aliases"))));
         }
         Map<String, String> facts = new LinkedHashMap<>();
         String factPrefix = prefix + "fact.";
@@ -139,6 +139,7 @@ public final class Index {
                 String pp = prefix + "param." + param.name() + ".";
                 p.setProperty(pp + "help", param.help() == null ? "" : param.help());
                 p.setProperty(pp + "required", Boolean.toString(param.required()));
+                p.setProperty(pp + "repeatable", Boolean.toString(param.repeatable()));
                 p.setProperty(pp + "aliases", String.join(",", param.aliases()));
             }
             e.facts().forEach((k, v) -> p.setProperty(prefix + "fact." + k, v));

@@ -179,7 +179,7 @@ public final class ManPages {
             if (!help.isEmpty() && !help.endsWith(".")) {
                 b.append('.');
             }
-            b.append(p.required() ? " Required." : "").append('\n');
+            b.append(p.required() ? " Required." : "").append(p.repeatable() ? " May be given more than once; every value counts." : "").append('\n');
         }
         if (e.params().isEmpty()) {
             b.append("None.\n");

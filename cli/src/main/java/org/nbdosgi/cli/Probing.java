@@ -123,7 +123,8 @@ public final class Probing {
         b.append(e.kind().key()).append(' ').append(e.name()).append(": ").append(e.description()).append('\n');
         for (Index.Param p : e.params()) {
             String key = (p.name().equals(e.magic()) ? "[" + p.name() + "=]" : p.name() + "=") + "...";
-            b.append(String.format("  %-28s %s%s%s%n", key, p.help(), p.required() ? " (required)" : "",
+            b.append(String.format("  %-28s %s%s%s%s%n", key, p.help(), p.required() ? " (required)" : "",
+                    p.repeatable() ? " (repeatable)" : "",
                     p.aliases().isEmpty() ? "" : " (also: " + String.join(", ", p.aliases()) + ")"));
         }
         if (!e.help().isBlank()) {

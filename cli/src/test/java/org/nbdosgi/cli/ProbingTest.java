@@ -15,11 +15,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ProbingTest {
     private static final Index.Entry MEMORY = new Index.Entry(Index.Kind.PLUGIN, "memory", "a sparse RAM disk",
-            List.of(new Index.Param("size", "virtual size", true, List.of())), "size", "Examples:\n  nbd-osgi memory 1G",
+            List.of(new Index.Param("size", "virtual size", true, false, List.of())), "size", "Examples:\n  nbd-osgi memory 1G",
             "0.2.0", "bundles/plugin-memory.jar", "# memory plugin\n\n`nbd-osgi memory [size=]SIZE`\n\nA RAM disk.\n",
             Map.of("has_pread", "1", "thread_model", "parallel"));
     private static final Index.Entry DELAY = new Index.Entry(Index.Kind.FILTER, "delay", "delays requests",
-            List.of(new Index.Param("rdelay", "delay of each read", false, List.of("delay-read"))), null, "", "0.2.0",
+            List.of(new Index.Param("rdelay", "delay of each read", false, false, List.of("delay-read")),
+                    new Index.Param("tag", "a label, each one given kept", false, true, List.of())), null, "", "0.2.0",
             "bundles/filter-delay.jar", "", Map.of());
 
     private static final Probing.Lookup LOOKUP = new Probing.Lookup() {
@@ -46,6 +47,7 @@ class ProbingTest {
         String help = answer("--filter=delay", "memory", "--help");
         assertTrue(help.startsWith("filter delay: delays requests\n  rdelay=..."), help);
         assertTrue(help.contains("(also: delay-read)"), help);
+        assertTrue(help.contains("a label, each one given kept (repeatable)\n"), help);
         assertTrue(help.contains("plugin memory: a sparse RAM disk\n  [size=]...                   virtual size (required)\n"), help);
         String dump = answer("memory", "--dump-plugin");
         assertTrue(dump.startsWith("path=/opt/nbd-osgi/bundles/plugin-memory.jar\nname=memory\n"), dump);

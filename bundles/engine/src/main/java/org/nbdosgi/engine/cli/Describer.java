@@ -84,7 +84,7 @@ final class Describer {
     }
 
     private static List<Index.Param> params(List<Parameter> declared) {
-        return declared.stream().map(p -> new Index.Param(p.name(), p.help(), p.required(), p.aliases())).toList();
+        return declared.stream().map(p -> new Index.Param(p.name(), p.help(), p.required(), p.repeatable(), p.aliases())).toList();
     }
 
     private static String version(Bundle bundle) {
