@@ -69,6 +69,14 @@ public class DropInIT {
         assertTrue(osgi.get("path"), osgi.get("path").endsWith("bundles/plugin-memory.jar"));
         assertTrue(Files.isRegularFile(Path.of(osgi.get("path"))));
 
+        // has_X from the plugin's own classes only: s3 embeds the AWS SDK and Netty (7,500 classes), none of them a callback
+        Tools.Result s3 = SideBySide.run(NBD_OSGI, Map.of(), "s3", "--dump-plugin");
+        assertEquals(s3.err(), 0, s3.exit());
+        assertEquals(s3.out(), List.of("has_block_size", "has_can_extents", "has_can_fast_zero", "has_can_flush", "has_can_fua",
+                "has_can_multi_conn", "has_can_trim", "has_can_write", "has_can_zero", "has_extents", "has_flush", "has_get_size",
+                "has_pread", "has_pwrite", "has_trim", "has_zero"),
+                keyValues(s3.out()).keySet().stream().filter(k -> k.startsWith("has_")).toList());
+
         SideBySide.Pair noPlugin = SideBySide.both("--dump-plugin");
         assertEquals(1, noPlugin.nbdkit().exit());
         assertEquals(1, noPlugin.nbdOsgi().exit());
@@ -232,6 +240,7 @@ public class DropInIT {
         }
         assertTrue(v.nbdkit().err().contains("pread count=512 offset=1024"));
         assertTrue(v.nbdOsgi().err(), v.nbdOsgi().err().contains("read offset=1024 count=512"));
+        assertTrue("-v says where it listens:\n" + v.nbdOsgi().err(), v.nbdOsgi().err().contains("listening on /"));
 
         SideBySide.Pair quiet = SideBySide.both("-fv", "-D", "nbdkit.backend.datapath=0", "-U", "-", "memory", "1M", "--run", client);
         assertFalse(quiet.nbdkit().err().contains("pread count=512"));
@@ -336,10 +345,27 @@ public class DropInIT {
     }
 
     @Test
-    public void threadsIsAccepted() throws Exception {
+    public void threadsLimitsTheRequestsInFlight() throws Exception {
         SideBySide.Pair p = SideBySide.both("-t", "1", "-U", "-", "memory", "1M", "--run", "nbdcopy \"$uri\" - | wc -c");
         assertEquals(p.nbdkit().out(), p.nbdOsgi().out());
         assertEquals("1048576", p.nbdOsgi().out().trim());
+        // 16 reads sent at once, each delayed 100 ms: with -t 1 they run one after another (at least
+        // 1.6 s, however idle the machine), without it side by side
+        String sixteen = "nbdsh -u \"$uri\" -c 'import time\nt = time.monotonic()\n"
+                + "for i in range(16): h.aio_pread(nbd.Buffer(512), i * 512)\n"
+                + "while h.aio_in_flight() > 0: h.poll(-1)\nprint(int((time.monotonic() - t) * 1000))'";
+        SideBySide.Pair one = SideBySide.both("-t", "1", "-U", "-", "--filter=delay", "memory", "1M", "rdelay=100ms", "--run", sixteen);
+        SideBySide.Pair many = SideBySide.both("-U", "-", "--filter=delay", "memory", "1M", "rdelay=100ms", "--run", sixteen);
+        for (SideBySide.Pair pair : List.of(one, many)) {
+            assertEquals(pair.nbdkit().err(), 0, pair.nbdkit().exit());
+            assertEquals(pair.nbdOsgi().err(), 0, pair.nbdOsgi().exit());
+        }
+        long kitOne = Long.parseLong(one.nbdkit().out().trim());
+        long osgiOne = Long.parseLong(one.nbdOsgi().out().trim());
+        long osgiMany = Long.parseLong(many.nbdOsgi().out().trim());
+        assertTrue("nbdkit -t 1: " + kitOne + " ms", kitOne >= 1600);
+        assertTrue("nbd-osgi -t 1: " + osgiOne + " ms", osgiOne >= 1600);
+        assertTrue("nbd-osgi without -t: " + osgiMany + " ms, with -t 1: " + osgiOne + " ms", osgiMany < osgiOne);
     }
 
     // ---- captive mode and export names --------------------------------------------------------

@@ -154,9 +154,9 @@ public class HttpInteropIT {
                 StatsInteropIT.failure("http", "http://127.0.0.1:1/d", "header=X-A"));
         assertEquals("nbd-osgi: http: sslverify: cannot parse boolean 'maybe' (use true or false)",
                 StatsInteropIT.failure("http", "http://127.0.0.1:1/d", "sslverify=maybe"));
-        assertEquals("nbd-osgi: http: sslverify: cannot parse boolean 'maybe' (use true or false)",
-                StatsInteropIT.failure("http", "http://127.0.0.1:1/d", "sslverify=true", "sslverify=maybe"),
-                "a parameter given twice: the last wins, as in nbdkit");
+        assertEquals("a parameter given twice: the last wins, as in nbdkit",
+                "nbd-osgi: http: sslverify: cannot parse boolean 'maybe' (use true or false)",
+                StatsInteropIT.failure("http", "http://127.0.0.1:1/d", "sslverify=true", "sslverify=maybe"));
         String refused = StatsInteropIT.failure("http", "http://127.0.0.1:" + Tools.freePort() + "/disk.img");
         assertTrue(refused, refused.contains(": cannot connect to 127.0.0.1:"));
     }
