@@ -445,10 +445,17 @@ public final class CommandLine {
         return value(Option.GROUP);
     }
 
-    /** Where messages go, or null when --log was not given (the mode decides). */
+    /**
+     * Where messages go, or null when --log was not given (the mode decides). With {@code -v} and no
+     * {@code --log}, standard error, also for a background server: nbdkit does not redirect its
+     * standard error when verbose.
+     */
     public Log log() {
         String l = value(Option.LOG);
-        return l == null ? null : Log.valueOf(l.trim().toUpperCase(Locale.ROOT));
+        if (l == null) {
+            return verbose() ? Log.STDERR : null;
+        }
+        return Log.valueOf(l.trim().toUpperCase(Locale.ROOT));
     }
 
     /** The -D flags, NAME.FLAG to N; a flag given twice keeps its last value. */

@@ -93,6 +93,9 @@ class CommandLineTest {
                 "--log=null", "--mask-handshake=0", "--no-sr", "memory", "1G");
         assertEquals(Map.of("nbdkit.backend.datapath", 0, "vddk.stats", 2), c.debugFlags());
         assertEquals(CommandLine.Log.NULL, c.log());
+        assertEquals(null, parse("memory", "1G").log(), "the mode decides");
+        assertEquals(CommandLine.Log.STDERR, parse("-v", "memory", "1G").log(), "nbdkit -v keeps standard error in the background");
+        assertEquals(CommandLine.Log.SYSLOG, parse("-v", "--log=syslog", "memory", "1G").log());
         assertEquals(0, c.handshakeMask());
         assertTrue(c.has(CommandLine.Option.MASK_HANDSHAKE));
         assertTrue(c.noStructuredReplies());
