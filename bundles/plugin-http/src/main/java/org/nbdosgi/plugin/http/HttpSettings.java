@@ -16,9 +16,9 @@ import org.nbdosgi.api.Parameter;
 
 /**
  * The plugin's parameters, checked: nbdkit's curl plugin's where they apply to HTTP(S). Control
- * plane (export start). The password and the cookie are declared secret (the engine reads their
- * {@code -}, {@code +FILE} and {@code -FD} forms) and kept as {@link Secret}s: {@link #toString()}
- * shows neither, nor the URL's query (a presigned URL's signature).
+ * plane (export start). The password and the cookie are {@link Secret}s (declared secret: the
+ * engine has read their {@code +FILE}, {@code -FD} and {@code -} forms);
+ * {@link #toString()} shows neither, nor the URL's query (a presigned URL's signature).
  */
 record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user, Secret password, Duration timeout,
                     boolean sslVerify, Path caFile, Path caDir, int connections, boolean followRedirects,

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +24,7 @@ import java.util.concurrent.Executors;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
@@ -36,6 +39,8 @@ import org.nbdosgi.api.PluginInstance;
 class HttpPluginTest {
     private static final byte[] DISK = random(3 << 20, 1);
     private final List<AutoCloseable> open = new ArrayList<>();
+    @TempDir
+    Path tmp;
 
     @AfterEach
     void closeAll() throws Exception {
@@ -201,11 +206,14 @@ class HttpPluginTest {
     }
 
     @Test
-    void thePasswordAndTheCookieAreSecretsTheEngineReads() {
-        // the engine reads -, +FILE and -FD of a declared secret (SecretValues), as for every plugin
-        assertEquals(List.of("cookie", "password"), HttpSettings.parameters().stream().filter(Parameter::secret)
-                .map(Parameter::name).sorted().toList());
-        assertEquals("(hidden)", new Secret("plain").toString());
+    void theSecretsAreLeftToTheEngine() throws Exception {
+        // declared secret: the engine reads -, -FD and +FILE and hides the value (HttpInteropIT: +FILE end to end)
+        assertEquals(List.of("cookie", "password"),
+                HttpSettings.parameters().stream().filter(Parameter::secret).map(Parameter::name).toList());
+        HttpSettings s = HttpSettings.parse(config("url=http://h/d", "user=u", "password=+plain", "cookie=-3"));
+        assertEquals("+plain", s.password().reveal(), "what arrives is the value: the layer resolves nothing again");
+        assertEquals("-3", s.cookie().reveal());
+        assertEquals("(hidden)", s.password().toString());
     }
 
     @Test
