@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.stream.Stream;
@@ -70,6 +73,7 @@ public final class Launcher {
     private Path privateCache;
     private Path consoleDir;
     private FileLock instanceLock;
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
     private Launcher(Path home, String[] args, CommandLine commandLine, LogRouting logs) {
         this.home = home;
@@ -184,8 +188,11 @@ public final class Launcher {
      * line naming the running process.
      */
     private boolean lockInstance() throws IOException {
-        Path file = home.resolve("data/instance.lock");
-        Files.createDirectories(file.getParent());
+        Path data = home.resolve("data");
+        if (!Files.isDirectory(data)) {
+            Files.createDirectories(data, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+        }
+        Path file = data.resolve("instance.lock");
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -199,6 +206,13 @@ public final class Launcher {
             System.err.println("nbd-osgi: " + home + " is already running" + (pid.isEmpty() ? "" : " as process " + pid)
                     + " (one container per directory)");
             return false;
+        }
+        // ConfigAdmin keeps a copy of every configuration under data/cache, a secret given as a
+        // value included, in files of the default mode: only the server's user may enter data/.
+        try {
+            Files.setPosixFilePermissions(data, OWNER_ONLY);
+        } catch (IOException e) {
+            System.err.println("nbd-osgi: warning: cannot make " + data + " private to its owner: " + e.getMessage());
         }
         channel.truncate(0).write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
         instanceLock = lock;                              // held (and the channel open) until the process ends
