@@ -34,7 +34,6 @@ public final class ReplyWriter {
     public static final int MAX_CHUNKS = 256;
     private static final int IOV_MAX = 1024;
     private static final int ZERO_BLOCK = 4096;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_BLOCK).asReadOnlyBuffer();
 
     private static final int INLINE_HEADER_MAX = 28;
 
@@ -72,6 +71,9 @@ public final class ReplyWriter {
     private final AtomicBoolean writing = new AtomicBoolean();
     // the writing thread's own: reused for every batch, back to the pool at release()
     private final ByteBuffer headers;
+    // views of the headers buffer, made at the first batch with that many replies and reused: a reply
+    // allocates no view of its own
+    private final ByteBuffer[] headerViews = new ByteBuffer[IOV_MAX];
     private final ByteBuffer[] gather = new ByteBuffer[IOV_MAX];
     private final Outgoing[] batch = new Outgoing[IOV_MAX];
     private volatile IOException broken;
@@ -219,8 +221,14 @@ public final class ReplyWriter {
         return n;
     }
 
+    /** Whether the block at {@code pos} is all zeros; read in place (a slice per block was a buffer allocated per read). */
     private static boolean isZero(ByteBuffer data, int pos) {
-        return data.slice(pos, ZERO_BLOCK).mismatch(ZEROS) < 0;
+        for (int i = pos; i < pos + ZERO_BLOCK; i += Long.BYTES) {
+            if (data.getLong(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -420,7 +428,7 @@ public final class ReplyWriter {
         while (o != null && (replies == 0 || bufs + o.iovecs() <= IOV_MAX)) {
             batch[replies++] = o;
             if (o.header != Header.IN_BUFFERS) {
-                gather[bufs++] = encodeHeader(o);
+                gather[bufs++] = encodeHeader(o, replies - 1);
             }
             for (ByteBuffer b : o.buffers) {
                 gather[bufs++] = b;
@@ -449,8 +457,8 @@ public final class ReplyWriter {
         return o;
     }
 
-    /** The header of a reply queued as numbers, encoded into the writer's own buffer. */
-    private ByteBuffer encodeHeader(Outgoing o) {
+    /** The header of a reply queued as numbers, encoded into the writer's own buffer; returned as the view for reply {@code index} of the batch. */
+    private ByteBuffer encodeHeader(Outgoing o, int index) {
         int start = headers.position();
         switch (o.header) {
             case SIMPLE_OK -> simpleHeader(headers, 0, o.cookie);
@@ -459,6 +467,10 @@ public final class ReplyWriter {
                     8 + o.buffers[0].remaining()).putLong(o.offset);
             case IN_BUFFERS -> throw new IllegalStateException();
         }
-        return headers.slice(start, headers.position() - start);
+        ByteBuffer view = headerViews[index];
+        if (view == null) {
+            view = headerViews[index] = headers.duplicate();
+        }
+        return view.limit(headers.position()).position(start);
     }
 }
