@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Where nbd-osgi's time goes on a fio job (memory plugin by default): once the server runs compiled
 # code, a JFR recording of the job (jcmd JFR.start/stop, settings=profile) gives the bytes allocated
-# per request (jdk.ThreadAllocationStatistics: every thread's growth over the recording), the top
-# allocation sites (jdk.ObjectAllocationSample weights, first engine or plugin frame) and the top
+# per request and the top allocation sites (jdk.ObjectAllocationSample weights, first engine or
+# plugin frames) and the top
 # frames of the execution samples; then the same job under `strace -c -f` gives system calls per
 # request. Allocation and system calls per request hardly depend on how loaded the machine is;
 # IOPS and latency do. Needs fio, strace, jq, and the JDK's jcmd and jfr.
@@ -37,19 +37,20 @@ for job in "${jobs[@]}"; do
     read -r iops mibs p50 p99 _ requests <<<"$(RAMP=0 run_job "$rw" "$bs" "$depth")"
     "$JDK_BIN/jcmd" "$SERVER_PID" JFR.stop name=profile >/dev/null
     echo "== $name ($PLUGIN): $iops IOPS, $mibs MiB/s, p50 $p50 us, p99 $p99 us, $requests requests recorded (load average $(cut -d' ' -f1 /proc/loadavg))"
-    "$JDK_BIN/jfr" print --json --events jdk.ThreadAllocationStatistics "$WORK/$name.jfr" |
-        jq -r '.recording.events[] | [.values.thread.javaName // .values.thread.osName, .values.allocated] | @tsv' |
-        awk -F'\t' -v n="$requests" '!($1 in first) { first[$1] = $2 } { last[$1] = $2 }
-            END { for (t in last) s += last[t] - first[t]; printf "allocated: %d bytes per request (every thread)\n", s / n }'
+    # the weights of the allocation samples add up to what was allocated; a thread's own statistics
+    # would miss the connection's threads, started with the job (the recording's first chunk has none)
+    "$JDK_BIN/jfr" print --json --events jdk.ObjectAllocationSample "$WORK/$name.jfr" >"$WORK/$name.alloc.json"
+    jq -r '.recording.events[] | [.values.eventThread.javaName // .values.eventThread.osName, .values.weight] | @tsv' "$WORK/$name.alloc.json" |
+        awk -F'\t' -v n="$requests" '{ t = ($1 ~ /^(nbd-data|ForkJoinPool)/) ? "data plane" : "other"; s[t] += $2 }
+            END { printf "allocated: %d bytes per request on the data plane (request, reader, writer threads and carriers), %d elsewhere (JFR, ...)\n", s["data plane"] / n, s["other"] / n }'
     echo "-- top allocation sites (MB sampled over the recording, class, first frames of the server's code)"
-    "$JDK_BIN/jfr" print --json --events jdk.ObjectAllocationSample "$WORK/$name.jfr" |
-        jq -r '.recording.events[] | [.values.weight, .values.objectClass.name,
-               ([.values.stackTrace.frames[] | .method.type.name + "." + .method.name + ":" + (.lineNumber | tostring)]
-                | map(select(test("nbdosgi|VirtualThread|Poller|IOUtil"))) | .[0:2] | join(" < "))] | @tsv' |
+    jq -r '.recording.events[] | [.values.weight, .values.objectClass.name,
+               ([(.values.stackTrace.frames // [])[] | .method.type.name + "." + .method.name + ":" + (.lineNumber | tostring)]
+                | map(select(test("nbdosgi|VirtualThread|Poller|IOUtil"))) | .[0:2] | join(" < "))] | @tsv' "$WORK/$name.alloc.json" |
         awk -F'\t' '{ s[$2 "  " $3] += $1 } END { for (k in s) printf "%8.1f  %s\n", s[k] / 1048576, k }' | sort -rn | head -12
     echo "-- top frames of the execution samples"
     "$JDK_BIN/jfr" print --json --events jdk.ExecutionSample "$WORK/$name.jfr" |
-        jq -r '.recording.events[] | .values.stackTrace.frames[0] | .method.type.name + "." + .method.name' |
+        jq -r '.recording.events[] | select(.values.stackTrace.frames | length > 0) | .values.stackTrace.frames[0] | .method.type.name + "." + .method.name' |
         sort | uniq -c | sort -rn | head -8
     strace -c -f -p "$SERVER_PID" -o "$WORK/$name.strace" 2>/dev/null &
     tracer=$!
