@@ -35,10 +35,17 @@ import org.osgi.framework.launch.FrameworkFactory;
  * <p>With no arguments (container mode) the framework keeps its cache in {@code data/}, FileInstall
  * watches {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a terminal. With
  * arguments (the nbdkit-style command line) the cache is private to the process and thrown away.
+ *
+ * <p>Metrics ({@code system/metrics/}: the Prometheus endpoint and JMX beans) are installed only when
+ * wanted: in container mode unless {@code nbd.metrics = off} (default {@value #CONTAINER_METRICS}),
+ * on the command line only with {@code --metrics=[ADDR:]PORT}. The framework property
+ * {@code nbd.metrics} then holds the address; without it the engine does not count either.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
     private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "slf4j-simple");
+    /** Where container mode serves metrics unless etc/config.properties says otherwise. */
+    static final String CONTAINER_METRICS = "127.0.0.1:9810";
 
     private final Path home;
     private final String[] args;
@@ -48,6 +55,7 @@ public final class Launcher {
     private Framework framework;
     private Path privateCache;
     private Path consoleDir;
+    private boolean metricsWanted;
 
     private Launcher(Path home, String[] args) {
         this.home = home;
@@ -67,6 +75,7 @@ public final class Launcher {
         boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
         configureLogging(verbose ? "debug" : container ? "info" : "warn");
         Map<String, String> config = frameworkConfig();
+        metricsWanted = config.containsKey("nbd.metrics");
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
         framework = factory.newFramework(config);
@@ -181,6 +190,12 @@ public final class Launcher {
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
                 .forEach(k -> config.put(k, System.getProperty(k)));
         config.put("nbd.mode", container ? "container" : "cli");
+        String metrics = container ? config.getOrDefault("nbd.metrics", CONTAINER_METRICS).trim() : metricsOption(args);
+        if (metrics == null || metrics.isEmpty() || metrics.equals("off")) {
+            config.remove("nbd.metrics");
+        } else {
+            config.put("nbd.metrics", metrics);
+        }
         // the cache starts clean every time: bundles come from bundles/ and deploy/, exports from etc/
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (container) {
@@ -255,7 +270,24 @@ public final class Launcher {
             out.addAll(list(home.resolve("system/shell")));
         }
         out.addAll(list(home.resolve("bundles")));
+        if (metricsWanted) {
+            out.addAll(list(home.resolve("system/metrics")));
+        }
         return out;
+    }
+
+    /** The value of {@code --metrics} on the command line (checked by the engine's parser), or null. */
+    static String metricsOption(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--run")) {
+                i++;                                      // the command's own words are not ours
+            } else if (args[i].startsWith("--metrics=")) {
+                return args[i].substring("--metrics=".length());
+            } else if (args[i].equals("--metrics") && i + 1 < args.length) {
+                return args[i + 1];
+            }
+        }
+        return null;
     }
 
     private static int loggingRank(Path jar) {

@@ -10,7 +10,8 @@ import java.util.List;
  */
 record CommandLine(String unixSocket, Integer port, String address, boolean readOnly, String exportName,
                    boolean foreground, String pidFile, List<String> filters, String plugin, List<String> params,
-                   String run, Integer threads, boolean verbose, boolean help, boolean version, boolean exitWithParent) {
+                   String run, Integer threads, boolean verbose, boolean help, boolean version, boolean exitWithParent,
+                   String metrics) {
 
     static final String USAGE = """
             usage: nbd-osgi [-U SOCKET | -U - | -p PORT] [-i ADDR] [-r] [-e EXPORTNAME] [-f] [-P PIDFILE]
@@ -29,6 +30,8 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
               -t N, --threads=N           requests in flight per connection
               -v, --verbose               debug logging
               --exit-with-parent          stop when the parent process exits
+              --metrics=[ADDR:]PORT       serve Prometheus metrics on http://ADDR:PORT/metrics
+                                          (default address: loopback) and JMX beans
               --filter=NAME               stack a filter over the plugin (the first is outermost)
               --run 'COMMAND'             captive mode: run COMMAND with $uri $nbd $unixsocket $port
                                           $exportname set, stop when it exits, exit with its status
@@ -61,6 +64,7 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
         boolean help = false;
         boolean version = false;
         boolean exitWithParent = false;
+        String metrics = null;
 
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -97,6 +101,7 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
                 case "-h", "--help" -> help = flag(name, value);
                 case "-V", "--version" -> version = flag(name, value);
                 case "--exit-with-parent" -> exitWithParent = flag(name, value);
+                case "--metrics" -> metrics = metricsAddress(value(args, i, name, value));
                 case "-n", "--newstyle" -> flag(name, value);
                 case "-o", "--oldstyle" -> throw new UsageException("oldstyle negotiation is not supported (clients use newstyle)");
                 case "--tls" -> {
@@ -115,7 +120,8 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
             throw new UsageException("bad filter name in --filter");
         }
         return new CommandLine(unix, port, address, readOnly, export, foreground || run != null, pidFile,
-                List.copyOf(filters), plugin, List.copyOf(params), run, threads, verbose, help, version, exitWithParent);
+                List.copyOf(filters), plugin, List.copyOf(params), run, threads, verbose, help, version, exitWithParent,
+                metrics);
     }
 
     /** {@code -fr} is {@code -f -r}, as with getopt. */
@@ -136,7 +142,7 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
     private static boolean takesValue(String name) {
         return switch (name) {
             case "-U", "--unix", "-p", "--port", "-i", "--ip-addr", "--ipaddr", "-e", "--export", "--export-name",
-                 "--exportname", "-P", "--pidfile", "--pid-file", "--filter", "--run", "-t", "--threads", "--tls" -> true;
+                 "--exportname", "-P", "--pidfile", "--pid-file", "--filter", "--run", "-t", "--threads", "--tls", "--metrics" -> true;
             default -> false;
         };
     }
@@ -168,6 +174,20 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
         } catch (NumberFormatException e) {
             throw new UsageException(name + ": '" + s + "' is not a number");
         }
+    }
+
+    /**
+     * {@code --metrics=[ADDR:]PORT}: checked here so a mistake is one line at start; the launcher
+     * (which installs the metrics bundle) passes it on as the framework property {@code nbd.metrics}.
+     */
+    private static String metricsAddress(String s) throws UsageException {
+        int colon = s.lastIndexOf(':');
+        String port = colon < 0 ? s : s.substring(colon + 1);
+        if (colon == 0 || (colon > 0 && s.substring(0, colon).isBlank())) {
+            throw new UsageException("--metrics=" + s + ": expected [ADDR:]PORT");
+        }
+        number(port, "--metrics", 0, 65535);
+        return s;
     }
 
     /** The export's words in {@code ExportSpec.parse} syntax. */

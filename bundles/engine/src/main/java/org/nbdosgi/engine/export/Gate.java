@@ -19,6 +19,10 @@ public final class Gate {
     private final Condition changed = lock.newCondition();
     private final BooleanSupplier onControlPlane;
     private volatile boolean closed;
+    // control plane writes, readers of metrics read: how often and how long the gate was closed
+    private volatile long pauses;
+    private volatile long pausedNanos;
+    private volatile long closedAt;
 
     /** @param onControlPlane tells whether the calling thread is the control plane */
     public Gate(BooleanSupplier onControlPlane) {
@@ -50,7 +54,8 @@ public final class Gate {
         }
     }
 
-    private boolean tryEnter() {
+    /** Data plane: enters if the gate is open, without waiting; false if it is closed. */
+    public boolean tryEnter() {
         if (closed) {
             return false;
         }
@@ -74,7 +79,10 @@ public final class Gate {
         if (!onControlPlane.getAsBoolean()) {
             throw new IllegalStateException("an export can only be drained from the control plane");
         }
-        closed = true;
+        if (!closed) {
+            closedAt = System.nanoTime();
+            closed = true;
+        }
         lock.lock();
         try {
             while (inside.get() != 0) {
@@ -87,8 +95,23 @@ public final class Gate {
 
     /** Control plane: reopens the gate; waiting requests proceed. */
     public void open() {
+        if (closed) {
+            pausedNanos += System.nanoTime() - closedAt;
+            pauses++;
+        }
         closed = false;
         signal();
+    }
+
+    /** How many times the gate was closed and opened again (rewires, swaps, parks that ended). */
+    public long pauses() {
+        return pauses;
+    }
+
+    /** How long the gate has been closed in all, the pause going on now included (it only grows). */
+    public long pausedNanos() {
+        long closedSince = closedAt;
+        return pausedNanos + (closed ? Math.max(0, System.nanoTime() - closedSince) : 0);
     }
 
     public boolean isClosed() {

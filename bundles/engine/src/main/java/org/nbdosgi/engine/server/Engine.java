@@ -64,6 +64,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
     private int maxBytesPerConnection = 64 << 20;
+    private boolean counting;
 
     public Engine() {
     }
@@ -85,6 +86,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (bytes != null) {
             maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
         }
+        String metrics = context.getProperty("nbd.metrics");
+        counting = metrics != null && !metrics.isBlank() && !metrics.trim().equals("off");
         exports = new Exports(this, pool, control, parkTimeoutMillis);
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
@@ -251,6 +254,22 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
 
     BufferPool pool() {
         return pool;
+    }
+
+    /** Whether requests are counted and timed (framework property {@code nbd.metrics} set, not {@code off}). */
+    boolean counting() {
+        return counting;
+    }
+
+    /** The exports, for reading metrics (any thread). */
+    Collection<Export> allExports() {
+        Exports e = exports;
+        return e == null ? List.of() : e.all();
+    }
+
+    /** The connections now, for reading metrics (any thread). */
+    Collection<Connection> liveConnections() {
+        return connections.values();
     }
 
     // ---- routing (data plane) ---------------------------------------------------------------

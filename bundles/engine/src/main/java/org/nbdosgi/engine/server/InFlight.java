@@ -55,6 +55,11 @@ final class InFlight {
         return requests(used.get());
     }
 
+    /** Payload bytes in flight now. */
+    long bytes() {
+        return bytes(used.get());
+    }
+
     /** Reader only: waits until every request taken has been given back. */
     void awaitNone() {
         boolean interrupted = false;

@@ -9,6 +9,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.engine.export.Session;
+import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.ReplyWriter;
@@ -35,7 +36,24 @@ final class Transmission {
     /** Piece size for finding how far a failed read gets. */
     private static final int READ_PIECE = 64 * 1024;
 
-    private record Request(int flags, int type, long cookie, long offset, long length) {
+    /** One request; {@code error} is set on the way to an error reply, for the meter. */
+    private static final class Request {
+        final int flags;
+        final int type;
+        final long cookie;
+        final long offset;
+        final long length;
+        final long arrived;
+        NbdError error;
+
+        Request(int flags, int type, long cookie, long offset, long length, long arrived) {
+            this.flags = flags;
+            this.type = type;
+            this.cookie = cookie;
+            this.offset = offset;
+            this.length = length;
+            this.arrived = arrived;
+        }
     }
 
     private final Connection connection;
@@ -53,9 +71,11 @@ final class Transmission {
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
+    private final RequestMeter meter;
 
+    /** @param meter where requests are counted and timed, or null when the engine does not count */
     Transmission(Connection connection, Negotiated agreed, Transport transport, WireIn in, BufferPool pool,
-                 int maxRequests, int maxBytes) {
+                 int maxRequests, int maxBytes, RequestMeter meter) {
         this.connection = connection;
         this.id = connection.id();
         this.session = agreed.session();
@@ -68,10 +88,15 @@ final class Transmission {
         this.pool = pool;
         this.inFlight = new InFlight(maxRequests, maxBytes);
         this.requestThreads = Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + id + "-request");
+        this.meter = meter;
     }
 
     int inFlight() {
         return inFlight.requests();
+    }
+
+    long bytesInFlight() {
+        return inFlight.bytes();
     }
 
     long requests() {
@@ -92,6 +117,9 @@ final class Transmission {
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
+        if (meter != null) {
+            in.stampArrivals();
+        }
         try {
             readRequests();
         } finally {
@@ -121,10 +149,12 @@ final class Transmission {
                     in.skip(length);                        // stay in step without holding the payload
                 }
                 LOG.debug("connection {}: {} refused: {}", id, Nbd.commandName(type), refused.reason());
-                writer.error(cookie, refused.error().code(), refused.reason(), () -> { });
+                long arrived = in.arrived();
+                writer.error(cookie, refused.error().code(), refused.reason(), meter == null ? () -> { }
+                        : () -> meter.completed(type, 0, arrived, System.nanoTime(), refused.error()));
                 continue;
             }
-            Request r = new Request(flags, type, cookie, offset, length);
+            Request r = new Request(flags, type, cookie, offset, length, in.arrived());
             int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? inFlight.share(length) : 0;
             inFlight.take(bytes);
             ByteBuffer payload = null;
@@ -158,6 +188,9 @@ final class Transmission {
         ByteBuffer[] buffer = {payload};
         Runnable done = () -> {
             requests.increment();
+            if (meter != null) {
+                meter.completed(r.type, r.error == null ? moved(r) : 0, r.arrived, System.nanoTime(), r.error);
+            }
             if (buffer[0] != null) {
                 pool.release(buffer[0]);
             }
@@ -240,12 +273,21 @@ final class Transmission {
                 String why = failure.getMessage() == null ? err.text() : failure.getMessage();
                 LOG.debug("connection {}: read at {}+{} failed after {} bytes: {}", id, r.offset, r.length, good, why);
                 ByteBuffer prefix = buf.slice(0, good);
+                r.error = err;
                 send(done, d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why, d));
                 return;
             }
         }
         bytesRead.add(r.length);
         send(done, d -> writer.readData(r.cookie, r.offset, buf, df, d));
+    }
+
+    /** The bytes a successful request moved (read, write) or covered (trim, zero, cache). */
+    private static long moved(Request r) {
+        return switch (r.type) {
+            case Nbd.CMD_READ, Nbd.CMD_WRITE, Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES, Nbd.CMD_CACHE -> r.length;
+            default -> 0;
+        };
     }
 
     private interface Reply {
@@ -264,6 +306,7 @@ final class Transmission {
 
     private void replyError(Request r, Exception e, Runnable done) {
         NbdError err = e instanceof InterruptedException ? NbdError.ESHUTDOWN : NbdException.errorOf(e);
+        r.error = err;
         if (err == NbdError.EIO && !(e instanceof NbdException)) {
             LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, e.toString());
         } else {
