@@ -4,19 +4,26 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.LatencyHistogram;
+import org.nbdosgi.api.MetricSink;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
@@ -31,8 +38,6 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.client.config.SdkAdvancedAsyncClientOption;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.exception.SdkServiceException;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
@@ -74,6 +79,9 @@ final class ObjectStore implements AutoCloseable {
     private final String bucket;
     private final String what;                    // for log lines: s3://bucket/key
     private final AtomicLong failures = new AtomicLong();
+    /** Upstream latency and failures per kind of call (GET, PUT, DELETE, LIST, HEAD), for the metrics. */
+    private final Map<String, LatencyHistogram> latency = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> failed = new ConcurrentHashMap<>();
     private volatile boolean batchDeletes = true;
 
     private final EventLoopGroup eventLoops;
@@ -244,7 +252,12 @@ final class ObjectStore implements AutoCloseable {
     }
 
     private <T> CompletableFuture<T> watch(String call, String key, CompletableFuture<T> f) {
+        long start = System.nanoTime();
         return f.handle((v, e) -> {
+            latency.computeIfAbsent(call, c -> new LatencyHistogram()).record(System.nanoTime() - start);
+            if (e != null) {
+                failed.computeIfAbsent(call, c -> new LongAdder()).increment();
+            }
             if (e == null) {
                 long failed = failures.getAndSet(0);
                 if (failed > 0) {
@@ -258,6 +271,14 @@ final class ObjectStore implements AutoCloseable {
             }
             return CompletableFuture.<T>failedFuture(new IOException(message, unwrap(e)));
         }).thenCompose(x -> x);
+    }
+
+    /** How long the store took to answer each kind of call, and how many failed. Any thread. */
+    void metrics(MetricSink sink) {
+        latency.forEach((call, h) -> sink.latency("request_seconds", "Time the object store took to answer, by call",
+                h, "op", call.toLowerCase(Locale.ROOT)));
+        failed.forEach((call, n) -> sink.counter("request_errors_total", "Calls to the object store that failed, by call",
+                n.sum(), "op", call.toLowerCase(Locale.ROOT)));
     }
 
     private static Throwable unwrap(Throwable e) {
