@@ -56,7 +56,9 @@ public final class Instance implements AutoCloseable {
 
     /** Starts the container with extra JVM options (e.g. -Dnbd.park.timeout=5s); waits for the console. */
     public Instance start(String... jvmOptions) throws Exception {
-        List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port));
+        // metrics on a free port too (container mode's default, 9810, is shared by every test run);
+        // an option in jvmOptions comes later and wins
+        List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port, "-Dnbd.metrics=127.0.0.1:" + Tools.freePort()));
         opts.addAll(List.of(jvmOptions));
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/nbd-osgi").toString()).redirectErrorStream(true)
                 .redirectOutput(home.resolve("server.log").toFile())

@@ -41,7 +41,7 @@ public class InteractiveConsoleIT {
         Files.writeString(nbd.etc().resolve("org.nbdosgi.export-scratch.cfg"), "name = scratch\nplugin = memory\nsize = 1M\n");
         ProcessBuilder pb = new ProcessBuilder("script", "-qfec", "stty rows 40 cols 200; exec " + nbd.home().resolve("bin/nbd-osgi"),
                 "/dev/null").redirectErrorStream(true);
-        pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + Tools.freePort());
+        pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + Tools.freePort() + " -Dnbd.metrics=" + Tools.freePort());
         pb.environment().put("TERM", "xterm");
         Process p = pb.start();
         Thread reader = Thread.ofVirtual().start(() -> {

@@ -276,18 +276,22 @@ public final class Launcher {
         return out;
     }
 
-    /** The value of {@code --metrics} on the command line (checked by the engine's parser), or null. */
+    /**
+     * The value of {@code --metrics} on the command line, or null; null too when it is not
+     * {@code [ADDR:]PORT}: the engine's parser then says so in one line, before anything listens.
+     */
     static String metricsOption(String[] args) {
+        String value = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--run")) {
                 i++;                                      // the command's own words are not ours
             } else if (args[i].startsWith("--metrics=")) {
-                return args[i].substring("--metrics=".length());
+                value = args[i].substring("--metrics=".length());
             } else if (args[i].equals("--metrics") && i + 1 < args.length) {
-                return args[i + 1];
+                value = args[i + 1];
             }
         }
-        return null;
+        return value != null && value.matches("(.+:)?[0-9]{1,5}") ? value : null;
     }
 
     private static int loggingRank(Path jar) {

@@ -20,6 +20,7 @@ import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.LayerInfo;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.ServerMetrics;
 import org.nbdosgi.api.Units;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -50,6 +51,10 @@ public final class NbdShell {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private final List<Filter> filters = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ServerMetrics metrics;
 
     private final List<ServiceRegistration<Function>> registrations = new ArrayList<>();
     private ExportFiles files;
@@ -97,7 +102,8 @@ public final class NbdShell {
                         + "  --force disconnects clients the change would break (a new size, a lost capability)",
                         (Body) this::exportSet),
                 command("names", "the names of the exports, plugins or filters (for completion and scripts)",
-                        "exports|plugins|filters", (Command.Body) this::names));
+                        "exports|plugins|filters", (Command.Body) this::names),
+                new TopCommand(() -> metrics));
     }
 
     private interface Body {
