@@ -38,6 +38,11 @@ public final class Instance implements AutoCloseable {
         return home;
     }
 
+    /** The container's process id (bin/nbd-osgi execs the JVM). */
+    public long pid() {
+        return process.pid();
+    }
+
     public Path etc() {
         return home.resolve("etc");
     }
@@ -59,6 +64,9 @@ public final class Instance implements AutoCloseable {
         // metrics on a free port too (container mode's default, 9810, is shared by every test run);
         // an option in jvmOptions comes later and wins
         List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port, "-Dnbd.metrics=127.0.0.1:" + Tools.freePort()));
+        if (List.of(jvmOptions).stream().noneMatch(o -> o.startsWith("-Dnbd.ssh.port="))) {
+            opts.add("-Dnbd.ssh.port=off");             // 8101 may be another test's, or another instance's
+        }
         opts.addAll(List.of(jvmOptions));
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/nbd-osgi").toString()).redirectErrorStream(true)
                 .redirectOutput(home.resolve("server.log").toFile())

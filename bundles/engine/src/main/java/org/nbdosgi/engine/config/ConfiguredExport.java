@@ -20,15 +20,17 @@ import org.slf4j.LoggerFactory;
 /**
  * One export per factory configuration {@value #FACTORY_PID} (FileInstall turns
  * {@code etc/org.nbdosgi.export-NAME.cfg} into one). Keys: {@code name}, {@code plugin},
- * {@code filters} (comma-separated, outermost first), {@code readonly}; every other key without a
- * dot is a parameter of the chain. Editing the file rewires the export live; deleting it removes
+ * {@code filters} (comma-separated, outermost first), {@code readonly}, {@code catchall} (also serve
+ * every export name no other export has; without a catch-all export, unknown names are refused);
+ * every other key without a dot is a parameter of the chain. Editing the file rewires the export live; deleting it removes
  * the export. Control plane.
  */
 @Component(configurationPid = ConfiguredExport.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 public final class ConfiguredExport {
     public static final String FACTORY_PID = "org.nbdosgi.export";
     private static final Logger LOG = LoggerFactory.getLogger(ConfiguredExport.class);
-    private static final List<String> RESERVED = List.of("name", "plugin", "filters", "readonly");
+    public static final String CATCH_ALL = "catchall";
+    private static final List<String> RESERVED = List.of("name", "plugin", "filters", "readonly", CATCH_ALL);
 
     @Reference
     private Engine engine;
@@ -40,7 +42,7 @@ public final class ConfiguredExport {
         try {
             ExportSpec spec = specOf(props);
             name = spec.name();
-            engine.addConfiguredExport(spec);
+            engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
                     e.getMessage());
@@ -56,7 +58,7 @@ public final class ConfiguredExport {
                 deactivate();
             }
             name = spec.name();
-            engine.addConfiguredExport(spec);
+            engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
                     e.getMessage());
@@ -95,6 +97,10 @@ public final class ConfiguredExport {
         params.forEach((k, v) -> args.add(k + "=" + v));
         boolean readOnly = Boolean.parseBoolean(String.valueOf(props.getOrDefault("readonly", "false")).trim());
         return ExportSpec.parse(name, readOnly, args);
+    }
+
+    static boolean catchAll(Map<String, Object> props) {
+        return Boolean.parseBoolean(String.valueOf(props.getOrDefault(CATCH_ALL, "false")).trim());
     }
 
     /** {@code .../org.nbdosgi.export-NAME.cfg} names the export NAME when there is no name key. */

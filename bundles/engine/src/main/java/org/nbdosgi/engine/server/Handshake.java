@@ -2,6 +2,8 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
@@ -10,6 +12,7 @@ import java.util.function.Consumer;
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 import org.nbdosgi.engine.chain.Boundary;
@@ -28,11 +31,31 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The haggling state (structured replies, the selected meta context) lives in fields so that
  * NBD_OPT_STARTTLS can reset it, as the spec requires, when the handshake goes on over TLS.
+ *
+ * <p>Limits, so that a client cannot hold the server in the handshake: option data over
+ * {@value #MAX_OPTION_LENGTH} bytes is refused with NBD_REP_ERR_TOO_BIG and the client disconnected
+ * without the data being read; at most {@value #MAX_OPTIONS} options per connection (nbdkit's
+ * limit), the next one disconnects; a name (export name, meta context query) must be valid UTF-8
+ * without NUL and at most 4096 bytes long, as the spec's strings are, else NBD_REP_ERR_INVALID (after
+ * NBD_OPT_EXPORT_NAME, which has no error reply, a disconnect). The time the whole handshake may
+ * take is bounded by the {@link Connection}'s deadline.
  */
 final class Handshake {
     private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
-    private static final int MAX_OPTION_LENGTH = 64 * 1024;
+    /** The most option data read: a name of 4096 bytes and many meta context queries fit. */
+    static final int MAX_OPTION_LENGTH = 64 * 1024;
+    /** Options per connection, as nbdkit counts them. */
+    static final int MAX_OPTIONS = 32;
     private static final long UNSIGNED_INT = 0xFFFFFFFFL;
+
+    /** A name the client sent that is not one of the spec's strings. */
+    private static final class BadName extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadName(String why) {
+            super(why, null, false, false);
+        }
+    }
 
     private final long id;
     private final Transport transport;
@@ -79,27 +102,35 @@ final class Handshake {
             return null;
         }
         boolean noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
-        while (true) {
+        for (int options = 1; ; options++) {
             if (in.readLong() != Nbd.IHAVEOPT) {
                 LOG.info("connection {}: bad option magic, disconnecting", id);
+                return null;
+            }
+            if (options > MAX_OPTIONS) {
+                LOG.info("connection {}: more than {} options without choosing an export, disconnecting", id, MAX_OPTIONS);
                 return null;
             }
             int option = in.readInt();
             long length = in.readInt() & UNSIGNED_INT;
             if (length > MAX_OPTION_LENGTH) {
-                if (option == Nbd.OPT_EXPORT_NAME) {
-                    return null;
+                LOG.info("connection {}: option {} with {} bytes of data, disconnecting", id, option, length);
+                if (option != Nbd.OPT_EXPORT_NAME) {
+                    optionError(option, Nbd.REP_ERR_TOO_BIG, "option data over " + MAX_OPTION_LENGTH + " bytes");
                 }
-                in.skip(length);
-                optionError(option, Nbd.REP_ERR_TOO_BIG, "option data too long");
-                continue;
+                return null;
             }
             ByteBuffer data = ByteBuffer.allocate((int) length);
             in.readFully(data);
             data.flip();
             switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> {
-                    return exportName(string(data, data.remaining()), noZeroes);
+                    try {
+                        return exportName(name(data, data.remaining()), noZeroes);
+                    } catch (BadName e) {
+                        LOG.info("connection {}: export name refused ({}), disconnecting", id, e.getMessage());
+                        return null;
+                    }
                 }
                 case Nbd.OPT_ABORT -> {
                     optionReply(option, Nbd.REP_ACK, null);
@@ -145,7 +176,7 @@ final class Handshake {
         }
         try {
             attach(route);
-        } catch (NbdException e) {
+        } catch (IOException e) {
             LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
             return null;
         }
@@ -181,7 +212,13 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "export name length is wrong");
             return null;
         }
-        String name = string(data, (int) nameLength);
+        String name;
+        try {
+            name = name(data, (int) nameLength);
+        } catch (BadName e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return null;
+        }
         int count = data.getShort() & 0xffff;
         if (data.remaining() != 2 * count) {
             optionError(option, Nbd.REP_ERR_INVALID, "information request count is wrong");
@@ -194,18 +231,22 @@ final class Handshake {
         requestedName = name;
         Route route = routing.route(name);
         if (route == null) {
+            LOG.info("connection {}: no export named '{}'", id, name);
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
         }
         try {
             attach(route);
-        } catch (NbdException e) {
-            int err = switch (e.error()) {
+        } catch (IOException e) {
+            NbdError error = NbdException.errorOf(e);
+            int err = switch (error) {
                 case ESHUTDOWN -> Nbd.REP_ERR_SHUTDOWN;
                 case EPERM -> Nbd.REP_ERR_POLICY;
                 default -> Nbd.REP_ERR_UNKNOWN;
             };
-            optionError(option, err, e.getMessage());
+            // the details (server paths, what a name is on disk) are for the log, not the client
+            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+            optionError(option, err, "export '" + name + "' cannot be opened: " + error.text());
             return null;
         }
         Boundary top = session.top();
@@ -302,23 +343,31 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "export name length is wrong");
             return;
         }
-        String name = string(data, (int) nameLength);
-        long queries = data.getInt() & UNSIGNED_INT;
-        boolean matched = queries == 0 && !set;
-        for (long i = 0; i < queries; i++) {
-            if (data.remaining() < 4) {
-                optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
-                return;
+        String name;
+        long queries;
+        boolean matched;
+        try {
+            name = name(data, (int) nameLength);
+            queries = data.getInt() & UNSIGNED_INT;
+            matched = queries == 0 && !set;
+            for (long i = 0; i < queries; i++) {
+                if (data.remaining() < 4) {
+                    optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
+                    return;
+                }
+                long qlen = data.getInt() & UNSIGNED_INT;
+                if (qlen > data.remaining()) {
+                    optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
+                    return;
+                }
+                String q = name(data, (int) qlen);
+                if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
+                    matched = true;
+                }
             }
-            long qlen = data.getInt() & UNSIGNED_INT;
-            if (qlen > data.remaining()) {
-                optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
-                return;
-            }
-            String q = string(data, (int) qlen);
-            if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
-                matched = true;
-            }
+        } catch (BadName e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return;
         }
         if (data.hasRemaining()) {
             optionError(option, Nbd.REP_ERR_INVALID, "trailing data after the queries");
@@ -355,10 +404,28 @@ final class Handshake {
         optionReply(option, type, ByteBuffer.wrap(m, 0, Math.min(m.length, Nbd.MAX_STRING)));
     }
 
-    private static String string(ByteBuffer data, int length) {
-        byte[] b = new byte[length];
-        data.get(b);
-        return new String(b, StandardCharsets.UTF_8);
+    /**
+     * The next {@code length} bytes as one of the spec's strings: UTF-8 (refused, never rewritten:
+     * "\xff" must not open the file named U+FFFD), without NUL, at most 4096 bytes. Consumes them
+     * either way.
+     */
+    private static String name(ByteBuffer data, int length) throws BadName {
+        ByteBuffer bytes = data.slice(data.position(), length);
+        data.position(data.position() + length);
+        if (length > Nbd.MAX_STRING) {
+            throw new BadName("name of " + length + " bytes, over the " + Nbd.MAX_STRING + " the protocol allows");
+        }
+        String s;
+        try {
+            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(bytes).toString();
+        } catch (CharacterCodingException e) {
+            throw new BadName("name is not valid UTF-8");
+        }
+        if (s.indexOf('\0') >= 0) {
+            throw new BadName("name contains NUL");
+        }
+        return s;
     }
 
     private void send(ByteBuffer... buffers) throws IOException {
