@@ -19,10 +19,12 @@ public final class Gate {
     private final Condition changed = lock.newCondition();
     private final BooleanSupplier onControlPlane;
     private volatile boolean closed;
-    // control plane writes, readers of metrics read: how often and how long the gate was closed
-    private volatile long pauses;
-    private volatile long pausedNanos;
-    private volatile long closedAt;
+    // how often and how long the gate was closed: the control plane writes, readers of metrics read,
+    // both under pauseLock (never taken by a request), so a reader never sees a pause counted twice
+    private final Object pauseLock = new Object();
+    private long pauses;
+    private long pausedNanos;
+    private long closedAt;
 
     /** @param onControlPlane tells whether the calling thread is the control plane */
     public Gate(BooleanSupplier onControlPlane) {
@@ -79,9 +81,11 @@ public final class Gate {
         if (!onControlPlane.getAsBoolean()) {
             throw new IllegalStateException("an export can only be drained from the control plane");
         }
-        if (!closed) {
-            closedAt = System.nanoTime();
-            closed = true;
+        synchronized (pauseLock) {
+            if (!closed) {
+                closedAt = System.nanoTime();
+                closed = true;
+            }
         }
         lock.lock();
         try {
@@ -95,23 +99,28 @@ public final class Gate {
 
     /** Control plane: reopens the gate; waiting requests proceed. */
     public void open() {
-        if (closed) {
-            pausedNanos += System.nanoTime() - closedAt;
-            pauses++;
+        synchronized (pauseLock) {
+            if (closed) {
+                pausedNanos += System.nanoTime() - closedAt;
+                pauses++;
+            }
+            closed = false;
         }
-        closed = false;
         signal();
     }
 
     /** How many times the gate was closed and opened again (rewires, swaps, parks that ended). */
     public long pauses() {
-        return pauses;
+        synchronized (pauseLock) {
+            return pauses;
+        }
     }
 
     /** How long the gate has been closed in all, the pause going on now included (it only grows). */
     public long pausedNanos() {
-        long closedSince = closedAt;
-        return pausedNanos + (closed ? Math.max(0, System.nanoTime() - closedSince) : 0);
+        synchronized (pauseLock) {
+            return pausedNanos + (closed ? Math.max(0, System.nanoTime() - closedAt) : 0);
+        }
     }
 
     public boolean isClosed() {
