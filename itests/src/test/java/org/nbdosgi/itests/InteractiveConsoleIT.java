@@ -25,8 +25,10 @@ public class InteractiveConsoleIT {
             Process p = t.process();
             int at = t.await(Duration.ofSeconds(60), 0, "nbd-osgi> ");
             t.await(Duration.ofSeconds(30), 0, "export 'scratch' started");
-            // the bundles after plugin-memory still log as they start: type once the last (vddk) has, so no line cuts the echo
+            // the bundles after plugin-memory still log as they start: type once the last (vddk, then system/metrics) has,
+            // so no line cuts the echo
             t.await(Duration.ofSeconds(30), 0, "plugin 'vddk' available");
+            t.await(Duration.ofSeconds(30), 0, "metrics: Prometheus endpoint");
             assertTrue(t.text(), t.text().contains("Ctrl-D or exit asks before stopping the server"));
 
             t.type("help\r");

@@ -185,6 +185,28 @@ public class MetricsIT {
             assertTrue(top, top.contains("EXPORT") && top.contains("P99") && Pattern.compile("(?m)^m\\s+0\\s").matcher(top).find());
             Tools.Result bad = nbd.client("nbd:top", "-n", "0");
             assertEquals(bad.out() + bad.err(), 1, bad.exit());
+
+            // a connection's own series while it is connected: the client scrapes between its requests and its disconnect
+            String own = Tools.nbdsh(nbd.uri("m"), String.join("\n",
+                    "import urllib.request",
+                    "for i in range(3):",
+                    "    h.pwrite(b'y' * 4096, i * 4096)",
+                    "h.pread(8192, 0)",
+                    "text = urllib.request.urlopen('http://127.0.0.1:" + metricsPort + "/metrics').read().decode()",
+                    "print('\\n'.join(l for l in text.splitlines() if l.startswith('nbd_connection_')))")).ok().out();
+            assertTrue(own, Pattern.compile("(?m)^nbd_connection_requests_total\\{client=\"[^\"]+\",connection=\"\\d+\",export=\"m\",op=\"write\"\\} 3(\\.0)?$")
+                    .matcher(own).find());
+            assertTrue(own, Pattern.compile("(?m)^nbd_connection_bytes_total\\{[^}]*export=\"m\",op=\"write\"\\} 12288(\\.0)?$").matcher(own).find());
+            assertTrue(own, Pattern.compile("(?m)^nbd_connection_bytes_total\\{[^}]*export=\"m\",op=\"read\"\\} 8192(\\.0)?$").matcher(own).find());
+            assertTrue(own, Pattern.compile("(?m)^nbd_connection_request_seconds_count\\{[^}]*export=\"m\",op=\"read\"\\} 1(\\.0)?$").matcher(own).find());
+            // once it is gone (the server notices a moment later), its counts are in the export's totals: 1 + 3 writes
+            String after = scrape(metricsPort);
+            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                 after.contains("nbd_connection_requests_total{") && System.nanoTime() < end; after = scrape(metricsPort)) {
+                Thread.sleep(100);
+            }
+            assertEquals(after, 4, value(after, "nbd_export_requests_total{export=\"m\",op=\"write\"}"), 0);
+            assertFalse(after, after.contains("nbd_connection_requests_total{"));
         }
     }
 
