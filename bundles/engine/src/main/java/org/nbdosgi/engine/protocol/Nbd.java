@@ -96,6 +96,38 @@ public final class Nbd {
     /** Longest string (export name, description, query) the spec lets us accept. */
     public static final int MAX_STRING = 4096;
 
+    public static String optionName(int option) {
+        return switch (option) {
+            case OPT_EXPORT_NAME -> "NBD_OPT_EXPORT_NAME";
+            case OPT_ABORT -> "NBD_OPT_ABORT";
+            case OPT_LIST -> "NBD_OPT_LIST";
+            case OPT_STARTTLS -> "NBD_OPT_STARTTLS";
+            case OPT_INFO -> "NBD_OPT_INFO";
+            case OPT_GO -> "NBD_OPT_GO";
+            case OPT_STRUCTURED_REPLY -> "NBD_OPT_STRUCTURED_REPLY";
+            case OPT_LIST_META_CONTEXT -> "NBD_OPT_LIST_META_CONTEXT";
+            case OPT_SET_META_CONTEXT -> "NBD_OPT_SET_META_CONTEXT";
+            default -> "option " + option;
+        };
+    }
+
+    /** NBD_REP_ACK, NBD_REP_INFO...; an error's name for the error replies. */
+    public static String replyName(int type) {
+        return switch (type) {
+            case REP_ACK -> "NBD_REP_ACK";
+            case REP_SERVER -> "NBD_REP_SERVER";
+            case REP_INFO -> "NBD_REP_INFO";
+            case REP_META_CONTEXT -> "NBD_REP_META_CONTEXT";
+            case REP_ERR_UNSUP -> "NBD_REP_ERR_UNSUP";
+            case REP_ERR_POLICY -> "NBD_REP_ERR_POLICY";
+            case REP_ERR_INVALID -> "NBD_REP_ERR_INVALID";
+            case REP_ERR_UNKNOWN -> "NBD_REP_ERR_UNKNOWN";
+            case REP_ERR_SHUTDOWN -> "NBD_REP_ERR_SHUTDOWN";
+            case REP_ERR_TOO_BIG -> "NBD_REP_ERR_TOO_BIG";
+            default -> "reply " + Integer.toHexString(type);
+        };
+    }
+
     public static String commandName(int type) {
         return switch (type) {
             case CMD_READ -> "read";
