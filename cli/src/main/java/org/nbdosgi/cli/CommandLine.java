@@ -38,6 +38,8 @@ public final class CommandLine {
         IP_ADDR("-i", "--ip-addr --ipaddr", "ADDR", "listen on this address only (default: every address)"),
         LOG(null, "--log", "stderr|syslog|null", "where messages go (default: stderr; in the background a private log file)"),
         MASK_HANDSHAKE(null, "--mask-handshake", "MASK", "offer only these bits of the handshake flags (default: all)"),
+        METRICS(null, "--metrics", "[ADDR:]PORT", "serve Prometheus metrics at http://ADDR:PORT/metrics (default address:"
+                + " loopback) and JMX beans"),
         NEWSTYLE("-n", "--newstyle --new-style", null, "fixed newstyle negotiation (always on)"),
         NO_SR(null, "--no-sr", null, "do not offer structured replies"),
         OLDSTYLE("-o", "--oldstyle --old-style", null, null,
@@ -250,6 +252,7 @@ public final class CommandLine {
                     }
                 }
                 case LOG -> log(g);
+                case METRICS -> metricsAddress(g);
                 case DEBUG -> debugFlag(g);
                 case FILTER -> {
                     if (!v.matches("[A-Za-z0-9_-]+")) {
@@ -284,6 +287,16 @@ public final class CommandLine {
         } catch (NumberFormatException e) {
             throw new UsageException(g.typed() + ": '" + g.value() + "' is not a number");
         }
+    }
+
+    /** {@code [ADDR:]PORT}; the launcher installs the metrics bundle and passes it on as {@code nbd.metrics}. */
+    private static void metricsAddress(Given g) throws UsageException {
+        String v = g.value();
+        int colon = v.lastIndexOf(':');
+        if (colon == 0 || (colon > 0 && v.substring(0, colon).isBlank())) {
+            throw new UsageException(g.typed() + "=" + v + ": expected [ADDR:]PORT");
+        }
+        number(new Given(g.option(), g.typed(), v.substring(colon + 1)), 0, 65535);
     }
 
     private static Log log(Given g) throws UsageException {
@@ -435,6 +448,11 @@ public final class CommandLine {
     public long handshakeMask() {
         String m = value(Option.MASK_HANDSHAKE);
         return m == null ? 0xFFFFFFFFL : Long.decode(m.trim());
+    }
+
+    /** Where to serve metrics ({@code [ADDR:]PORT}), or null: no metrics bundle, nothing counted. */
+    public String metrics() {
+        return value(Option.METRICS);
     }
 
     public String user() {

@@ -78,6 +78,18 @@ class CommandLineTest {
     }
 
     @Test
+    void metricsAddressIsPortOrAddressAndPortAndCheckedAtOnce() throws Exception {
+        assertNull(parse("memory", "1G").metrics(), "no metrics unless asked for");
+        assertEquals("9810", parse("--metrics=9810", "memory", "1G").metrics());
+        assertEquals("0.0.0.0:9811", parse("memory", "1G", "--metrics", "0.0.0.0:9811").metrics());
+        assertEquals("[::1]:9812", parse("--metrics=[::1]:9812", "memory").metrics());
+        assertEquals("--metrics=:9810: expected [ADDR:]PORT", error("--metrics=:9810", "memory"));
+        assertEquals("--metrics: 'x' is not a number", error("--metrics=localhost:x", "memory"));
+        assertEquals("--metrics: 70000 is out of range (0..65535)", error("--metrics=70000", "memory"));
+        assertTrue(CommandLine.usage().contains("--metrics=[ADDR:]PORT"), "in --help and so in the man page");
+    }
+
+    @Test
     void probingQuestions() throws Exception {
         assertTrue(parse("--help").help());
         assertEquals("memory", parse("memory", "--help").plugin());

@@ -7,6 +7,7 @@ import java.time.Instant;
 
 import org.nbdosgi.api.ConnectionInfo;
 import org.nbdosgi.engine.export.Session;
+import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.Deadlines.Deadline;
 import org.nbdosgi.engine.transport.Transport;
@@ -36,6 +37,7 @@ final class Connection implements Runnable {
     private volatile Handshake handshake;
     private volatile Transmission transmission;
     private volatile String shutdownReason;
+    private volatile RequestMeter meter;
 
     Connection(long id, Transport transport, Engine engine, int maxRequests, long maxBytes) {
         this.id = id;
@@ -52,6 +54,27 @@ final class Connection implements Runnable {
     /** Why the server ended this connection, or null; requests not yet started fail with ESHUTDOWN. */
     String shutdownReason() {
         return shutdownReason;
+    }
+
+    /** The session once the handshake attached the client, else null. */
+    Session session() {
+        Handshake h = handshake;
+        return h == null ? null : h.session();
+    }
+
+    /** Where this connection's requests are counted, or null (not counting, or not in transmission yet). */
+    RequestMeter meter() {
+        return meter;
+    }
+
+    /** Requests and payload bytes in flight now. */
+    long[] inFlight() {
+        Transmission t = transmission;
+        return t == null ? new long[2] : new long[] {t.inFlight(), t.bytesInFlight()};
+    }
+
+    Transport transport() {
+        return transport;
     }
 
     ConnectionInfo info() {
@@ -87,9 +110,21 @@ final class Connection implements Runnable {
             if (agreed != null) {
                 LOG.debug("connection {} from {}: attached to export '{}'", id, transport.peer().address(),
                         agreed.session().export().name());
-                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), engine.budget(), maxRequests, maxBytes);
+                RequestMeter m = engine.counting() ? new RequestMeter() : null;
+                if (m != null) {
+                    agreed.session().meter(m);
+                    agreed.session().export().meter().attach(m);
+                    meter = m;
+                }
+                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), engine.budget(), maxRequests, maxBytes, m);
                 transmission = t;
-                t.run();
+                try {
+                    t.run();
+                } finally {
+                    if (m != null) {
+                        agreed.session().export().meter().detach(m);     // after the last reply: exact totals
+                    }
+                }
             }
         } catch (EOFException | AsynchronousCloseException e) {
             LOG.debug("connection {}: client went away: {}", id, e.getMessage());

@@ -81,6 +81,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private final Map<Long, Runnable> whenClosed = new ConcurrentHashMap<>();
     private long maxBytesPerConnection = 64 << 20;
     private PayloadBudget budget;
+    private boolean counting;
 
     public Engine() {
     }
@@ -109,6 +110,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (bytes != null) {
             maxBytesPerConnection = Units.parseSize(bytes);
         }
+        String metrics = context.getProperty("nbd.metrics");
+        counting = metrics != null && !metrics.isBlank() && !metrics.trim().equals("off");
         String total = context.getProperty("nbd.payload.budget");
         budget = new PayloadBudget(total != null ? Units.parseSize(total) : defaultBudget());
         exports = new Exports(this, pool, control, parkTimeoutMillis);
@@ -335,6 +338,22 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
 
     BufferPool pool() {
         return pool;
+    }
+
+    /** Whether requests are counted and timed (framework property {@code nbd.metrics} set, not {@code off}). */
+    boolean counting() {
+        return counting;
+    }
+
+    /** The exports, for reading metrics (any thread). */
+    Collection<Export> allExports() {
+        Exports e = exports;
+        return e == null ? List.of() : e.all();
+    }
+
+    /** The connections now, for reading metrics (any thread). */
+    Collection<Connection> liveConnections() {
+        return connections.values();
     }
 
     PayloadBudget budget() {
