@@ -15,5 +15,5 @@
  * export's thread model allows; they never wait for the control plane.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.1.0")
+@org.osgi.annotation.versioning.Version("0.2.0")
 package org.nbdosgi.api;
