@@ -139,8 +139,7 @@ public final class Chain {
                 Filter filter = filters.get(i);
                 Config config = new Config(perLayer.get(i));
                 ExportContext context = contexts.get(i);
-                NextLayer next = new NextLayer(false, handles, pool, spec.readOnly());
-                next.target(below);
+                NextLayer next = new NextLayer(below, false, handles, pool, spec.readOnly());
                 FilterInstance fi;
                 try {
                     fi = create(filter.name(), () -> filter.create(config, context, next));
@@ -152,8 +151,7 @@ public final class Chain {
                 layers.add(0, layer);
                 below = layer;
             }
-            NextLayer top = new NextLayer(true, handles, pool, spec.readOnly());
-            top.target(layers.get(0));
+            NextLayer top = new NextLayer(layers.get(0), true, handles, pool, spec.readOnly());
             Chain chain = new Chain(layers, top);
             chain.probe(spec, handles);
             return chain;
@@ -301,10 +299,6 @@ public final class Chain {
 
     public ThreadModel threadModel() {
         return threadModel;
-    }
-
-    public List<LayerInstance> layers() {
-        return layers;
     }
 
     /** Whether a layer of this chain was created by {@code service} (a Plugin or Filter object). */

@@ -60,11 +60,6 @@ public final class LayerInstance {
         return config;
     }
 
-    /** The adapter this filter uses to reach the layer below (null for the plugin). */
-    public NextLayer below() {
-        return below;
-    }
-
     public ThreadModel threadModel() {
         ThreadModel m = filter != null ? filter.threadModel() : plugin.threadModel();
         return m == null ? ThreadModel.PARALLEL : m;

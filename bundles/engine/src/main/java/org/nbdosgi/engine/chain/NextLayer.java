@@ -13,8 +13,7 @@ import org.nbdosgi.engine.protocol.BufferPool;
 /**
  * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on the
  * layer it points at, wraps each in a {@link Boundary} and registers it so the engine closes it.
- * The target is swapped on the control plane when the chain below is rewired; holders keep the
- * same object.
+ * Its target, the layer below, is fixed: a rewire builds a new chain with new ones.
  */
 public final class NextLayer implements Layer {
     private final boolean isTop;
@@ -22,9 +21,10 @@ public final class NextLayer implements Layer {
     private final List<Boundary> shared = new CopyOnWriteArrayList<>();
     private final BufferPool pool;
     private final boolean exportReadOnly;
-    private volatile LayerInstance target;
+    private final LayerInstance target;
 
-    NextLayer(boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
+    NextLayer(LayerInstance target, boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
+        this.target = target;
         this.isTop = isTop;
         this.handles = handles;
         this.pool = pool;
@@ -36,23 +36,14 @@ public final class NextLayer implements Layer {
         HandleRegistry.closeAll(shared);
     }
 
-    LayerInstance target() {
-        return target;
-    }
-
-    void target(LayerInstance layer) {
-        this.target = layer;
-    }
-
     @Override
     public Boundary open(ClientContext client) throws IOException {
-        LayerInstance layer = target;
         boolean readOnly = exportReadOnly || client.readOnly();
         ClientContext ctx = readOnly == client.readOnly() ? client : client.withReadOnly(true);
-        Handle raw = layer.openRaw(ctx);
+        Handle raw = target.openRaw(ctx);
         Boundary b;
         try {
-            b = new Boundary(raw, layer.name(), readOnly, pool);
+            b = new Boundary(raw, target.name(), readOnly, pool);
         } catch (IOException | RuntimeException e) {
             try {
                 raw.close();

@@ -2,13 +2,13 @@ package org.nbdosgi.engine.protocol;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.engine.transport.Transport;
 
 /**
  * Writes transmission-phase replies. Any request thread may reply: it queues its reply (a lock-free
@@ -58,7 +58,7 @@ public final class ReplyWriter {
 
     private static final ByteBuffer[] NO_BUFFERS = new ByteBuffer[0];
 
-    private final GatheringByteChannel channel;
+    private final Transport transport;
     private final BufferPool pool;
     private final boolean structured;
     private final AtomicReference<Outgoing> queued = new AtomicReference<>();   // newest first
@@ -69,14 +69,10 @@ public final class ReplyWriter {
     private final Outgoing[] batch = new Outgoing[IOV_MAX];
     private volatile IOException broken;
 
-    public ReplyWriter(GatheringByteChannel channel, BufferPool pool, boolean structured) {
-        this.channel = channel;
+    public ReplyWriter(Transport transport, BufferPool pool, boolean structured) {
+        this.transport = transport;
         this.pool = pool;
         this.structured = structured;
-    }
-
-    public boolean structured() {
-        return structured;
     }
 
     /** A successful reply without payload (write, flush, trim, zero, cache). */
@@ -245,7 +241,7 @@ public final class ReplyWriter {
     /**
      * Queues a reply and, if no other thread is writing, writes everything queued. The thread that
      * finds the writer busy returns at once: the writer takes its reply in the same or next batch.
-     * Once the socket has failed, every reply is dropped (its callback still runs) and the failure
+     * Once the transport has failed, every reply is dropped (its callback still runs) and the failure
      * is rethrown.
      */
     private void enqueue(Outgoing o) throws IOException {
@@ -329,7 +325,7 @@ public final class ReplyWriter {
         }
         try {
             while (bytes > 0) {
-                bytes -= channel.write(gather, 0, bufs);
+                bytes -= transport.write(gather, 0, bufs);
             }
         } catch (IOException e) {
             for (Outgoing rest = o; rest != null; rest = rest.next) {

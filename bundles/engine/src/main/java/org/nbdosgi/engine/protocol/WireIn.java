@@ -3,31 +3,47 @@ package org.nbdosgi.engine.protocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.charset.StandardCharsets;
+
+import org.nbdosgi.engine.transport.Transport;
 
 /**
- * Buffered reading from a client's socket: one direct buffer per connection, refilled with as much
- * as the socket has, so several small requests cost one system call. Used by one thread only (the
- * connection's reader).
+ * Reading from a client's transport, through one direct buffer per connection. Used by one thread
+ * only (the connection's reader).
+ *
+ * <p>It starts exact: each read asks the transport for no more than the bytes wanted, so nothing
+ * past the current option is ever taken from the stream (NBD_OPT_STARTTLS needs that: what follows
+ * it belongs to TLS). {@link #readAhead} turns on buffering for transmission: each refill takes as
+ * much as the transport has, so several small requests cost one system call.
  */
 public final class WireIn {
-    private final ReadableByteChannel channel;
+    private final Transport transport;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024).flip();
+    private boolean readAhead;
 
-    public WireIn(ReadableByteChannel channel) {
-        this.channel = channel;
+    public WireIn(Transport transport) {
+        this.transport = transport;
     }
 
-    /** Makes at least {@code n} (at most 64 KiB) bytes available, or throws EOFException. */
-    private void need(int n) throws IOException {
+    /** From now on, refills take as much as the transport has (transmission). */
+    public void readAhead() {
+        readAhead = true;
+    }
+
+    /**
+     * Makes at least {@code n} bytes available (at most 64 KiB), or throws EOFException. Exact,
+     * it reads no more than {@code want} bytes ({@code n <= want}) in all.
+     */
+    private void need(int n, int want) throws IOException {
         if (buf.remaining() >= n) {
             return;
         }
         buf.compact();
+        if (!readAhead) {
+            buf.limit(want);
+        }
         try {
             while (buf.position() < n) {
-                if (channel.read(buf) < 0) {
+                if (transport.read(buf) < 0) {
                     throw new EOFException("client closed the connection");
                 }
             }
@@ -37,21 +53,21 @@ public final class WireIn {
     }
 
     public int readInt() throws IOException {
-        need(4);
+        need(4, 4);
         return buf.getInt();
     }
 
     public long readLong() throws IOException {
-        need(8);
+        need(8, 8);
         return buf.getLong();
     }
 
     public int readShort() throws IOException {
-        need(2);
+        need(2, 2);
         return buf.getShort() & 0xffff;
     }
 
-    /** Fills {@code dst} from its position to its limit (buffered bytes first, then the socket). */
+    /** Fills {@code dst} from its position to its limit (buffered bytes first, then the transport). */
     public void readFully(ByteBuffer dst) throws IOException {
         int n = Math.min(buf.remaining(), dst.remaining());
         if (n > 0) {
@@ -59,23 +75,17 @@ public final class WireIn {
             buf.position(buf.position() + n);
         }
         while (dst.hasRemaining()) {
-            if (channel.read(dst) < 0) {
+            if (transport.read(dst) < 0) {
                 throw new EOFException("client closed the connection");
             }
         }
-    }
-
-    public String readString(int length) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(length);
-        readFully(b);
-        return new String(b.array(), StandardCharsets.UTF_8);
     }
 
     /** Reads and drops {@code n} bytes, a buffer at a time, without holding them all in memory. */
     public void skip(long n) throws IOException {
         while (n > 0) {
             if (!buf.hasRemaining()) {
-                need(1);
+                need(1, (int) Math.min(n, buf.capacity()));
             }
             int k = (int) Math.min(n, buf.remaining());
             buf.position(buf.position() + k);

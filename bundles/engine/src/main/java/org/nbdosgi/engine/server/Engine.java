@@ -2,7 +2,6 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +26,7 @@ import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.engine.transport.Transport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * 512) and {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
-public final class Engine implements ServerAdmin, Catalog {
+public final class Engine implements ServerAdmin, Catalog, Routing {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
     private final Providers<Plugin> plugins = new Providers<>();
@@ -207,7 +207,7 @@ public final class Engine implements ServerAdmin, Catalog {
 
     @Override
     public int listenTcp(InetSocketAddress address) throws IOException {
-        Listener l = Listener.tcp(address, this::accepted);
+        Listener l = Listener.tcp(address, this::serve);
         listeners.add(l);
         LOG.info("listening on {}", Listener.describe(l.address()));
         return l.port();
@@ -215,7 +215,7 @@ public final class Engine implements ServerAdmin, Catalog {
 
     @Override
     public void listenUnix(Path path) throws IOException {
-        Listener l = Listener.unix(path, this::accepted);
+        Listener l = Listener.unix(path, this::serve);
         listeners.add(l);
         LOG.info("listening on {}", path);
     }
@@ -232,11 +232,15 @@ public final class Engine implements ServerAdmin, Catalog {
         maxRequestsPerConnection = Math.max(1, n);
     }
 
-    private void accepted(SocketChannel channel, String remote) {
+    /**
+     * Serves one client on its own virtual thread, from the handshake to the end. Listeners call it
+     * for each accepted socket; a transport on standard input and output ({@code -s}) would too.
+     */
+    private void serve(Transport client) {
         long id = connectionIds.incrementAndGet();
-        Connection c = new Connection(id, channel, remote, this, maxRequestsPerConnection, maxBytesPerConnection);
+        Connection c = new Connection(id, client, this, maxRequestsPerConnection, maxBytesPerConnection);
         connections.put(id, c);
-        LOG.debug("connection {} from {}", id, remote);
+        LOG.debug("connection {} from {}", id, client.peer().address());
         Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + "conn-" + id).start(c);
     }
 
@@ -256,7 +260,8 @@ public final class Engine implements ServerAdmin, Catalog {
      * {@code E} when the name is {@code E/rest} (its chain serves {@code rest}); else the catch-all
      * export (the command line's, or the one named ""), which serves the whole name. Null if none.
      */
-    Route route(String name) {
+    @Override
+    public Route route(String name) {
         Export exact = exports.get(name);
         if (exact != null) {
             return new Route(exact, "");
@@ -280,7 +285,8 @@ public final class Engine implements ServerAdmin, Catalog {
     }
 
     /** What NBD_OPT_LIST shows: each export, or the names its chain lists under it. */
-    List<ExportEntry> listExports() {
+    @Override
+    public List<ExportEntry> listExports() {
         List<ExportEntry> out = new ArrayList<>();
         List<Export> sorted = new ArrayList<>(exports.all());
         sorted.sort(Comparator.comparing(Export::name));

@@ -12,6 +12,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import org.nbdosgi.engine.transport.Peer;
+import org.nbdosgi.engine.transport.SocketTransport;
+import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +23,7 @@ final class Listener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
 
     interface Acceptor {
-        void accepted(SocketChannel client, String remote);
+        void accepted(Transport client);
     }
 
     private final ServerSocketChannel server;
@@ -77,7 +80,7 @@ final class Listener implements AutoCloseable {
                 } else {
                     remote = "unix:" + (++n);
                 }
-                acceptor.accepted(c, remote);
+                acceptor.accepted(new SocketTransport(c, new Peer(remote)));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {

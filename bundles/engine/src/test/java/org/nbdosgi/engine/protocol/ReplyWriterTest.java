@@ -2,50 +2,20 @@ package org.nbdosgi.engine.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.engine.transport.MemoryTransport;
 
 class ReplyWriterTest {
-    /** Collects what would go to the socket. */
-    static class Sink implements GatheringByteChannel {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-
-        @Override
-        public long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
-            long n = 0;
-            for (int i = offset; i < offset + length; i++) {
-                n += write(srcs[i]);
-            }
-            return n;
-        }
-
-        @Override
-        public long write(ByteBuffer[] srcs) throws java.io.IOException {
-            return write(srcs, 0, srcs.length);
-        }
-
-        @Override
-        public int write(ByteBuffer src) {
-            byte[] b = new byte[src.remaining()];
-            src.get(b);
-            bytes.writeBytes(b);
-            return b.length;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
+    /** Collects what would go to the client. */
+    static class Sink extends MemoryTransport {
+        Sink() {
+            super(new byte[0]);
         }
     }
 
@@ -101,14 +71,14 @@ class ReplyWriterTest {
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), false, () -> { });
-        assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.bytes.toByteArray()));
+        assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), true).readData(1, 8192, blocks("DD"), false, () -> { });
-        assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.bytes.toByteArray()));
+        assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
@@ -116,21 +86,21 @@ class ReplyWriterTest {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
         new ReplyWriter(sink, new BufferPool(), true).readData(1, 1000, zeros, false, () -> { });
-        assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.bytes.toByteArray()));
+        assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), true, () -> { });
-        assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.bytes.toByteArray()));
+        assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), false).readData(7, 0, blocks("ZD"), false, () -> { });
-        ByteBuffer b = ByteBuffer.wrap(sink.bytes.toByteArray());
+        ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
         assertEquals(7, b.getLong());
@@ -144,17 +114,17 @@ class ReplyWriterTest {
         e.add(10L << 32, 4096, 0);
         Sink one = new Sink();
         new ReplyWriter(one, new BufferPool(), true).blockStatus(1, 1, e, 65536, true, () -> { });
-        assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.bytes.toByteArray()));
+        assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.written.toByteArray()));
         Sink all = new Sink();
         new ReplyWriter(all, new BufferPool(), true).blockStatus(1, 1, e, 65536, false, () -> { });
-        assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.bytes.toByteArray()));
+        assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.written.toByteArray()));
     }
 
     @Test
     void structuredErrorsCarryTheMessage() throws Exception {
         Sink sink = new Sink();
         new ReplyWriter(sink, new BufferPool(), true).error(3, 28, "no space", () -> { });
-        assertEquals(List.of("ERROR 28 no space DONE"), chunks(sink.bytes.toByteArray()));
+        assertEquals(List.of("ERROR 28 no space DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
@@ -163,7 +133,7 @@ class ReplyWriterTest {
         ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false);
         w.ok(7, () -> { });
         w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
-        ByteBuffer b = ByteBuffer.wrap(simple.bytes.toByteArray());
+        ByteBuffer b = ByteBuffer.wrap(simple.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
         assertEquals(7, b.getLong());
@@ -177,7 +147,7 @@ class ReplyWriterTest {
         w = new ReplyWriter(structured, new BufferPool(), true);
         w.ok(7, () -> { });
         w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
-        assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.bytes.toByteArray()));
+        assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
     }
 
     @Test
@@ -202,7 +172,7 @@ class ReplyWriterTest {
             t.join();
         }
         assertEquals(1600, done.get());
-        List<String> got = chunks(sink.bytes.toByteArray());
+        List<String> got = chunks(sink.written.toByteArray());
         assertEquals(1600, got.size());
         assertEquals(true, got.stream().allMatch(c -> c.equals("DATA 0 4096 DONE")));
     }

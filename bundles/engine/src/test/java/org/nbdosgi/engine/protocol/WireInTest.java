@@ -1,0 +1,62 @@
+package org.nbdosgi.engine.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.EOFException;
+import java.nio.ByteBuffer;
+
+import org.junit.jupiter.api.Test;
+import org.nbdosgi.engine.transport.MemoryTransport;
+
+class WireInTest {
+    private static byte[] stream(int size) {
+        byte[] b = new byte[size];
+        for (int i = 0; i < size; i++) {
+            b[i] = (byte) i;
+        }
+        return b;
+    }
+
+    @Test
+    void untilReadAheadNothingPastWhatWasAskedForIsTakenFromTheTransport() throws Exception {
+        MemoryTransport t = new MemoryTransport(ByteBuffer.allocate(16 + 100).putInt(7).putShort((short) 9).putLong(42)
+                .putShort((short) 3).array());
+        WireIn in = new WireIn(t);
+        assertEquals(7, in.readInt());
+        assertEquals(9, in.readShort());
+        assertEquals(42, in.readLong());
+        ByteBuffer two = ByteBuffer.allocate(2);
+        in.readFully(two);
+        assertEquals(3, two.flip().getShort());
+        assertEquals(100, t.input.remaining(), "what follows stays in the transport (for TLS after STARTTLS)");
+    }
+
+    @Test
+    void skippingATooLongOptionStopsAtItsEnd() throws Exception {
+        MemoryTransport t = new MemoryTransport(stream(200_000 + 10));
+        WireIn in = new WireIn(t);
+        in.skip(200_000);
+        assertEquals(10, t.input.remaining());
+        assertEquals(ByteBuffer.wrap(stream(200_004)).getInt(200_000), in.readInt());
+    }
+
+    @Test
+    void withReadAheadOneRefillTakesWhatTheTransportHas() throws Exception {
+        MemoryTransport t = new MemoryTransport(ByteBuffer.allocate(24).putInt(1).putInt(2).putLong(3).putLong(4).array());
+        WireIn in = new WireIn(t);
+        assertEquals(1, in.readInt());
+        in.readAhead();
+        assertEquals(2, in.readInt());
+        assertEquals(0, t.input.remaining(), "the rest is buffered");
+        assertEquals(3, in.readLong());
+        assertEquals(4, in.readLong());
+        assertThrows(EOFException.class, in::readInt);
+    }
+
+    @Test
+    void theEndOfTheStreamInTheMiddleOfAValueIsAnEof() {
+        WireIn in = new WireIn(new MemoryTransport(new byte[] {1, 2}));
+        assertThrows(EOFException.class, in::readInt);
+    }
+}

@@ -1,0 +1,162 @@
+package org.nbdosgi.engine.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.engine.protocol.Nbd;
+import org.nbdosgi.engine.protocol.WireIn;
+import org.nbdosgi.engine.transport.MemoryTransport;
+
+/** The option haggling over an in-memory transport, with a server that has no exports to attach to. */
+class HandshakeTest {
+    /** A server whose list shows two names but which routes none (attaching needs a running export). */
+    private static final Routing NO_ROUTE = new Routing() {
+        @Override
+        public Route route(String name) {
+            return null;
+        }
+
+        @Override
+        public List<ExportEntry> listExports() {
+            return List.of(new ExportEntry("a", null), new ExportEntry("b", "disk b"));
+        }
+    };
+
+    /** What a client sends: its flags, then options. */
+    private static final class Script {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        Script(int clientFlags) {
+            bytes.writeBytes(ByteBuffer.allocate(4).putInt(clientFlags).array());
+        }
+
+        Script option(int option, byte[] data) {
+            bytes.writeBytes(ByteBuffer.allocate(16).putLong(Nbd.IHAVEOPT).putInt(option).putInt(data.length).array());
+            bytes.writeBytes(data);
+            return this;
+        }
+
+        Script option(int option) {
+            return option(option, new byte[0]);
+        }
+
+        Script raw(byte[] b) {
+            bytes.writeBytes(b);
+            return this;
+        }
+    }
+
+    private record Reply(int option, int type, String data) {
+    }
+
+    private static MemoryTransport run(Script s) throws Exception {
+        MemoryTransport t = new MemoryTransport(s.bytes.toByteArray());
+        assertNull(new Handshake(1, t, new WireIn(t), NO_ROUTE, why -> { }).run(), "no transmission without an export");
+        return t;
+    }
+
+    /** The option replies after the greeting, which is checked. */
+    private static List<Reply> replies(MemoryTransport t) {
+        ByteBuffer b = ByteBuffer.wrap(t.written.toByteArray());
+        assertEquals(Nbd.NBDMAGIC, b.getLong());
+        assertEquals(Nbd.IHAVEOPT, b.getLong());
+        assertEquals(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES, b.getShort());
+        List<Reply> out = new ArrayList<>();
+        while (b.hasRemaining()) {
+            assertEquals(Nbd.OPTION_REPLY_MAGIC, b.getLong());
+            int option = b.getInt();
+            int type = b.getInt();
+            byte[] data = new byte[b.getInt()];
+            b.get(data);
+            out.add(new Reply(option, type, new String(data, StandardCharsets.ISO_8859_1)));
+        }
+        return out;
+    }
+
+    private static byte[] goRequest(String name) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + n.length + 2).putInt(n.length).put(n).putShort((short) 0).array();
+    }
+
+    @Test
+    void optionsAreAnsweredInOrderUntilTheClientAborts() throws Exception {
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)
+                .option(Nbd.OPT_STRUCTURED_REPLY)
+                .option(Nbd.OPT_STRUCTURED_REPLY)
+                .option(Nbd.OPT_LIST)
+                .option(Nbd.OPT_STARTTLS)
+                .option(Nbd.OPT_GO, goRequest("nope"))
+                .option(99)
+                .option(Nbd.OPT_ABORT));
+        List<Reply> r = replies(t);
+        assertEquals(new Reply(Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ACK, ""), r.get(0));
+        assertEquals(new Reply(Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ERR_INVALID, "structured replies are already on"), r.get(1));
+        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_SERVER, "\0\0\0\1a"), r.get(2));
+        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_SERVER, "\0\0\0\1bdisk b"), r.get(3));
+        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_ACK, ""), r.get(4));
+        assertEquals(new Reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not available on this server"), r.get(5));
+        assertEquals(new Reply(Nbd.OPT_GO, Nbd.REP_ERR_UNKNOWN, "no export named 'nope'"), r.get(6));
+        assertEquals(new Reply(99, Nbd.REP_ERR_UNSUP, "option 99 is not supported"), r.get(7));
+        assertEquals(new Reply(Nbd.OPT_ABORT, Nbd.REP_ACK, ""), r.get(8));
+        assertEquals(9, r.size());
+    }
+
+    @Test
+    void metaContextsNeedStructuredRepliesAndListBaseAllocation() throws Exception {
+        byte[] q = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+        byte[] list = ByteBuffer.allocate(4 + 1 + 4 + 4 + q.length).putInt(1).put((byte) 'x').putInt(1)
+                .putInt(q.length).put(q).array();
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
+                .option(Nbd.OPT_LIST_META_CONTEXT, list)
+                .option(Nbd.OPT_STRUCTURED_REPLY)
+                .option(Nbd.OPT_LIST_META_CONTEXT, list)
+                .option(Nbd.OPT_SET_META_CONTEXT, list)
+                .option(Nbd.OPT_ABORT));
+        List<Reply> r = replies(t);
+        assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_ERR_INVALID, "negotiate structured replies first"), r.get(0));
+        assertEquals(Nbd.REP_ACK, r.get(1).type());
+        assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_META_CONTEXT, "\0\0\0\0" + Nbd.BASE_ALLOCATION), r.get(2));
+        assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_ACK, ""), r.get(3));
+        assertEquals(new Reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_UNKNOWN, "no export named 'x'"), r.get(4));
+        assertEquals(Nbd.REP_ACK, r.get(5).type());
+    }
+
+    @Test
+    void theHandshakeReadsNothingPastTheOptionItAnswers() throws Exception {
+        byte[] after = "bytes a client sends after an option it must wait on".getBytes(StandardCharsets.US_ASCII);
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).option(Nbd.OPT_ABORT).raw(after));
+        assertEquals(after.length, t.input.remaining(), "left for whatever comes next (TLS after STARTTLS)");
+    }
+
+    @Test
+    void anOversizedOptionIsSkippedAndRefused() throws Exception {
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
+                .option(Nbd.OPT_LIST, new byte[64 * 1024 + 1])
+                .option(Nbd.OPT_ABORT));
+        List<Reply> r = replies(t);
+        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_ERR_TOO_BIG, "option data too long"), r.get(0));
+        assertEquals(new Reply(Nbd.OPT_ABORT, Nbd.REP_ACK, ""), r.get(1));
+    }
+
+    @Test
+    void unknownClientFlagsOrABadMagicEndTheHandshake() throws Exception {
+        assertEquals(List.of(), replies(run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE | 4).option(Nbd.OPT_ABORT))));
+        assertEquals(List.of(), replies(run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(new byte[16]))));
+    }
+
+    @Test
+    void aClientThatLeavesMidOptionIsAnEof() {
+        MemoryTransport t = new MemoryTransport(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(new byte[] {0x49, 0x48}).bytes.toByteArray());
+        assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t), NO_ROUTE, why -> { }).run());
+    }
+}
