@@ -13,6 +13,8 @@ for candidate in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(comman
 done
 [ -n "${java:-}" ] || { echo "nbd-osgi: needs Java 21 or later; set JAVA_HOME" >&2; exit 1; }
 jvm_flags="--enable-native-access=ALL-UNNAMED"
+# The ip filter's uid:/gid:/pid: rules need a Unix socket's SO_PEERCRED, read on the socket's descriptor.
+jvm_flags="$jvm_flags --add-exports java.base/sun.nio.ch=ALL-UNNAMED"
 # Memory disks and I/O buffers live in direct memory; its default limit is the heap's (a quarter of RAM).
 ram_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null)
 if [ -n "$ram_kib" ]; then jvm_flags="$jvm_flags -XX:MaxDirectMemorySize=${ram_kib}k"; fi

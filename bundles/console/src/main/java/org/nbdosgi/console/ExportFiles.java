@@ -43,11 +43,16 @@ final class ExportFiles {
         return etc.resolve(PREFIX + base + ".cfg");
     }
 
-    private static String nameIn(Path file) throws IOException {
+    private static Properties load(Path file) throws IOException {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file)) {
             p.load(r);
         }
+        return p;
+    }
+
+    private static String nameIn(Path file) throws IOException {
+        Properties p = load(file);
         String n = p.getProperty("name");
         if (n != null) {
             return n.trim();
@@ -74,6 +79,13 @@ final class ExportFiles {
             line(b, p.getKey().equals(ExportSpec.MAGIC_KEY) ? magic : p.getKey(), p.getValue());
         }
         Path file = fileOf(spec.name());
+        if (Files.exists(file)) {
+            // what the console does not change stays: the export's TLS allow-list (tls.allow)
+            Properties old = load(file);
+            for (String k : old.stringPropertyNames().stream().filter(k -> k.startsWith("tls.")).sorted().toList()) {
+                line(b, k, old.getProperty(k));
+            }
+        }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.writeString(tmp, b);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.felix.service.command.Function;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ConnectionInfo;
+import org.nbdosgi.api.Peer;
 import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
@@ -81,7 +82,10 @@ public final class NbdShell {
                                 + " (file dir=); a parked or failed export says why",
                         (Body) this::exports),
                 command("connections", "list the client connections",
-                        "\n  IN-FLIGHT: requests being served now; READ, WRITTEN: payload bytes", (Body) this::connections),
+                        "\n  IN-FLIGHT: requests being served now; READ, WRITTEN: payload bytes"
+                                + "\n  TLS, CIPHER: the TLS version and cipher suite (- without TLS)"
+                                + "\n  IDENTITY: psk:NAME, or the certificate's subject:DN (anonymous: TLS without credentials)",
+                        (Body) this::connections),
                 command("chain", "show an export's layers, their parameters, thread model and clients", "NAME",
                         (Body) this::chain),
                 command("export-add", "create an export (nbdkit syntax), written to etc/",
@@ -148,12 +152,16 @@ public final class NbdShell {
 
     private void connections(List<String> args, PrintStream out) {
         Command.noMoreOptions(args);
-        Table t = new Table("ID", "CLIENT", "EXPORT", "ASKED-FOR", "AGE", "IN-FLIGHT", "REQUESTS", "READ", "WRITTEN");
+        Table t = new Table("ID", "CLIENT", "EXPORT", "ASKED-FOR", "AGE", "IN-FLIGHT", "REQUESTS", "READ", "WRITTEN",
+                "TLS", "CIPHER", "IDENTITY");
         Instant now = Instant.now();
         for (ConnectionInfo c : admin.connections()) {
+            Peer p = c.peer();
             t.row(c.id(), c.clientAddress(), c.export() == null ? "(negotiating)" : Command.quoted(c.export()),
                     c.requestedName() == null ? "-" : Command.quoted(c.requestedName()),
-                    Duration.between(c.since(), now).toSeconds() + "s", c.inFlight(), c.requests(), c.bytesRead(), c.bytesWritten());
+                    Duration.between(c.since(), now).toSeconds() + "s", c.inFlight(), c.requests(), c.bytesRead(), c.bytesWritten(),
+                    p.tlsVersion() == null ? "-" : p.tlsVersion(), p.tlsCipher() == null ? "-" : p.tlsCipher(),
+                    p.tlsIdentity() != null ? p.tlsIdentity() : p.tlsVersion() != null ? "anonymous" : "-");
         }
         out.print(t);
     }

@@ -21,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A TLS server's material, kept current: the files of its {@link TlsSettings} are checked every
+ * A TLS server's material and authorization rules, kept current: the files of its {@link TlsSettings} are checked every
  * {@code interval} and, when one changed, read again. New handshakes use the new material;
  * established connections keep theirs. New material that does not load (a broken file, a key
  * that does not match its certificate) is refused with one log line, and the material in use
@@ -48,12 +48,15 @@ public final class TlsServer implements AutoCloseable {
     private final TlsSettings settings;
     private final Thread watcher;
     private volatile TlsContext current;
+    private volatile TlsAuthorization authorization;
     private List<Stamp> inUse;        // watcher's
     private List<Stamp> lastRefused;  // watcher's: a refused state is logged once
 
-    private TlsServer(TlsSettings settings, TlsContext first, List<Stamp> stamps, Duration interval) {
+    private TlsServer(TlsSettings settings, TlsContext first, TlsAuthorization authorization, List<Stamp> stamps,
+                      Duration interval) {
         this.settings = settings;
         this.current = first;
+        this.authorization = authorization;
         this.inUse = stamps;
         if (interval == null) {
             watcher = null;
@@ -70,13 +73,19 @@ public final class TlsServer implements AutoCloseable {
      */
     public static TlsServer start(TlsSettings settings, Duration interval) throws TlsException {
         List<Stamp> stamps = stamps(settings);
+        TlsAuthorization authorization = settings.loadAuthorization();
         TlsContext context = load(settings);
         LOG.info("TLS: {}", describe(settings));
-        return new TlsServer(settings, context, stamps, interval);
+        return new TlsServer(settings, context, authorization, stamps, interval);
     }
 
     public TlsSettings settings() {
         return settings;
+    }
+
+    /** The newest authorization rules. Any thread. */
+    public TlsAuthorization authorization() {
+        return authorization;
     }
 
     /** A server-side engine for a new connection, from the newest material. Any thread. */
@@ -127,7 +136,9 @@ public final class TlsServer implements AutoCloseable {
             return false;
         }
         TlsContext fresh;
+        TlsAuthorization rules;
         try {
+            rules = settings.loadAuthorization();
             fresh = load(settings);
         } catch (TlsException e) {
             if (!before.equals(stamps(settings))) {
@@ -143,6 +154,7 @@ public final class TlsServer implements AutoCloseable {
         }
         TlsContext old = current;
         current = fresh;
+        authorization = rules;
         inUse = before;
         lastRefused = null;
         old.close();                                        // its connections keep what they use
@@ -173,6 +185,9 @@ public final class TlsServer implements AutoCloseable {
         }
         if (s.pskFile() != null) {
             parts.add("pre-shared keys from " + s.pskFile());
+        }
+        if (s.authorization() != null) {
+            parts.add("authorization from " + s.authorization());
         }
         return String.join(", ", parts);
     }

@@ -16,8 +16,13 @@ import java.util.Map;
  * @param verifyPeer   require a client certificate signed by {@value #CA_CERT} (and not revoked
  *                     in {@value #CA_CRL})
  * @param pskFile      {@code identity:hexkey} lines; or null
+ * @param authorization allow-lists of client identities per export ({@link TlsAuthorization}); or null
  */
-public record TlsSettings(Path certificates, boolean verifyPeer, Path pskFile) {
+public record TlsSettings(Path certificates, boolean verifyPeer, Path pskFile, Path authorization) {
+    public TlsSettings(Path certificates, boolean verifyPeer, Path pskFile) {
+        this(certificates, verifyPeer, pskFile, null);
+    }
+
     public static final String CA_CERT = "ca-cert.pem";
     public static final String CA_CRL = "ca-crl.pem";
     public static final String SERVER_CERT = "server-cert.pem";
@@ -34,7 +39,15 @@ public record TlsSettings(Path certificates, boolean verifyPeer, Path pskFile) {
         if (pskFile != null) {
             out.add(pskFile);
         }
+        if (authorization != null) {
+            out.add(authorization);
+        }
         return out;
+    }
+
+    /** Reads the authorization file, or gives {@link TlsAuthorization#NONE} when there is none. */
+    public TlsAuthorization loadAuthorization() throws TlsException {
+        return authorization == null ? TlsAuthorization.NONE : TlsAuthorization.read(authorization);
     }
 
     /** Checks and reads the files into server credentials; the message of a failure is one line naming the file. */

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * a CA, a server certificate for localhost, client certificates (good, expired, revoked, from
  * another CA) in the directory layout libnbd and qemu read ({@code ca-cert.pem},
  * {@code client-cert.pem}, {@code client-key.pem}), and PSK files. ECDSA keys: quick to make.
- * Shared with the interop tests (this module's test jar).
+ * Shared with the interop tests (this module's test jar), so it names nbdkit's files itself.
  */
 public final class TestPki {
     private final Path root;
@@ -37,8 +37,8 @@ public final class TestPki {
         Files.createDirectories(p.server);
         Files.createDirectories(p.caCert.getParent());
         p.makeCa(p.caKey, p.caCert, "nbd-osgi test CA");
-        Files.copy(p.caCert, p.server.resolve(TlsSettings.CA_CERT));
-        p.issue(p.server.resolve(TlsSettings.SERVER_KEY), p.server.resolve(TlsSettings.SERVER_CERT), """
+        Files.copy(p.caCert, p.server.resolve("ca-cert.pem"));
+        p.issue(p.server.resolve("server-key.pem"), p.server.resolve("server-cert.pem"), """
                 organization = nbd-osgi test
                 cn = localhost
                 dns_name = localhost
@@ -101,7 +101,7 @@ public final class TestPki {
         Path tmp = root.resolve("ca-crl.pem.tmp");
         cmd.addAll(List.of("--outfile", tmp.toString()));
         run(cmd);
-        Files.move(tmp, server.resolve(TlsSettings.CA_CRL), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, server.resolve("ca-crl.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** A PSK file (mode 0600) with a random 32-byte key for each identity. */
@@ -122,12 +122,12 @@ public final class TestPki {
 
     /** A fresh server certificate (another serial, same subject) with a key of its own, into {@code dir}. */
     public void reissueServer(Path dir, String cn) throws IOException {
-        Path key = dir.resolve(TlsSettings.SERVER_KEY + ".new");
-        Path cert = dir.resolve(TlsSettings.SERVER_CERT + ".new");
+        Path key = dir.resolve("server-key.pem" + ".new");
+        Path cert = dir.resolve("server-cert.pem" + ".new");
         issue(key, cert, "cn = " + cn + "\ndns_name = localhost\nip_address = 127.0.0.1\ntls_www_server\nsigning_key\n"
                 + "expiration_days = 30\n", caKey, caCert);
-        Files.move(key, dir.resolve(TlsSettings.SERVER_KEY), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.move(cert, dir.resolve(TlsSettings.SERVER_CERT), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(key, dir.resolve("server-key.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(cert, dir.resolve("server-cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String validity(int days) {

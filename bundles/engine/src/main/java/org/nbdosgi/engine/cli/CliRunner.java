@@ -20,6 +20,8 @@ import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.engine.server.Engine;
+import org.nbdosgi.engine.server.TlsMode;
+import org.nbdosgi.tls.TlsSettings;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -65,6 +67,7 @@ public final class CliRunner {
     private Path privateDir;
     private Path pidFile;
     private volatile Process captive;
+    private ContainerTls containerTls;
 
     @Activate
     void activate(BundleContext ctx) {
@@ -78,6 +81,9 @@ public final class CliRunner {
 
     @Deactivate
     void deactivate() {
+        if (containerTls != null) {
+            containerTls.close();
+        }
         Process p = captive;
         if (p != null) {
             p.destroy();
@@ -111,7 +117,9 @@ public final class CliRunner {
     }
 
     /** Container mode: listeners from the framework properties; keeps running (returns -1). */
-    private int container() throws IOException {
+    private int container() throws IOException, CommandLine.UsageException {
+        containerTls = new ContainerTls(engine, context);
+        containerTls.start();                               // before listening: no client ever sees the wrong mode
         String socket = context.getProperty("nbd.listen.socket");
         if (socket != null && !socket.isBlank()) {
             engine.listenUnix(Path.of(socket.trim()));
@@ -146,6 +154,8 @@ public final class CliRunner {
         if (cl.threads() != null) {
             engine.maxRequestsPerConnection(cl.threads());
         }
+        TlsOptions tls = TlsOptions.of(cl.tls());
+        configureTls(tls);
         ExportSpec spec = ExportSpec.parse(cl.exportName(), cl.readOnly(), cl.exportArgs());
         engine.addExport(spec, true);
 
@@ -176,7 +186,7 @@ public final class CliRunner {
             ready.run();
         }
         if (cl.run() != null) {
-            return runCaptive(cl, socket, port);
+            return runCaptive(cl, tls, socket, port);
         }
         return -1;
     }
@@ -195,25 +205,33 @@ public final class CliRunner {
         return bound;
     }
 
-    private int runCaptive(CommandLine cl, String socket, Integer port) throws IOException, InterruptedException {
+    private int runCaptive(CommandLine cl, TlsOptions tls, String socket, Integer port) throws IOException, InterruptedException {
         String name = cl.exportName();
         String encoded = URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", cl.run()).inheritIO();
         Map<String, String> env = pb.environment();
+        // as nbdkit: with --tls=require the URI is nbds and names the certificates (or else the PSK file)
+        boolean secure = tls.mode() == TlsMode.REQUIRE;
+        String tlsQuery = !secure ? "" : tls.certificates() != null ? "tls-certificates=" + uriQuote(tls.certificates().toString())
+                : tls.psk() != null ? "tls-psk-file=" + uriQuote(tls.psk().toString()) : "";
         if (socket != null) {
-            env.put("uri", "nbd+unix:///" + encoded + "?socket=" + socket);
+            env.put("uri", (secure ? "nbds" : "nbd") + "+unix:///" + encoded + "?socket=" + socket
+                    + (tlsQuery.isEmpty() ? "" : "&" + tlsQuery));
             env.put("nbd", "nbd:unix:" + socket + (name.isEmpty() ? "" : ":exportname=" + name));
             env.put("unixsocket", socket);
         } else {
             String host = uriHost(cl.address());
-            env.put("uri", "nbd://" + host + ":" + port + (name.isEmpty() ? "" : "/" + encoded));
+            env.put("uri", (secure ? "nbds" : "nbd") + "://" + host + ":" + port + (name.isEmpty() ? "" : "/" + encoded)
+                    + (tlsQuery.isEmpty() ? "" : "?" + tlsQuery));
             env.put("nbd", "nbd:" + host + ":" + port + (name.isEmpty() ? "" : ":exportname=" + name));
         }
         if (port != null) {
             env.put("port", Integer.toString(port));
         }
         env.put("exportname", name);
-        env.put("tls", "0");
+        if (tls.mode().captiveValue() != null) {
+            env.put("tls", tls.mode().captiveValue());       // unset when off, as nbdkit does
+        }
         String console = context.getProperty("nbd.console.socket");
         if (console != null) {
             env.put("console", console);
@@ -222,6 +240,30 @@ public final class CliRunner {
         int code = captive.waitFor();
         captive = null;
         return code;
+    }
+
+    /** Percent-encodes what a URI query value cannot hold as is; slashes stay readable. */
+    static String uriQuote(String s) {
+        StringBuilder b = new StringBuilder();
+        for (byte c : s.getBytes(StandardCharsets.UTF_8)) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~/".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(String.format("%02X", c & 0xff));
+            }
+        }
+        return b.toString();
+    }
+
+    /** Loads the TLS material into the engine, or throws one line for the user. */
+    private void configureTls(TlsOptions tls) throws CommandLine.UsageException, IOException {
+        TlsSettings settings;
+        try {
+            settings = tls.settings();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.UsageException(e.getMessage());
+        }
+        engine.configureTls(tls.mode(), settings);
     }
 
     /**

@@ -3,6 +3,8 @@ package org.nbdosgi.engine.cli;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.nbdosgi.engine.server.TlsMode;
+
 /**
  * The nbdkit command line, parsed: options may come before the plugin or after its parameters
  * (as {@code nbdkit PLUGIN ... --run CMD}); words after the plugin name that do not start with
@@ -10,11 +12,17 @@ import java.util.List;
  */
 record CommandLine(String unixSocket, Integer port, String address, boolean readOnly, String exportName,
                    boolean foreground, String pidFile, List<String> filters, String plugin, List<String> params,
-                   String run, Integer threads, boolean verbose, boolean help, boolean version, boolean exitWithParent) {
+                   String run, Integer threads, boolean verbose, boolean help, boolean version, boolean exitWithParent,
+                   Tls tls) {
+
+    /** The {@code --tls*} options as given (null: not given). */
+    record Tls(TlsMode mode, String certificates, boolean verifyPeer, String psk, String authz) {
+    }
 
     static final String USAGE = """
             usage: nbd-osgi [-U SOCKET | -U - | -p PORT] [-i ADDR] [-r] [-e EXPORTNAME] [-f] [-P PIDFILE]
-                            [-t THREADS] [-v] [--exit-with-parent]
+                            [-t THREADS] [-v] [--exit-with-parent] [--tls=off|on|require]
+                            [--tls-certificates=DIR] [--tls-verify-peer] [--tls-psk=FILE] [--tls-authz=FILE]
                             [--filter=NAME]... PLUGIN [[key=]value]... [--run 'COMMAND']
                    nbd-osgi PLUGIN --help      nbd-osgi --help      nbd-osgi --version
                    nbd-osgi                    (no arguments: container mode, exports from etc/, console)
@@ -30,6 +38,12 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
               -v, --verbose               debug logging
               --exit-with-parent          stop when the parent process exits
               --filter=NAME               stack a filter over the plugin (the first is outermost)
+              --tls=off|on|require        TLS: refused, offered, or required before any other option
+              --tls-certificates=DIR      ca-cert.pem, server-cert.pem, server-key.pem, ca-crl.pem
+                                          (default: /etc/pki/nbdkit as root, else ~/.pki/nbdkit)
+              --tls-verify-peer           require a client certificate signed by the CA
+              --tls-psk=FILE              pre-shared keys, identity:hexkey lines
+              --tls-authz=FILE            allow-lists of client identities per export
               --run 'COMMAND'             captive mode: run COMMAND with $uri $nbd $unixsocket $port
                                           $exportname set, stop when it exits, exit with its status
             """;
@@ -61,6 +75,11 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
         boolean help = false;
         boolean version = false;
         boolean exitWithParent = false;
+        TlsMode tlsMode = TlsMode.OFF;
+        String tlsCertificates = null;
+        boolean tlsVerifyPeer = false;
+        String tlsPsk = null;
+        String tlsAuthz = null;
 
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -100,11 +119,16 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
                 case "-n", "--newstyle" -> flag(name, value);
                 case "-o", "--oldstyle" -> throw new UsageException("oldstyle negotiation is not supported (clients use newstyle)");
                 case "--tls" -> {
-                    String mode = value(args, i, name, value);
-                    if (!mode.equals("off")) {
-                        throw new UsageException("--tls=" + mode + ": TLS is not supported yet");
+                    try {
+                        tlsMode = TlsMode.parse(value(args, i, name, value));
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(e.getMessage());
                     }
                 }
+                case "--tls-certificates" -> tlsCertificates = value(args, i, name, value);
+                case "--tls-verify-peer" -> tlsVerifyPeer = flag(name, value);
+                case "--tls-psk" -> tlsPsk = value(args, i, name, value);
+                case "--tls-authz" -> tlsAuthz = value(args, i, name, value);
                 default -> throw new UsageException("unknown option '" + a + "' (see nbd-osgi --help)");
             }
             if (value == null && takesValue(name)) {
@@ -115,7 +139,8 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
             throw new UsageException("bad filter name in --filter");
         }
         return new CommandLine(unix, port, address, readOnly, export, foreground || run != null, pidFile,
-                List.copyOf(filters), plugin, List.copyOf(params), run, threads, verbose, help, version, exitWithParent);
+                List.copyOf(filters), plugin, List.copyOf(params), run, threads, verbose, help, version, exitWithParent,
+                new Tls(tlsMode, tlsCertificates, tlsVerifyPeer, tlsPsk, tlsAuthz));
     }
 
     /** {@code -fr} is {@code -f -r}, as with getopt. */
@@ -136,7 +161,8 @@ record CommandLine(String unixSocket, Integer port, String address, boolean read
     private static boolean takesValue(String name) {
         return switch (name) {
             case "-U", "--unix", "-p", "--port", "-i", "--ip-addr", "--ipaddr", "-e", "--export", "--export-name",
-                 "--exportname", "-P", "--pidfile", "--pid-file", "--filter", "--run", "-t", "--threads", "--tls" -> true;
+                 "--exportname", "-P", "--pidfile", "--pid-file", "--filter", "--run", "-t", "--threads", "--tls",
+                 "--tls-certificates", "--tls-psk", "--tls-authz" -> true;
             default -> false;
         };
     }

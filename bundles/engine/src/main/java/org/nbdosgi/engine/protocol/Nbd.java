@@ -96,6 +96,22 @@ public final class Nbd {
     /** Longest string (export name, description, query) the spec lets us accept. */
     public static final int MAX_STRING = 4096;
 
+    /** The spec's name of an option, for logs ({@code NBD_OPT_GO}). */
+    public static String optionName(int option) {
+        return switch (option) {
+            case OPT_EXPORT_NAME -> "NBD_OPT_EXPORT_NAME";
+            case OPT_ABORT -> "NBD_OPT_ABORT";
+            case OPT_LIST -> "NBD_OPT_LIST";
+            case OPT_STARTTLS -> "NBD_OPT_STARTTLS";
+            case OPT_INFO -> "NBD_OPT_INFO";
+            case OPT_GO -> "NBD_OPT_GO";
+            case OPT_STRUCTURED_REPLY -> "NBD_OPT_STRUCTURED_REPLY";
+            case OPT_LIST_META_CONTEXT -> "NBD_OPT_LIST_META_CONTEXT";
+            case OPT_SET_META_CONTEXT -> "NBD_OPT_SET_META_CONTEXT";
+            default -> "option " + option;
+        };
+    }
+
     public static String commandName(int type) {
         return switch (type) {
             case CMD_READ -> "read";

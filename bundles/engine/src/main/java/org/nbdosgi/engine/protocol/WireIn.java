@@ -16,12 +16,23 @@ import org.nbdosgi.engine.transport.Transport;
  * much as the transport has, so several small requests cost one system call.
  */
 public final class WireIn {
-    private final Transport transport;
+    private Transport transport;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024).flip();
     private boolean readAhead;
 
     public WireIn(Transport transport) {
         this.transport = transport;
+    }
+
+    /**
+     * Reads from {@code next} from now on: after NBD_OPT_STARTTLS, the TLS transport over the same
+     * stream. Exact reading guarantees nothing of the old transport is buffered at that point.
+     */
+    public void continueOn(Transport next) {
+        if (buf.hasRemaining()) {
+            throw new IllegalStateException("bytes of the previous transport are still buffered");
+        }
+        transport = next;
     }
 
     /** From now on, refills take as much as the transport has (transmission). */

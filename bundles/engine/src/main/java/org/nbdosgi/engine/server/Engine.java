@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ConnectionInfo;
@@ -27,6 +28,9 @@ import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.transport.Transport;
+import org.nbdosgi.tls.TlsException;
+import org.nbdosgi.tls.TlsServer;
+import org.nbdosgi.tls.TlsSettings;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
@@ -47,7 +51,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
  * export, default 30s), {@code nbd.connection.requests} (requests in flight per connection, default
- * 512) and {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M).
+ * 512), {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M),
+ * {@code nbd.tls.handshake-timeout} (how long a client may take over its TLS handshake, default
+ * 10s) and {@code nbd.tls.reload} (how often TLS material files are checked for changes, default 1s).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
 public final class Engine implements ServerAdmin, Catalog, Routing {
@@ -64,6 +70,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
     private int maxBytesPerConnection = 64 << 20;
+    private volatile ServerTls tls = ServerTls.OFF;
+    private Duration tlsHandshakeTimeout = ServerTls.DEFAULT_HANDSHAKE_TIMEOUT;
+    private Duration tlsReload = Duration.ofSeconds(1);
+    /** Each configured export's own allow-list ({@code tls.allow} in its etc/ file). */
+    private final Map<String, List<String>> allowLists = new ConcurrentHashMap<>();
 
     public Engine() {
     }
@@ -85,6 +96,14 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (bytes != null) {
             maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
         }
+        String handshake = context.getProperty("nbd.tls.handshake-timeout");
+        if (handshake != null) {
+            tlsHandshakeTimeout = Units.parseDuration(handshake);
+        }
+        String reload = context.getProperty("nbd.tls.reload");
+        if (reload != null) {
+            tlsReload = Units.parseDuration(reload);
+        }
         exports = new Exports(this, pool, control, parkTimeoutMillis);
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
@@ -93,6 +112,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     @Deactivate
     void deactivate() throws Exception {
         stopListening();
+        ServerTls t = tls;
+        tls = ServerTls.OFF;
+        if (t.material() != null) {
+            t.material().close();
+        }
         control.call(() -> {
             exports.removeAll();
             return null;
@@ -253,6 +277,60 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return pool;
     }
 
+    // ---- TLS (control plane) ------------------------------------------------------------------
+
+    /**
+     * Sets the server's TLS: {@code --tls} and the material. Connections that start from now on
+     * use it; established ones keep what they negotiated. The material's files are then watched
+     * and reloaded when they change. A setting whose material does not load throws (one line
+     * naming the file) and leaves the previous one in force. {@code settings} is ignored when
+     * the mode is off.
+     */
+    public void configureTls(TlsMode mode, TlsSettings settings) throws TlsException {
+        ServerTls next = mode == TlsMode.OFF ? new ServerTls(TlsMode.OFF, null, tlsHandshakeTimeout)
+                : new ServerTls(mode, TlsServer.start(settings, tlsReload), tlsHandshakeTimeout);
+        ServerTls old = tls;
+        tls = next;
+        if (old.material() != null) {
+            old.material().close();
+        }
+        LOG.info("TLS {}", mode.name().toLowerCase());
+    }
+
+    /** The mode now in force. */
+    public TlsMode tlsMode() {
+        return tls.mode();
+    }
+
+    /**
+     * Sets the allow-list an export's configuration gives ({@code tls.allow}); empty for none. Set
+     * before the export starts, so no client reaches it unchecked.
+     */
+    public void allowList(String export, List<String> identities) {
+        if (identities.isEmpty()) {
+            allowLists.remove(export);
+        } else {
+            allowLists.put(export, List.copyOf(identities));
+        }
+    }
+
+    @Override
+    public ServerTls tls() {
+        return tls;
+    }
+
+    @Override
+    public List<String> allowed(String export) {
+        List<String> own = allowLists.getOrDefault(export, List.of());
+        List<String> fromFile = tls.rulesFor(export);
+        if (fromFile.isEmpty()) {
+            return own;
+        }
+        List<String> all = new ArrayList<>(fromFile);
+        all.addAll(own);
+        return all;
+    }
+
     // ---- routing (data plane) ---------------------------------------------------------------
 
     /**
@@ -284,13 +362,16 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return null;
     }
 
-    /** What NBD_OPT_LIST shows: each export, or the names its chain lists under it. */
+    /** What NBD_OPT_LIST shows: each export {@code visible} lets through, or the names its chain lists under it. */
     @Override
-    public List<ExportEntry> listExports() {
+    public List<ExportEntry> listExports(Predicate<String> visible) {
         List<ExportEntry> out = new ArrayList<>();
         List<Export> sorted = new ArrayList<>(exports.all());
         sorted.sort(Comparator.comparing(Export::name));
         for (Export e : sorted) {
+            if (!visible.test(e.name())) {
+                continue;
+            }
             Chain c = e.chain();
             List<ExportEntry> inner = List.of();
             if (c != null) {

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.nbdosgi.engine.transport.Peer;
+import org.nbdosgi.engine.transport.PeerCredentials;
 import org.nbdosgi.engine.transport.SocketTransport;
 import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
@@ -73,14 +74,14 @@ final class Listener implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel c = server.accept();
-                String remote;
+                Peer peer;
                 if (address instanceof InetSocketAddress) {
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    remote = describe(c.getRemoteAddress());
+                    peer = new Peer(describe(c.getRemoteAddress()), PeerCredentials.tcp(c));
                 } else {
-                    remote = "unix:" + (++n);
+                    peer = new Peer("unix:" + (++n), PeerCredentials.unix(c));
                 }
-                acceptor.accepted(new SocketTransport(c, new Peer(remote)));
+                acceptor.accepted(new SocketTransport(c, peer));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.nbdosgi.engine.server.TlsMode;
 
 class CommandLineTest {
     @Test
@@ -57,8 +58,38 @@ class CommandLineTest {
                 assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("-p", "x", "memory"))).getMessage());
         assertEquals("-p: 70000 is out of range (0..65535)",
                 assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("-p", "70000", "memory"))).getMessage());
-        assertTrue(assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--tls=require", "memory")))
-                .getMessage().contains("TLS"));
+        assertEquals("--tls=maybe: expected off, on or require",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--tls=maybe", "memory"))).getMessage());
+        assertEquals("option --tls-verify-peer takes no value",
+                assertThrows(CommandLine.UsageException.class, () -> CommandLine.parse(List.of("--tls-verify-peer=yes", "memory"))).getMessage());
+    }
+
+    @Test
+    void tlsOptionsAsNbdkitTakesThem() throws Exception {
+        CommandLine c = CommandLine.parse(List.of("--tls=require", "--tls-certificates", "/pki", "--tls-verify-peer",
+                "--tls-psk=/keys.psk", "--tls-authz=/authz", "memory", "1G"));
+        assertEquals(new CommandLine.Tls(TlsMode.REQUIRE, "/pki", true, "/keys.psk", "/authz"), c.tls());
+        assertEquals(List.of("memory", "1G"), c.exportArgs());
+        assertEquals(TlsMode.ON, CommandLine.parse(List.of("--tls=yes", "memory")).tls().mode(), "a boolean, as nbdkit takes it");
+        assertEquals(TlsMode.OFF, CommandLine.parse(List.of("memory")).tls().mode());
+    }
+
+    @Test
+    void tlsSettingsNeedMaterialAndTheAuthorizationFileNeedsTls() {
+        TlsOptions none = new TlsOptions(TlsMode.REQUIRE, null, false, null, null);
+        if (!java.nio.file.Files.isDirectory(TlsOptions.defaultCertificates())) {
+            assertTrue(assertThrows(IllegalArgumentException.class, none::settings).getMessage()
+                    .startsWith("--tls=require needs --tls-certificates=DIR or --tls-psk=FILE"));
+        }
+        TlsOptions psk = new TlsOptions(TlsMode.ON, null, false, java.nio.file.Path.of("/k.psk"), null);
+        assertEquals(null, psk.settings().certificates(), "a PSK alone needs no certificates");
+        assertEquals("--tls-authz needs --tls=on or --tls=require", assertThrows(IllegalArgumentException.class,
+                () -> new TlsOptions(TlsMode.OFF, null, false, null, java.nio.file.Path.of("/a")).settings()).getMessage());
+    }
+
+    @Test
+    void captiveUriQuotesPaths() {
+        assertEquals("/tmp/my%20dir/a%26b", CliRunner.uriQuote("/tmp/my dir/a&b"));
     }
 
     @Test
