@@ -115,14 +115,23 @@ public final class TlsServer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Reloads once the files have stayed the same for one interval: a certificate and its key are
+     * replaced one after the other, and the moment in between is no material to refuse.
+     */
     private void watch(Duration interval) {
+        List<Stamp> last = null;
         while (!Thread.currentThread().isInterrupted()) {
             try {
                 Thread.sleep(interval);
             } catch (InterruptedException e) {
                 return;
             }
-            reloadIfChanged();
+            List<Stamp> now = stamps(settings);
+            if (now.equals(last)) {
+                reloadIfChanged();
+            }
+            last = now;
         }
     }
 

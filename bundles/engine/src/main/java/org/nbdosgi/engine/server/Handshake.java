@@ -188,7 +188,7 @@ final class Handshake {
         try {
             attach(route);
         } catch (NbdException e) {
-            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+            logRefusal(name, e);
             return null;
         }
         Negotiated agreed = agreed(name, false, noZeroes);
@@ -247,6 +247,7 @@ final class Handshake {
         try {
             attach(route);
         } catch (NbdException e) {
+            logRefusal(name, e);
             int err = switch (e.error()) {
                 case ESHUTDOWN -> Nbd.REP_ERR_SHUTDOWN;
                 case EPERM -> Nbd.REP_ERR_POLICY;
@@ -286,6 +287,15 @@ final class Handshake {
     private Negotiated agreed(String name, boolean blockSizeAcknowledged, boolean noZeroes) {
         return new Negotiated(session, structured, structured && name.equals(metaContextExport), blockSizeAcknowledged,
                 transmissionFlags, noZeroes);
+    }
+
+    /** A refusal by a layer: a policy one (a filter such as ip or limit said no) is worth a warning. */
+    private void logRefusal(String name, NbdException e) {
+        if (e.error() == org.nbdosgi.api.NbdError.EPERM) {
+            LOG.warn("connection {} from {}: export '{}' refused: {}", id, transport.peer().address(), name, e.getMessage());
+        } else {
+            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+        }
     }
 
     /** Why a client may not open an export: the option error, and the message the client gets. */
