@@ -8,6 +8,7 @@ NBD_OSGI=${NBD_OSGI:-$ROOT/runtime/target/nbd-osgi/bin/nbd-osgi}
 WORK=$(mktemp -d /tmp/nbd-bench.XXXXXX)
 RUNTIME=${RUNTIME:-10}        # seconds per workload
 RAMP=${RAMP:-2}
+SCHEME=${SCHEME:-nbd+unix}    # nbds+unix: the servers require TLS (bench/tls.sh)
 PIDS=()
 
 cleanup() {
@@ -59,7 +60,7 @@ stop() {  # PID
 fio_job() {
     local sock=$1 rw=$2 bs=$3 depth=$4
     shift 4
-    fio --name=bench --ioengine=nbd --uri="nbd+unix:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
+    fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
         --size=1G --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap --randrepeat=0 \
         --output-format=terse --terse-version=3 "$@" 2>/dev/null |
     awk -F';' '/^3;/ { r_iops=$8; w_iops=$49; r_bw=$7; w_bw=$48;
@@ -69,7 +70,7 @@ fio_job() {
 
 # fill SOCK : writes the whole first GiB once, so reads see data rather than holes
 fill() {
-    fio --name=fill --ioengine=nbd --uri="nbd+unix:///?socket=$1" --rw=write --bs=1M --iodepth=16 --size=1G \
+    fio --name=fill --ioengine=nbd --uri="$SCHEME:///?socket=$1" --rw=write --bs=1M --iodepth=16 --size=1G \
         --output-format=terse >/dev/null 2>&1
 }
 

@@ -166,6 +166,22 @@ public class TlsAccessIT {
     }
 
     @Test
+    public void statsReportBreaksDownByIdentity() throws Exception {
+        Path dir = dir();
+        Path keys = pki.pskFile("keys-" + name.getMethodName() + ".psk", "alice", "bob");
+        Path report = dir.resolve("stats.txt");
+        try (ServerProcess s = ServerProcess.unix(dir, "--tls=require", "--tls-psk=" + keys, "--filter=stats",
+                "memory", "1M", "statsfile=" + report, "statsbyidentity=true")) {
+            Tools.run(T, "nbdcopy", psk(s, "alice", keys), dir.resolve("a.bin").toString()).ok();
+            assertTrue(served(psk(s, "bob", keys)));
+            s.stop();
+        }
+        String text = Files.readString(report);
+        assertTrue(text, text.matches("(?s)total: .*\nby client identity:\npsk:alice:\n  total: \d+ ops, [^\n]*, 1\.00 MiB, .*"
+                + "\n  read: \d+ ops, [^\n]*, 1\.00 MiB, .*\npsk:bob:\n  total: .*"));
+    }
+
+    @Test
     public void certificateSubjectsAndAlternativeNames() throws Exception {
         Path dir = dir();
         Path authz = dir.resolve("authz");

@@ -58,21 +58,13 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
 
     /**
      * Runs the TLS handshake over {@code plain} and returns the channel, or throws with the reason
-     * (after sending the alert that tells the peer). {@code received} holds bytes already read from
-     * {@code plain} that belong to TLS (position to limit), or is null. The caller bounds the time
-     * this may take by closing {@code plain}. On failure the engine is closed, {@code plain} is not.
+     * (after sending the alert that tells the peer). Nothing of the TLS stream may have been read
+     * from {@code plain} yet. The caller bounds the time this may take by closing {@code plain}.
+     * On failure the engine is closed, {@code plain} is not.
      */
-    public static TlsChannel handshake(ByteChannel plain, TlsEngine engine, ByteBuffer received) throws IOException {
+    public static TlsChannel handshake(ByteChannel plain, TlsEngine engine) throws IOException {
         TlsChannel c = new TlsChannel(plain, engine);
         try {
-            if (received != null && received.hasRemaining()) {
-                if (!received.isDirect()) {
-                    ByteBuffer copy = c.in.clear().put(received).flip();
-                    engine.receive(copy);
-                } else {
-                    engine.receive(received);
-                }
-            }
             while (true) {
                 boolean done;
                 try {

@@ -57,7 +57,7 @@ final class Loopback implements AutoCloseable {
         CompletableFuture<TlsChannel> s = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
-                s.complete(TlsChannel.handshake(server, serverEngine.call(), null));
+                s.complete(TlsChannel.handshake(server, serverEngine.call()));
             } catch (Throwable t) {
                 s.completeExceptionally(t);
                 closeQuietly(server);
@@ -66,7 +66,7 @@ final class Loopback implements AutoCloseable {
         TlsChannel c = null;
         Exception clientFailure = null;
         try {
-            c = TlsChannel.handshake(client, clientContext.newEngine(), null);
+            c = TlsChannel.handshake(client, clientContext.newEngine());
         } catch (IOException e) {
             clientFailure = e;
             client.close();

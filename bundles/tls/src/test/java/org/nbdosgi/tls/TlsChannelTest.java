@@ -161,7 +161,7 @@ class TlsChannelTest {
     void garbageInsteadOfClientHelloFailsCleanly() throws Exception {
         try (TlsContext server = server(false, null)) {
             clientSide.write(ByteBuffer.wrap("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes()));
-            TlsException e = assertThrows(TlsException.class, () -> TlsChannel.handshake(serverSide, server.newEngine(), null));
+            TlsException e = assertThrows(TlsException.class, () -> TlsChannel.handshake(serverSide, server.newEngine()));
             assertTrue(e.getMessage().startsWith("TLS handshake failed: "), e.getMessage());
         }
     }
@@ -171,28 +171,8 @@ class TlsChannelTest {
         try (TlsContext server = server(false, null)) {
             clientSide.write(ByteBuffer.wrap(new byte[] {0x16, 0x03, 0x01, 0x00, 0x40, 0x01}));   // a ClientHello begins
             clientSide.close();
-            TlsException e = assertThrows(TlsException.class, () -> TlsChannel.handshake(serverSide, server.newEngine(), null));
+            TlsException e = assertThrows(TlsException.class, () -> TlsChannel.handshake(serverSide, server.newEngine()));
             assertEquals("the peer closed the connection during the TLS handshake", e.getMessage());
-        }
-    }
-
-    @Test
-    void bytesAlreadyReadBeforeTheHandshakeAreUsed() throws Exception {
-        try (TlsContext server = server(false, null); TlsContext client = client(pki.client("carol"))) {
-            // the client's first flight arrives while the server still reads plaintext
-            CompletableFuture<TlsChannel> c = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return TlsChannel.handshake(clientSide, client.newEngine(), null);
-                } catch (IOException e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            ByteBuffer early = ByteBuffer.allocate(64 * 1024);
-            serverSide.read(early);
-            TlsChannel s = TlsChannel.handshake(serverSide, server.newEngine(), early.flip());
-            assertEquals("TLSv1.3", s.peer().version());
-            c.get(30, TimeUnit.SECONDS).close();
-            s.close();
         }
     }
 

@@ -142,6 +142,7 @@ final class Handshake {
                 }
                 case Nbd.OPT_ABORT -> {
                     optionReply(option, Nbd.REP_ACK, null);
+                    transport.finish();
                     return null;
                 }
                 case Nbd.OPT_LIST -> list(option, data);

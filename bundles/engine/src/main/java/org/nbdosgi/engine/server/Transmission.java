@@ -92,14 +92,19 @@ final class Transmission {
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
+        boolean disconnected = false;
         try {
-            readRequests();
+            disconnected = readRequests();
         } finally {
             inFlight.awaitNone();                           // requests fail fast once the transport is gone
         }
+        if (disconnected) {
+            transport.finish();                             // after the last reply: TLS is shut down cleanly
+        }
     }
 
-    private void readRequests() throws IOException, InterruptedException {
+    /** True when the client disconnected (NBD_CMD_DISC), false when it broke the protocol. */
+    private boolean readRequests() throws IOException, InterruptedException {
         while (true) {
             int magic = in.readInt();
             int flags = in.readShort();
@@ -109,11 +114,11 @@ final class Transmission {
             long length = in.readInt() & UNSIGNED_INT;
             if (magic != Nbd.REQUEST_MAGIC) {
                 LOG.info("connection {}: bad request magic {}, disconnecting", id, Integer.toHexString(magic));
-                return;
+                return false;
             }
             if (type == Nbd.CMD_DISC) {
                 LOG.debug("connection {}: client disconnected", id);
-                return;
+                return true;
             }
             RequestCheck.Refusal refused = check.check(type, flags, offset, length);
             if (refused != null) {

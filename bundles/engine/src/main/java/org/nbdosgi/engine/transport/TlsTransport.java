@@ -31,7 +31,7 @@ public final class TlsTransport implements Transport {
      * an exception saying why (the engine is freed; {@code plain} stays open for the caller to close).
      */
     public static TlsTransport handshake(Transport plain, TlsEngine engine) throws IOException {
-        return new TlsTransport(plain, TlsChannel.handshake(new PlainChannel(plain), engine, null));
+        return new TlsTransport(plain, TlsChannel.handshake(new PlainChannel(plain), engine));
     }
 
     /** What TLS established: version, cipher, the client's identity. */
@@ -52,6 +52,12 @@ public final class TlsTransport implements Transport {
     @Override
     public void shutdownInput() throws IOException {
         plain.shutdownInput();
+    }
+
+    /** The TLS close_notify the spec asks for after NBD_CMD_DISC (and NBD_OPT_ABORT). */
+    @Override
+    public void finish() throws IOException {
+        tls.closeNotify();
     }
 
     /** Closes the socket, then frees the TLS state once no reader or writer is inside. */

@@ -134,7 +134,7 @@ class StartTlsTest {
             option(client, Nbd.OPT_STARTTLS, new byte[0]);
             assertEquals(new Reply(Nbd.OPT_STARTTLS, Nbd.REP_ACK, ""), reply(client));
 
-            TlsChannel tls = TlsChannel.handshake(client, ctx.newEngine(), null);
+            TlsChannel tls = TlsChannel.handshake(client, ctx.newEngine());
             assertEquals("subject:CN=localhost,O=nbd-osgi test", tls.peer().identity());
             option(tls, Nbd.OPT_STARTTLS, new byte[0]);
             assertEquals(new Reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already on"), reply(tls));
@@ -149,6 +149,7 @@ class StartTlsTest {
             assertEquals(Nbd.REP_ACK, reply(tls).type());
             option(tls, Nbd.OPT_ABORT, new byte[0]);
             assertEquals(Nbd.REP_ACK, reply(tls).type());
+            assertEquals(-1, tls.read(ByteBuffer.allocate(1)), "the server shuts TLS down cleanly (close_notify)");
             assertNull(done.get(30, TimeUnit.SECONDS));
             assertEquals("TLSv1.3", h.transport().peer().client().tlsVersion());
             h.transport().close();
