@@ -30,7 +30,7 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
     /** Ciphertext of a chunk: its records' headers and tags, with room to spare. */
     private static final int CHUNK_CIPHERTEXT = CHUNK + 4 * 1024;
     private static final int IN_SIZE = 64 * 1024;
-    private static final int OUT_SIZE = 4 * CHUNK_CIPHERTEXT;
+    private static final int OUT_SIZE = 2 * CHUNK_CIPHERTEXT;
 
     private final ByteChannel plain;
     private final TlsEngine engine;
