@@ -172,13 +172,18 @@ public class TlsAccessIT {
         Path report = dir.resolve("stats.txt");
         try (ServerProcess s = ServerProcess.unix(dir, "--tls=require", "--tls-psk=" + keys, "--filter=stats",
                 "memory", "1M", "statsfile=" + report, "statsbyidentity=true")) {
-            Tools.run(T, "nbdcopy", psk(s, "alice", keys), dir.resolve("a.bin").toString()).ok();
+            Path data = dir.resolve("in.bin");
+            byte[] bytes = new byte[1 << 20];
+            new java.util.Random(5).nextBytes(bytes);
+            Files.write(data, bytes);
+            Tools.run(T, "nbdcopy", data.toString(), psk(s, "alice", keys)).ok();
+            Tools.run(T, "nbdcopy", psk(s, "alice", keys), dir.resolve("out.bin").toString()).ok();
             assertTrue(served(psk(s, "bob", keys)));
             s.stop();
         }
         String text = Files.readString(report);
-        assertTrue(text, text.matches("(?s)total: .*\nby client identity:\npsk:alice:\n  total: \d+ ops, [^\n]*, 1\.00 MiB, .*"
-                + "\n  read: \d+ ops, [^\n]*, 1\.00 MiB, .*\npsk:bob:\n  total: .*"));
+        assertTrue(text, text.matches("(?s)total: .*\n\nby client identity:\npsk:alice:\n  total: \\d+ ops, [^\n]*, 2\\.00 MiB, .*"
+                + "\n  read: \\d+ ops, [^\n]*, 1\\.00 MiB, .*\n  write: \\d+ ops, [^\n]*, 1\\.00 MiB, .*\npsk:bob:\n  total: 0 ops.*"));
     }
 
     @Test

@@ -13,7 +13,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 import javax.security.auth.x500.X500Principal;
 
@@ -215,10 +214,5 @@ public final class TlsServer implements AutoCloseable {
         synchronized (this) {
             current.close();
         }
-    }
-
-    @Override
-    public String toString() {
-        return "TlsServer[" + Objects.toString(settings) + "]";
     }
 }

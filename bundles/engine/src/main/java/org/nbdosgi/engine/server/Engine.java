@@ -294,7 +294,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (old.material() != null) {
             old.material().close();
         }
-        LOG.info("TLS {}", mode.name().toLowerCase());
+        LOG.info("TLS mode: {}", mode.name().toLowerCase(java.util.Locale.ROOT));
     }
 
     /** The mode now in force. */

@@ -56,7 +56,8 @@ final class StatsInstance implements FilterInstance {
 
     @Override
     public Handle open(ClientContext client) throws IOException {
-        Counters mine = identities == null ? null
+        // handles the server opens for itself (the size probe, a filter's own) are no client
+        Counters mine = identities == null || client.connectionId() <= 0 ? null
                 : identities.computeIfAbsent(identity(client.peer()), id -> new Counters(System.nanoTime(), false));
         return new StatsHandle(next.open(client), counters, mine);
     }
@@ -94,7 +95,7 @@ final class StatsInstance implements FilterInstance {
     private String format(Snapshot total, Map<String, Snapshot> byIdentity) {
         StringBuilder b = new StringBuilder(StatsReport.format(total, threshold));
         if (!byIdentity.isEmpty()) {
-            b.append("\nby client identity:\n");
+            b.append(b.toString().endsWith("\n\n") ? "" : "\n").append("by client identity:\n");
             byIdentity.forEach((id, s) -> {
                 b.append(id).append(":\n");
                 StatsReport.format(s, 0).lines().forEach(l -> b.append("  ").append(l).append('\n'));

@@ -16,22 +16,15 @@ final class LibSsl {
     static final int SSL_VERIFY_PEER = 0x01;
     static final int SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02;
 
-    static final int SSL_ERROR_NONE = 0;
-    static final int SSL_ERROR_SSL = 1;
     static final int SSL_ERROR_WANT_READ = 2;
-    static final int SSL_ERROR_WANT_WRITE = 3;
     static final int SSL_ERROR_SYSCALL = 5;
     static final int SSL_ERROR_ZERO_RETURN = 6;
 
     static final int SSL_CTRL_MODE = 33;
     static final int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
-    static final int SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
     static final int SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
-    static final long SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
     static final long SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
-    static final long SSL_MODE_RELEASE_BUFFERS = 0x10;
     static final long SSL_SESS_CACHE_OFF = 0;
-    static final int TLSEXT_NAMETYPE_HOST_NAME = 0;
     static final long TLS1_2_VERSION = 0x0303;
 
     static final long SSL_OP_NO_TICKET = 1L << 14;
@@ -128,10 +121,6 @@ final class LibSsl {
     static native long SSL_new(long ctx);
 
     static native void SSL_free(long ssl);
-
-    static native long SSL_ctrl(long ssl, int cmd, long larg, Pointer parg);
-
-    static native int SSL_set1_host(long ssl, String host);
 
     static native void SSL_set_bio(long ssl, long rbio, long wbio);
 
