@@ -294,7 +294,9 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (old.material() != null) {
             old.material().close();
         }
-        LOG.info("TLS mode: {}", mode.name().toLowerCase(java.util.Locale.ROOT));
+        if (mode != old.mode()) {
+            LOG.info("TLS mode: {}", mode.name().toLowerCase(java.util.Locale.ROOT));
+        }
     }
 
     /** The mode now in force. */
