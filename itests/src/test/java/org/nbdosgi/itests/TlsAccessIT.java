@@ -63,17 +63,6 @@ public class TlsAccessIT {
         return Tools.run(T, "nbdinfo", "--size", uri).exit() == 0;
     }
 
-    private static String awaitLog(ServerProcess s, String text, int times) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        String log = s.log();
-        while (Instance.count(log, text) < times && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            log = s.log();
-        }
-        assertEquals("'" + text + "' in the log:\n" + log, times, Instance.count(log, text));
-        return log;
-    }
-
     private static void waitUntil(String what, java.util.concurrent.Callable<Boolean> condition) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!condition.call()) {
@@ -154,7 +143,7 @@ public class TlsAccessIT {
                     "--image-opts", "driver=nbd,path=" + s.socket() + ",tls-creds=tls0");
             assertNotEquals(0, bob.exit());
             assertTrue(bob.err(), bob.err().contains("server reported: access to this export is not allowed"));
-            awaitLog(s, "psk:bob is not allowed on export '': refused", 2);
+            s.awaitLog("psk:bob is not allowed on export '': refused", 2);
             String list = Tools.run(T, "nbdinfo", "--list", psk(s, "bob", keys)).out();
             assertFalse("bob is not even shown the export: " + list, list.contains("export-size"));
 
@@ -197,7 +186,7 @@ public class TlsAccessIT {
             assertTrue("the subject, written in OpenSSL's order", served(x509(s, alice)));
             assertTrue("a subject alternative name", served(x509(s, dave)));
             assertFalse(served(x509(s, carol)));
-            awaitLog(s, "subject:CN=carol,O=Example is not allowed on export '': refused", 1);
+            s.awaitLog("subject:CN=carol,O=Example is not allowed on export '': refused", 1);
         }
     }
 
@@ -230,11 +219,11 @@ public class TlsAccessIT {
              Held held = new Held(dir, x509(s, erin))) {
             // a new server certificate
             pki.reissueServer(server, "rotated");
-            awaitLog(s, "TLS: reloaded: certificate " + server.resolve("server-cert.pem") + " (CN=rotated", 1);
+            s.awaitLog("TLS: reloaded: certificate " + server.resolve("server-cert.pem") + " (CN=rotated", 1);
             assertTrue(served(x509(s, alice)));
             // a broken one: refused, the last good one stays
             Files.writeString(server.resolve("server-cert.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n");
-            awaitLog(s, "TLS: new material refused, the previous stays in use: ", 1);
+            s.awaitLog("TLS: new material refused, the previous stays in use: ", 1);
             assertTrue(served(x509(s, alice)));
             // a revocation list: erin's certificate revoked
             pki.reissueServer(server, "rotated-again");
@@ -242,7 +231,7 @@ public class TlsAccessIT {
             Files.move(pki.serverDir().resolve("ca-crl.pem"), server.resolve("ca-crl.pem"),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             waitUntil("erin refused", () -> !served(x509(s, erin)));
-            awaitLog(s, "(certificate revoked)", 1);
+            s.awaitLog("(certificate revoked)", 1);
             assertTrue(served(x509(s, alice)));
             assertEquals("an established session goes on through every change", "still served", held.release());
         }
@@ -260,7 +249,7 @@ public class TlsAccessIT {
             assertFalse(served(closed.uri()));
             Tools.Result r = Tools.run(T, "qemu-img", "info", closed.uri());
             assertTrue(r.err(), r.err().contains("server reported: ip: client 127.0.0.1 refused"));
-            awaitLog(closed, "ip: client 127.0.0.1 refused", 2);
+            closed.awaitLog("ip: client 127.0.0.1 refused", 2);
         }
     }
 

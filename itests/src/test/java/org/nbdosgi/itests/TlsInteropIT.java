@@ -85,18 +85,6 @@ public class TlsInteropIT {
                 : "driver=nbd,host=127.0.0.1,port=" + s.port() + ",tls-creds=tls0";
     }
 
-    /** Waits until the log holds {@code text} {@code times} times; then checks it does not hold it more often. */
-    private static String awaitLog(ServerProcess s, String text, int times) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        String log = s.log();
-        while (Instance.count(log, text) < times && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            log = s.log();
-        }
-        assertEquals("'" + text + "' in the log:\n" + log, times, Instance.count(log, text));
-        return log;
-    }
-
     // ---- data over TLS, each client ---------------------------------------------------------
 
     @Test
@@ -178,7 +166,7 @@ public class TlsInteropIT {
                     "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--randrepeat=0")).ok();
             assertFalse(r.out(), r.out().contains("verify:") && r.out().contains("bad"));
             assertTrue(r.out(), r.out().contains("WRITE:") && r.out().contains("READ:"));
-            awaitLog(s, "TLS handshake failed", 0);
+            s.awaitLog("TLS handshake failed", 0);
         }
     }
 
@@ -204,7 +192,7 @@ public class TlsInteropIT {
             assertTrue(r.err(), r.err().contains("TLS is required"));
             r = Tools.run(T, "nbdinfo", "--list", s.uri());
             assertNotEquals("not even the export list", 0, r.exit());
-            awaitLog(s, "before TLS, which this server requires", 2);     // one line per connection
+            s.awaitLog("before TLS, which this server requires", 2);     // one line per connection
             assertTrue(Tools.run(T, "nbdinfo", "--size", x509(s, alice)).ok().out().contains("1048576"));
         }
     }
@@ -218,15 +206,15 @@ public class TlsInteropIT {
             // GnuTLS does not even send a certificate the server's CA did not sign (our own client
             // does: TlsChannelTest sees it refused for its issuer)
             assertNotEquals(0, Tools.run(T, "nbdinfo", x509(s, foreign)).exit());
-            awaitLog(s, "TLS handshake failed: peer did not return a certificate", 1);
+            s.awaitLog("TLS handshake failed: peer did not return a certificate", 1);
             assertNotEquals(0, Tools.run(T, "nbdinfo", x509(s, expired)).exit());
-            awaitLog(s, "(certificate has expired)", 1);
+            s.awaitLog("(certificate has expired)", 1);
             Path noCert = dir().resolve("ca-only");
             Files.createDirectories(noCert);
             Files.copy(pki.caCertificate(), noCert.resolve("ca-cert.pem"), StandardCopyOption.REPLACE_EXISTING);
             assertNotEquals(0, Tools.run(T, "nbdinfo", x509(s, noCert)).exit());
-            awaitLog(s, "peer did not return a certificate", 2);
-            awaitLog(s, "TLS handshake failed", 3);                       // once per refused client
+            s.awaitLog("peer did not return a certificate", 2);
+            s.awaitLog("TLS handshake failed", 3);                       // once per refused client
             assertTrue(Tools.run(T, "nbdinfo", "--size", x509(s, alice)).ok().out().contains("1048576"));
         }
     }
@@ -238,9 +226,9 @@ public class TlsInteropIT {
         Path wrong = pki.pskFile("wrong-" + name.getMethodName() + ".psk", "alice", "mallory");
         try (ServerProcess s = ServerProcess.unix(dir, "--tls=require", "--tls-psk=" + keys, "memory", "1M")) {
             assertNotEquals(0, Tools.run(T, "nbdinfo", psk(s, "alice", wrong)).exit());
-            awaitLog(s, "TLS handshake failed: wrong pre-shared key for identity 'alice'", 1);
+            s.awaitLog("TLS handshake failed: wrong pre-shared key for identity 'alice'", 1);
             assertNotEquals(0, Tools.run(T, "nbdinfo", psk(s, "mallory", wrong)).exit());
-            awaitLog(s, "TLS handshake failed: unknown PSK identity 'mallory'", 1);
+            s.awaitLog("TLS handshake failed: unknown PSK identity 'mallory'", 1);
             assertTrue(Tools.run(T, "nbdinfo", "--size", psk(s, "alice", keys)).ok().out().contains("1048576"));
             String log = s.log();
             assertFalse("a key never lands in the log", log.contains(Files.readString(keys).split(":")[1].strip()));
@@ -257,7 +245,7 @@ public class TlsInteropIT {
             // meanwhile others are served
             assertTrue(Tools.run(T, "nbdinfo", "--size", x509(s, alice)).ok().out().contains("1048576"));
             assertTrue("the stalled client is cut off after the timeout", stalled.isClosedByServer(30_000));
-            String log = awaitLog(s, "TLS handshake not finished within 2 s: disconnected", 1);
+            String log = s.awaitLog("TLS handshake not finished within 2 s: disconnected", 1);
             assertTrue(log, log.contains("connection 1 closed"));   // its thread and TLS state are gone
         }
     }
@@ -270,7 +258,7 @@ public class TlsInteropIT {
             c.write(ByteBuffer.wrap("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
             c.readWithin(4096, 2000);                        // the alert, if any
             assertTrue(c.isClosedByServer(30_000));
-            awaitLog(s, "TLS handshake failed: ", 1);
+            s.awaitLog("TLS handshake failed: ", 1);
             assertTrue("--tls=on still serves plaintext", Tools.run(T, "nbdinfo", "--size", s.uri()).ok().out().contains("1048576"));
         }
     }

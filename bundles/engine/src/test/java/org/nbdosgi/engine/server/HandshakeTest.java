@@ -23,7 +23,8 @@ class HandshakeTest {
     /** A server whose list shows two names but which routes none (attaching needs a running export). */
     private static final Routing NO_ROUTE = routing(ServerTls.OFF);
 
-    private static Routing routing(ServerTls tls) {
+    /** A server with {@code tls} whose list shows two names ("a", and "b" described as "disk b") and which routes none. */
+    static Routing routing(ServerTls tls) {
         return new Routing() {
             @Override
             public Route route(String name) {

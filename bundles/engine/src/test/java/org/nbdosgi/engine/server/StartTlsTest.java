@@ -12,17 +12,14 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.Peer;
@@ -57,28 +54,7 @@ class StartTlsTest {
     }
 
     private static Routing routing(TlsMode mode) {
-        ServerTls tls = new ServerTls(mode, material, ServerTls.DEFAULT_HANDSHAKE_TIMEOUT);
-        return new Routing() {
-            @Override
-            public Route route(String name) {
-                return null;
-            }
-
-            @Override
-            public List<ExportEntry> listExports(Predicate<String> visible) {
-                return List.of(new ExportEntry("disk", null));
-            }
-
-            @Override
-            public ServerTls tls() {
-                return tls;
-            }
-
-            @Override
-            public List<String> allowed(String export) {
-                return List.of();
-            }
-        };
+        return HandshakeTest.routing(new ServerTls(mode, material, ServerTls.DEFAULT_HANDSHAKE_TIMEOUT));
     }
 
     private record Reply(int option, int type, String data) {
@@ -145,7 +121,8 @@ class StartTlsTest {
             option(tls, Nbd.OPT_STRUCTURED_REPLY, new byte[0]);
             assertEquals(new Reply(Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ACK, ""), reply(tls));
             option(tls, Nbd.OPT_LIST, new byte[0]);
-            assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_SERVER, "\0\0\0\4disk"), reply(tls));
+            assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_SERVER, "\0\0\0\1a"), reply(tls));
+            assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_SERVER, "\0\0\0\1bdisk b"), reply(tls));
             assertEquals(Nbd.REP_ACK, reply(tls).type());
             option(tls, Nbd.OPT_ABORT, new byte[0]);
             assertEquals(Nbd.REP_ACK, reply(tls).type());
