@@ -57,6 +57,8 @@ public class InteractiveConsoleIT {
         try (OutputStream keys = p.getOutputStream()) {
             await(Duration.ofSeconds(60), "nbd-osgi> ");
             await(Duration.ofSeconds(30), "export 'scratch' started");
+            // the last start-up line (after the TLS settings are applied): no log line lands in the echo after this
+            await(Duration.ofSeconds(30), "listening on");
             type(keys, "nbd:chain sc\t");
             await(Duration.ofSeconds(10), ":chain scratch ");
             type(keys, "\u0015nbd:exp\t");                  // Ctrl-U clears the line

@@ -122,7 +122,8 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
         try {
             ensureOpen();
             n = engine.read(dst);
-            reply = engine.pending() > 0;                  // e.g. a key update answered
+            // what reading made the engine say (a key update answered) goes out once the records read are used up
+            reply = n <= 0 && engine.pending() > 0;
         } finally {
             engineLock.unlock();
         }
@@ -235,17 +236,17 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
     /** Sends all ciphertext waiting, in the output buffer and in the engine. Writer only. */
     private void flush() throws IOException {
         while (true) {
-            int left;
+            boolean drained;
             engineLock.lock();
             try {
                 ensureOpen();
-                engine.send(out);
-                left = engine.pending();
+                int room = out.remaining();
+                drained = engine.send(out) < room;          // it had less than the room: nothing is left in it
             } finally {
                 engineLock.unlock();
             }
             sendOut();
-            if (left == 0) {
+            if (drained) {
                 return;
             }
         }
