@@ -16,8 +16,9 @@ import org.ops4j.pax.exam.Option;
 
 /**
  * Where the assembled distribution is (runtime/target/nbd-osgi) and how Pax Exam boots the same
- * bundles it ships: logging first (SPI Fly, slf4j) so no bundle ever gets the NOP logger, then the
- * rest of system/, then our bundles.
+ * bundles it ships: logging first (SPI Fly, slf4j, Logback with its nbd-osgi fragment) so no bundle
+ * ever gets the NOP logger, then the rest of system/, then our bundles. (Not system/shell/: the
+ * terminal and SSH consoles are tested on the real distribution.)
  */
 public final class Distribution {
     private Distribution() {
@@ -37,20 +38,22 @@ public final class Distribution {
     /**
      * The Pax Exam options that boot the distribution's bundles.
      *
-     * @param logFile where slf4j-simple writes (so a test can read the log)
+     * @param logFile where the log goes (so a test can read it)
      * @param extra   more jars from bundles/ or deploy-style locations, started last
      */
     public static List<Option> bundles(Path logFile, Path... extra) throws IOException {
         List<Option> options = new ArrayList<>();
         options.add(systemProperty("pax.exam.logging").value("none"));
-        options.add(systemProperty("org.slf4j.simpleLogger.logFile").value(logFile.toString()));
-        options.add(systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value("debug"));
+        options.add(systemProperty("nbd.log.file").value(logFile.toString()));
+        options.add(systemProperty("nbd.log.level").value("debug"));
         options.add(frameworkStartLevel(10));
         for (Path jar : jars(home().resolve("system"))) {
             String name = jar.getFileName().toString();
             boolean logging = name.startsWith("asm") || name.startsWith("org.apache.aries.spifly")
-                    || name.startsWith("slf4j");
-            options.add(bundle(jar.toUri().toString()).startLevel(logging ? 1 : 2).start());
+                    || name.startsWith("slf4j") || name.startsWith("logback") || name.startsWith("logging");
+            boolean fragment = name.startsWith("logging");   // of logback-classic: installed, never started
+            options.add(fragment ? bundle(jar.toUri().toString()).startLevel(1).noStart()
+                    : bundle(jar.toUri().toString()).startLevel(logging ? 1 : 2).start());
         }
         for (Path jar : jars(home().resolve("bundles"))) {
             options.add(bundle(jar.toUri().toString()).startLevel(3).start());
@@ -65,7 +68,7 @@ public final class Distribution {
     private static List<Path> jars(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".jar")).sorted((a, b) -> {
-                // slf4j-api before slf4j-simple, SPI Fly before both: the launcher's order
+                // SPI Fly, then slf4j-api, then Logback with its fragment: the launcher's order
                 return Integer.compare(rank(a), rank(b)) != 0 ? Integer.compare(rank(a), rank(b)) : a.compareTo(b);
             }).toList();
         }
@@ -82,9 +85,12 @@ public final class Distribution {
         if (n.startsWith("slf4j-api")) {
             return 2;
         }
-        if (n.startsWith("slf4j-simple")) {
+        if (n.startsWith("logback-core") || n.startsWith("logging")) {
             return 3;
         }
-        return 4;
+        if (n.startsWith("logback-classic")) {
+            return 4;
+        }
+        return 5;
     }
 }

@@ -97,7 +97,7 @@ public class EngineIT {
             c.disconnect();
         }
         String log = Files.readString(Distribution.workDir("EngineIT").resolve("felix.log"));
-        assertTrue("the engine's log line reaches slf4j-simple's log:\n" + log, log.contains("export 'disk' started: memory 64M"));
+        assertTrue("the engine's log line reaches the log:\n" + log, log.contains("export 'disk' started: memory 64M"));
     }
 
     @Test

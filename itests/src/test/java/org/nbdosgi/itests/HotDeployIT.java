@@ -280,16 +280,17 @@ public class HotDeployIT {
 
             Tools.Result noBundle = nbd.client("update", "9999");
             assertEquals(1, noBundle.exit());
-            assertEquals("nbd-osgi: no bundle with id 9999 (lb lists them)\n", noBundle.err());
-            Tools.Result help = nbd.client("lb", "--help").ok();
-            assertTrue(help.out(), help.out().startsWith("lb - list the bundles") && help.out().contains("usage: lb [-s] [-l] [TEXT]"));
+            assertEquals("nbd-osgi: no bundle with id 9999 (bundle:list lists them)\n", noBundle.err());
+            Tools.Result help = nbd.client("lb", "--help").ok();     // Felix's name for Karaf's bundle:list
+            assertTrue(help.out(), help.out().startsWith("bundle:list - list the bundles (alias lb)")
+                    && help.out().contains("usage: bundle:list [-s] [-l] [TEXT]"));
         }
     }
 
     @Test
     public void consoleChangesAreAppliedOnceAndSurviveARestart() throws Exception {
         try (Instance nbd = instance()) {
-            nbd.start("-Dorg.slf4j.simpleLogger.log.org.nbdosgi.engine.server.Exports=debug");
+            nbd.start("-Dnbd.log.level.org.nbdosgi.engine.server.Exports=debug");
             String same = "export 'scratch': its configuration describes the export as it is";
             nbd.client("nbd:export-add", "scratch", "memory", "64M").ok();
             nbd.awaitLog(Duration.ofSeconds(10), same, 1);                // FileInstall read the file back

@@ -57,6 +57,9 @@ public final class Instance implements AutoCloseable {
     /** Starts the container with extra JVM options (e.g. -Dnbd.park.timeout=5s); waits for the console. */
     public Instance start(String... jvmOptions) throws Exception {
         List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port));
+        if (List.of(jvmOptions).stream().noneMatch(o -> o.startsWith("-Dnbd.ssh.port="))) {
+            opts.add("-Dnbd.ssh.port=off");             // 8101 may be another test's, or another instance's
+        }
         opts.addAll(List.of(jvmOptions));
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/nbd-osgi").toString()).redirectErrorStream(true)
                 .redirectOutput(home.resolve("server.log").toFile())

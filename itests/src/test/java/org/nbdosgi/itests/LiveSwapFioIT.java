@@ -87,13 +87,13 @@ public class LiveSwapFioIT {
     }
 
     /** jobs[0].DIRECTION.lat_ns.max of fio's JSON. */
-    private static long maxLatency(String json, String direction) {
+    static long maxLatency(String json, String direction) {
         String d = json.substring(json.indexOf("\"" + direction + "\""));
         return Long.parseLong(field(d.substring(d.indexOf("\"lat_ns\"")), "max"));
     }
 
     /** The first numeric value of {@code "key" :} in fio's JSON. */
-    private static String field(String json, String key) {
+    static String field(String json, String key) {
         Matcher m = Pattern.compile("\"" + key + "\"\\s*:\\s*(-?\\d+)").matcher(json);
         if (!m.find()) {
             throw new AssertionError("no " + key + " in " + json);

@@ -33,12 +33,13 @@ import org.osgi.framework.launch.FrameworkFactory;
  * command-line component reports the exit status. Only JDK types cross that boundary.
  *
  * <p>With no arguments (container mode) the framework keeps its cache in {@code data/}, FileInstall
- * watches {@code deploy/} and {@code etc/}, and the Gogo shell runs when stdin is a terminal. With
+ * watches {@code deploy/} and {@code etc/}, the SSH console listens, and the interactive console
+ * runs when stdin is a terminal. With
  * arguments (the nbdkit-style command line) the cache is private to the process and thrown away.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
-    private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "slf4j-simple");
+    private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "logback-core", "logging", "logback-classic");
 
     private final Path home;
     private final String[] args;
@@ -83,7 +84,8 @@ public final class Launcher {
         }
         framework.start();
         for (Bundle b : bundles) {
-            if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+            // gogo.jline's activator would run its own shell: the console bundles run ours on its classes
+            if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null && !"org.apache.felix.gogo.jline".equals(b.getSymbolicName())) {
                 start(b);
             }
         }
@@ -123,39 +125,27 @@ public final class Launcher {
     }
 
     private void start(Bundle b) {
-        // JLine looks for its terminal providers through the context class loader first; with ours
-        // (the class path) it finds none and falls back to a dumb terminal, without completion.
-        // With none, it uses its own bundle's loader. The shell thread inherits this from us.
-        ClassLoader saved = Thread.currentThread().getContextClassLoader();
-        if ("org.apache.felix.gogo.jline".equals(b.getSymbolicName())) {
-            Thread.currentThread().setContextClassLoader(null);
-        }
         try {
             b.start();
         } catch (BundleException e) {
             System.err.println("nbd-osgi: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
-        } finally {
-            Thread.currentThread().setContextClassLoader(saved);
         }
     }
 
     /**
-     * SLF4J (slf4j-simple, to stderr) at {@code level}; loggers named {@code nbd.report.*} carry
-     * what a user asked to see (statistics at export stop) and always print. Java logging (used by
-     * SPI Fly) is limited to warnings.
+     * SLF4J (Logback, configured by the org.nbdosgi.logging fragment: to stderr) at {@code level}
+     * unless -Dnbd.log.level says otherwise; loggers named {@code nbd.report.*} carry what a user
+     * asked to see (statistics at export stop) and always print. Java logging (used by SPI Fly) is
+     * limited to warnings. Libraries a plugin embeds log only their errors (Netty's closed
+     * connections, the AWS SDK's wire traces at DEBUG): the plugin reports what matters itself.
      */
     private static void configureLogging(String level) {
         if (System.getProperty("java.util.logging.config.file") == null) {
             java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         }
-        setDefault("org.slf4j.simpleLogger.defaultLogLevel", level);
-        setDefault("org.slf4j.simpleLogger.log.nbd.report", "info");
-        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
-        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
-        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
-        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
-        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
-        setDefault("org.slf4j.simpleLogger.levelInBrackets", "true");
+        setDefault("nbd.log.level", level);
+        setDefault("nbd.log.level.io.netty", "error");
+        setDefault("nbd.log.level.software.amazon.awssdk", "error");
     }
 
     private static void setDefault(String key, String value) {
@@ -201,7 +191,7 @@ public final class Launcher {
         config.put("nbd.console.socket", consoleSocket(config.getOrDefault("nbd.console.socket",
                 Path.of(config.get("nbd.data"), "console.sock").toString())));
         boolean interactive = container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"));
-        config.put("gosh.args", interactive ? "" : "--nointeractive");
+        config.put("nbd.interactive", Boolean.toString(interactive));
         config.put("gosh.home", home.toString());
         return config;
     }
@@ -242,13 +232,14 @@ public final class Launcher {
 
     /**
      * The jars to install, in order: the logging bundles (so no bundle ever binds the NOP logger),
-     * the rest of {@code system/}, the interactive shell when there is a terminal, then {@code bundles/}.
+     * the rest of {@code system/}, in container mode the consoles ({@code system/shell/}: the
+     * terminal's and SSH's), then {@code bundles/}.
      */
     private List<Path> bundleJars() throws IOException {
         List<Path> system = list(home.resolve("system"));
         system.sort(Comparator.comparingInt(Launcher::loggingRank).thenComparing(Path::getFileName));
         List<Path> out = new ArrayList<>(system);
-        if (container && Boolean.parseBoolean(System.getProperty("nbd.interactive", "false"))) {
+        if (container) {
             out.addAll(list(home.resolve("system/shell")));
         }
         out.addAll(list(home.resolve("bundles")));

@@ -19,7 +19,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
+import org.nbdosgi.console.session.PlainText;
+import org.nbdosgi.console.session.Script;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -31,13 +32,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The console over a local socket, for {@code bin/nbd-osgi-client}: a Unix domain socket (mode
  * 0600 from the start, at the framework property {@code nbd.console.socket}) that takes one
- * command line per connection, runs it in a Gogo session and sends back its output followed by one
- * byte, the exit status: 0, or 1 when the command failed. Control plane.
+ * script per connection (one command line, or a file's lines for {@code -f}; the client ends it by
+ * shutting down its side), runs it ({@link Script}) and sends back its output, without colours
+ * ({@link PlainText}: the client's reader is no terminal), followed by one byte, the exit status:
+ * 0, or 1 when a command failed (the script stops there). Control plane.
  */
 @Component(immediate = true)
 public final class ConsoleSocket {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleSocket.class);
-    private static final int MAX_LINE = 64 * 1024;
+    private static final int MAX_SCRIPT = 1024 * 1024;
 
     @Reference
     private CommandProcessor processor;
@@ -122,9 +125,9 @@ public final class ConsoleSocket {
 
     private void serve(SocketChannel client) {
         try (client; OutputStream raw = Channels.newOutputStream(client)) {
-            String line = readLine(client);
-            PrintStream out = new PrintStream(raw, true, StandardCharsets.UTF_8);
-            int status = run(line, out);
+            String script = readScript(client);
+            PrintStream out = new PrintStream(new PlainText(raw), true, StandardCharsets.UTF_8);
+            int status = Script.run(processor, script, new ByteArrayInputStream(new byte[0]), out, out);
             out.flush();
             raw.write(status);
         } catch (IOException e) {
@@ -132,32 +135,10 @@ public final class ConsoleSocket {
         }
     }
 
-    /** Runs a command line; 0 if it worked, 1 if it failed (the reason printed). */
-    int run(String line, PrintStream out) {
-        try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out)) {
-            Object result = session.execute(line);
-            if (result != null) {
-                out.println(session.format(result, org.apache.felix.service.command.Converter.INSPECT));
-            }
-            return 0;
-        } catch (Command.Failure e) {
-            out.println("nbd-osgi: " + e.getMessage());
-            return 1;
-        } catch (Exception e) {
-            out.println("nbd-osgi: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return 1;
-        }
-    }
-
-    private static String readLine(SocketChannel c) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(MAX_LINE);
-        while (b.hasRemaining()) {
-            if (c.read(b) < 0) {
-                break;
-            }
-            if (b.position() > 0 && b.get(b.position() - 1) == '\n') {
-                break;
-            }
+    private static String readScript(SocketChannel c) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(MAX_SCRIPT);
+        while (b.hasRemaining() && c.read(b) >= 0) {
+            // until the client shuts down its side
         }
         return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).strip();
     }

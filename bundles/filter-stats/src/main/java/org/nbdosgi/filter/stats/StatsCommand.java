@@ -12,7 +12,8 @@ import org.osgi.service.component.annotations.Reference;
  * {@code nbd:stats [--reset] [EXPORT...]} in the Gogo console: the stats filter's report of an
  * export right now, in the statsfile's format, without stopping or pausing anything. Control plane.
  */
-@Component(service = StatsCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=stats"})
+@Component(service = StatsCommand.class, property = {"osgi.command.scope=nbd", "osgi.command.function=stats",
+        "nbd.command.summary=the stats filter's counts of an export, now (the statsfile's format)"})
 public final class StatsCommand {
     private static final String USAGE = """
             nbd:stats - the stats filter's counts of an export, now (the statsfile's format)

@@ -9,7 +9,8 @@ import org.osgi.service.component.annotations.Reference;
 /** {@code nbd:vddk-stats [EXPORT]}: the live VDDK function statistics of vddk exports. Control plane. */
 @Component(service = VddkStatsCommand.class, property = {
         "osgi.command.scope=nbd",
-        "osgi.command.function=vddk-stats"})
+        "osgi.command.function=vddk-stats",
+        "nbd.command.summary=time spent in each VDDK function, per vddk export, since it started"})
 public final class VddkStatsCommand {
 
     @Reference

@@ -1,4 +1,4 @@
-package org.nbdosgi.console;
+package org.nbdosgi.console.nbd;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,6 +7,7 @@ import java.util.Map;
 
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Parameter;
+import org.nbdosgi.console.Command;
 
 /** The changes the console makes to an export's spec, as pure functions. */
 final class Specs {

@@ -1,4 +1,4 @@
-package org.nbdosgi.console;
+package org.nbdosgi.console.nbd;
 
 import java.io.IOException;
 import java.io.Reader;

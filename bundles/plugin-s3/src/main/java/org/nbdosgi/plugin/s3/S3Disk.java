@@ -1,0 +1,290 @@
+package org.nbdosgi.plugin.s3;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.api.Extents;
+import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.plugin.s3.ObjectStore.Got;
+import org.nbdosgi.plugin.s3.ObjectStore.Sink;
+
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+
+/**
+ * One export's disk in the bucket. Data plane: every request is split at object boundaries and
+ * each piece is one call to the store, all in flight at once; the request thread (virtual) waits
+ * for them together. Reads go straight to the store, unlocked. Changes to one object queue behind
+ * each other ({@link ObjectQueues}): a whole-object write is one PUT, a partial one a GET of the
+ * object, the new bytes merged in, and a PUT (or a DELETE when the object became all zeros); a
+ * zero or trim DELETEs the objects it covers whole. A request is answered only when every call it
+ * made has finished, so an acknowledged write is in the store: flush and FUA have nothing left to do.
+ */
+final class S3Disk implements PluginInstance {
+    /** Up to this many whole objects are deleted one by one (in their queues); more are listed and deleted in batches. */
+    private static final int DELETE_ONE_BY_ONE = 32;
+    private static final int LIST_PAGE = 1000;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
+
+    private final ObjectStore store;
+    private final S3Settings settings;
+    private final Geometry geometry;
+    private final String key;
+    private final int objectSize;
+    private final int shift;
+    private final ObjectQueues queues = new ObjectQueues();
+
+    S3Disk(ObjectStore store, S3Settings settings, Geometry geometry) {
+        this.store = store;
+        this.settings = settings;
+        this.geometry = geometry;
+        this.key = settings.key();
+        this.objectSize = geometry.objectSize();
+        this.shift = Integer.numberOfTrailingZeros(objectSize);
+    }
+
+    Geometry geometry() {
+        return geometry;
+    }
+
+    ObjectQueues queues() {
+        return queues;
+    }
+
+    @Override
+    public Handle open(ClientContext client) {
+        return new S3Handle(this, !geometry.single() && !client.readOnly());
+    }
+
+    void read(ByteBuffer buf, long offset) throws IOException {
+        if (geometry.single()) {
+            Sink sink = new Sink(buf);
+            Got got = awaitAll(List.of(store.get(key, offset, sink)), List.of(sink)).getFirst();
+            fillZeros(buf, (int) got.received(), buf.remaining());
+            return;
+        }
+        List<CompletableFuture<Got>> calls = new ArrayList<>();
+        List<Sink> sinks = new ArrayList<>();
+        forEachPiece(offset, buf.remaining(), (index, within, at, length) -> {
+            Sink sink = new Sink(buf.slice(buf.position() + at, length));
+            sinks.add(sink);
+            calls.add(store.get(objectKey(index), within, sink));
+        });
+        List<Got> got = awaitAll(calls, sinks);
+        int at = 0;
+        for (int i = 0; i < got.size(); i++) {
+            int length = sinks.get(i).length();
+            fillZeros(buf, at + (int) got.get(i).received(), at + length);     // missing or short objects read as zeros
+            at += length;
+        }
+    }
+
+    void write(ByteBuffer buf, long offset) throws IOException {
+        List<CompletableFuture<Void>> calls = new ArrayList<>();
+        forEachPiece(offset, buf.remaining(), (index, within, at, length) -> {
+            ByteBuffer piece = buf.slice(buf.position() + at, length);
+            if (length == objectSize) {
+                calls.add(isZero(piece) ? queues.run(index, () -> store.delete(objectKey(index)))
+                        : putWhole(index, AsyncRequestBody.fromByteBuffer(piece)));   // copied: see below
+            } else {
+                ByteBuffer bytes = ByteBuffer.allocate(length).put(0, piece, 0, length);
+                calls.add(queues.run(index, () -> modify(index, within, bytes)));
+            }
+        });
+        // Every byte of the engine's buffer was copied above, before any call could start: a call that
+        // times out may still be sending when this method returns and the engine reuses the buffer.
+        awaitAll(calls, List.of());
+    }
+
+    private CompletableFuture<Void> putWhole(long index, AsyncRequestBody body) {
+        return queues.run(index, () -> store.put(objectKey(index), body, objectSize));
+    }
+
+    /** Read-modify-write of one object: {@code bytes} replace its bytes from {@code within}. Runs in the object's queue. */
+    private CompletableFuture<Void> modify(long index, int within, ByteBuffer bytes) {
+        ByteBuffer whole = ByteBuffer.allocate(objectSize);
+        return store.get(objectKey(index), 0, new Sink(whole)).thenCompose(got -> {
+            if (!got.found() && isZero(bytes)) {
+                return CompletableFuture.completedFuture(null);       // zeros into a missing object: nothing changes
+            }
+            whole.put(within, bytes, 0, bytes.remaining());            // past what was received, it is still zeros
+            if (isZero(whole)) {
+                return got.found() ? store.delete(objectKey(index)) : CompletableFuture.completedFuture(null);
+            }
+            return store.put(objectKey(index), AsyncRequestBody.fromByteBufferUnsafe(whole), objectSize);
+        });
+    }
+
+    /** Zeros a range: partial objects by read-modify-write, whole ones by deleting them. */
+    void zero(long offset, long length) throws IOException {
+        List<CompletableFuture<Void>> calls = new ArrayList<>();
+        long firstWhole = ceilIndex(offset);
+        long endWhole = (offset + length) >>> shift;
+        if (firstWhole > endWhole) {                                   // inside one object
+            calls.add(zeroPart(offset, (int) length));
+        } else {
+            if (offset < firstWhole << shift) {
+                calls.add(zeroPart(offset, (int) ((firstWhole << shift) - offset)));
+            }
+            if (offset + length > endWhole << shift) {
+                calls.add(zeroPart(endWhole << shift, (int) (offset + length - (endWhole << shift))));
+            }
+            calls.add(deleteObjects(firstWhole, endWhole));
+        }
+        awaitAll(calls, List.of());
+    }
+
+    private CompletableFuture<Void> zeroPart(long offset, int length) {
+        long index = offset >>> shift;
+        return queues.run(index, () -> modify(index, (int) (offset & (objectSize - 1)), ByteBuffer.allocate(length)));
+    }
+
+    /** Discards the objects a range covers whole; the parts of objects at its ends stay as they are. */
+    void trim(long offset, long length) throws IOException {
+        awaitAll(List.of(deleteObjects(ceilIndex(offset), (offset + length) >>> shift)), List.of());
+    }
+
+    /** Deletes objects {@code first} (inclusive) to {@code end} (exclusive), however many. */
+    private CompletableFuture<Void> deleteObjects(long first, long end) {
+        if (end - first <= DELETE_ONE_BY_ONE) {
+            List<CompletableFuture<Void>> calls = new ArrayList<>();
+            for (long i = first; i < end; i++) {
+                long index = i;
+                calls.add(queues.run(index, () -> store.delete(objectKey(index))));
+            }
+            return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+        }
+        // Too many to ask one by one (a whole-disk discard): list what exists and delete it in batches.
+        return deletePage(first, end, first == 0 ? null : objectKey(first - 1));
+    }
+
+    private CompletableFuture<Void> deletePage(long first, long end, String startAfter) {
+        return store.list(key + "/", startAfter, LIST_PAGE).thenCompose(page -> {
+            List<String> doomed = new ArrayList<>();
+            boolean past = false;
+            for (String k : ObjectStore.keys(page)) {
+                long index = Geometry.objectIndex(key, k);
+                past |= index >= end;
+                if (index >= first && index < end) {
+                    doomed.add(k);
+                }
+            }
+            CompletableFuture<Void> deleted = doomed.isEmpty() ? CompletableFuture.completedFuture(null) : store.deleteAll(doomed);
+            if (past || !page.isTruncated() || page.contents().isEmpty()) {
+                return deleted;
+            }
+            String last = page.contents().getLast().key();
+            return deleted.thenCompose(x -> deletePage(first, end, last));
+        });
+    }
+
+    /** Allocation from the listing: listed objects are data, the rest holes that read as zeros. */
+    void extents(long offset, long length, boolean one, Extents extents) throws IOException {
+        long pos = offset >>> shift;
+        long end = Math.min(geometry.objects(), ceilIndex(offset + length));
+        String startAfter = pos == 0 ? null : objectKey(pos - 1);
+        while (true) {
+            int max = one ? 1 : (int) Math.min(LIST_PAGE, Math.max(1, end - pos));
+            ListObjectsV2Response page = ObjectStore.await(store.list(key + "/", startAfter, max));
+            boolean complete = !page.isTruncated();
+            for (String k : ObjectStore.keys(page)) {
+                long index = Geometry.objectIndex(key, k);
+                if (index < 0) {
+                    continue;                                          // not one of the disk's objects
+                }
+                if (index >= end) {
+                    complete = true;
+                    break;
+                }
+                if (index > pos) {
+                    extents.add(pos << shift, (index - pos) << shift, Extents.HOLE | Extents.ZERO);
+                }
+                extents.add(index << shift, objectSize, 0);
+                pos = index + 1;
+            }
+            if (complete) {
+                if (pos < end) {
+                    extents.add(pos << shift, (end - pos) << shift, Extents.HOLE | Extents.ZERO);
+                }
+                return;
+            }
+            if (extents.count() > 0) {
+                return;                                                // the rest is for the client to ask again
+            }
+            startAfter = page.contents().getLast().key();
+        }
+    }
+
+    private long ceilIndex(long offset) {
+        return (offset + objectSize - 1) >>> shift;
+    }
+
+    private String objectKey(long index) {
+        return Geometry.objectKey(key, index);
+    }
+
+    private interface PieceAction {
+        void accept(long index, int within, int at, int length);
+    }
+
+    /** Splits {@code [offset, offset + length)} at object boundaries: object, offset in it, offset in the request, length. */
+    private void forEachPiece(long offset, int length, PieceAction action) {
+        int at = 0;
+        while (at < length) {
+            long pos = offset + at;
+            int within = (int) (pos & (objectSize - 1));
+            int n = Math.min(length - at, objectSize - within);
+            action.accept(pos >>> shift, within, at, n);
+            at += n;
+        }
+    }
+
+    /** Waits for every call (even after one failed), then closes the sinks; the first failure is thrown. */
+    private static <T> List<T> awaitAll(List<CompletableFuture<T>> calls, List<Sink> sinks) throws IOException {
+        try {
+            CompletableFuture<?> all = calls.size() == 1 ? calls.getFirst() : CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+            ObjectStore.await(all);
+        } finally {
+            sinks.forEach(Sink::close);
+        }
+        return calls.stream().map(CompletableFuture::join).toList();
+    }
+
+    private static boolean isZero(ByteBuffer b) {
+        for (int at = 0; at < b.remaining(); at += ZEROS.capacity()) {
+            int n = Math.min(ZEROS.capacity(), b.remaining() - at);
+            if (b.slice(b.position() + at, n).mismatch(ZEROS.slice(0, n)) != -1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void fillZeros(ByteBuffer buf, int from, int to) {
+        for (int at = from; at < to; at += ZEROS.capacity()) {
+            int n = Math.min(ZEROS.capacity(), to - at);
+            buf.put(buf.position() + at, ZEROS, 0, n);
+        }
+    }
+
+    /**
+     * The disk's shape and the secrets as they were read, for the successor after a hot swap (JDK
+     * types only): it then starts without asking the store, and without reading a secret a second
+     * time from a terminal or a file descriptor that has nothing left to give.
+     */
+    @Override
+    public Object handOver() {
+        return HandOver.of(settings, geometry);
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}
