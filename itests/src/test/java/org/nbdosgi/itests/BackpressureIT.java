@@ -34,10 +34,11 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 
 /**
- * Per-connection backpressure: with 1 MiB of payload and 8 requests in flight allowed
- * (nbd.connection.bytes, nbd.connection.requests), a client that pipelines writes faster than the
- * plugin takes them finds the server reading no further, and everything completes once the plugin
- * moves again.
+ * Backpressure: with 1 MiB of payload and 8 requests in flight allowed per connection
+ * (nbd.connection.bytes, nbd.connection.requests) and 2 MiB in the whole server
+ * (nbd.payload.budget), a client that pipelines writes faster than the plugin takes them finds the
+ * server reading no further, and everything completes once the plugin moves again; several such
+ * clients share the server's bytes, none is refused or left out.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -59,6 +60,7 @@ public class BackpressureIT {
         List<Option> options = Distribution.bundles(Distribution.workDir("BackpressureIT").resolve("felix.log"));
         options.add(frameworkProperty("nbd.connection.bytes").value("1M"));
         options.add(frameworkProperty("nbd.connection.requests").value(Integer.toString(MAX_REQUESTS)));
+        options.add(frameworkProperty("nbd.payload.budget").value("2M"));
         return options.toArray(new Option[0]);
     }
 
@@ -170,6 +172,58 @@ public class BackpressureIT {
             sender.join(10_000);
             assertEquals(count, plugin.writesArrived.get());
             assertArrayEquals(pattern(4096, count), c.read((long) (count - 1) * 4096, 4096));
+        }
+    }
+
+    /**
+     * Issue 13 item 7: four clients each pipeline 8 writes of 256 KiB (each may hold 1 MiB): the
+     * server takes 2 MiB of them, its whole budget, and no more; once the plugin moves, every write
+     * of every client completes, without an error.
+     */
+    @Test
+    public void theServersByteBudgetIsSharedAndNeverAnError() throws Exception {
+        int size = 256 << 10;
+        int count = 8;
+        int clients = 4;
+        plugin.holdWrites = new CountDownLatch(1);
+        List<NbdClient> cs = new java.util.ArrayList<>();
+        try {
+            List<AtomicInteger> sent = new java.util.ArrayList<>();
+            for (int k = 0; k < clients; k++) {
+                NbdClient c = NbdClient.unix(sock);
+                c.go("slow");
+                cs.add(c);
+                sent.add(new AtomicInteger());
+            }
+            for (int k = 0; k < clients; k++) {
+                int base = k * count * size;
+                NbdClient c = cs.get(k);
+                AtomicInteger n = sent.get(k);
+                Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        for (int i = 0; i < count; i++) {
+                            c.send(NbdClient.CMD_WRITE, 0, base + (long) i * size, size, pattern(size, i + 1));
+                            n.incrementAndGet();
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            }
+            awaitWritesArrived(8);
+            assertEquals("the server holds 2 MiB of payload in all, not 4 x 1 MiB", 8, plugin.writesArrived.get());
+            plugin.holdWrites.countDown();
+            for (NbdClient c : cs) {
+                awaitReplies(c, count);
+            }
+            assertEquals(clients * count, plugin.writesArrived.get());
+            for (int k = 0; k < clients; k++) {
+                assertArrayEquals(pattern(size, count), cs.get(k).read((long) (k * count + count - 1) * size, size));
+            }
+        } finally {
+            for (NbdClient c : cs) {
+                c.close();
+            }
         }
     }
 }

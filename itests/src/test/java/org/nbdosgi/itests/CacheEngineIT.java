@@ -9,7 +9,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 import javax.inject.Inject;
 
@@ -17,14 +16,12 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.ServerAdmin;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
 /**
@@ -56,38 +53,15 @@ public class CacheEngineIT {
         return sock;
     }
 
-    private Bundle bundle(String symbolicName) {
-        for (Bundle b : context.getBundles()) {
-            if (symbolicName.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        throw new AssertionError("no bundle " + symbolicName);
-    }
-
-    private void awaitRunning(String export) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export(export).state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(ExportState.RUNNING, admin.export(export).state());
-    }
-
-    private static byte[] random(long seed, int length) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     public void updatingThePluginBelowADirtyCacheKeepsEveryByte() throws Exception {
         admin.addExport(ExportSpec.parse("below", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(1, 6 << 20);
+        byte[] data = Exam.random(1, 6 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("below");
             c.write(12345, data, 0);                            // dirty in the cache, not flushed
-            bundle("org.nbdosgi.plugin.memory").update();
-            awaitRunning("below");
+            Exam.bundle(context, "org.nbdosgi.plugin.memory").update();
+            Exam.awaitRunning(admin, "below");
             assertArrayEquals(data, c.read(12345, data.length));
         }
         admin.removeExport("below");
@@ -96,12 +70,12 @@ public class CacheEngineIT {
     @Test
     public void updatingTheCacheBundleKeepsEveryByte() throws Exception {
         admin.addExport(ExportSpec.parse("self", false, List.of("--filter=cache", "memory", "64M", "cache=unsafe")));
-        byte[] data = random(2, 3 << 20);
+        byte[] data = Exam.random(2, 3 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("self");
             c.write(7, data, 0);
-            bundle("org.nbdosgi.filter.cache").update();
-            awaitRunning("self");
+            Exam.bundle(context, "org.nbdosgi.filter.cache").update();
+            Exam.awaitRunning(admin, "self");
             assertArrayEquals(data, c.read(7, data.length));
         }
         admin.removeExport("self");
@@ -110,12 +84,12 @@ public class CacheEngineIT {
     @Test
     public void removingTheCacheFilterWritesItsDirtyBlocksBack() throws Exception {
         admin.addExport(ExportSpec.parse("rewired", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(3, 2 << 20);
+        byte[] data = Exam.random(3, 2 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
             c.write(4096, data, 0);
             admin.rewire("rewired", ExportSpec.parse("rewired", false, List.of("memory", "64M")), true);
-            awaitRunning("rewired");
+            Exam.awaitRunning(admin, "rewired");
         }
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("rewired");
@@ -133,7 +107,7 @@ public class CacheEngineIT {
             f.setLength(32 << 20);
         }
         admin.addExport(ExportSpec.parse("swap", false, List.of("--filter=cache", "memory", "64M")));
-        byte[] data = random(4, 1 << 20);
+        byte[] data = Exam.random(4, 1 << 20);
         try (NbdClient c = NbdClient.unix(listen())) {
             c.go("swap");
             c.write(1 << 20, data, 0);                      // dirty in the cache, not flushed

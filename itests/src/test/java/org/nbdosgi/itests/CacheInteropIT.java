@@ -262,6 +262,42 @@ public class CacheInteropIT {
     }
 
     /**
+     * Issue 13 item 14: during one 16 MiB write through a 4 MiB cache (not only between writes), the
+     * cache file's allocated size never goes over 4 MiB: space is reserved before a block is
+     * written, and a block counts until its punched hole has given the space back.
+     */
+    @Test
+    public void oneWriteFourTimesTheCacheNeverTakesMoreThanTheLimit() throws Exception {
+        Path dir = dir("limit-during");
+        Path img = dir.resolve("disk.img");
+        Files.write(img, new byte[32 * MIB]);
+        Path tmp = dir.resolve("tmp");
+        byte[] data = random(14, 16 * MIB);
+        try (ServerProcess s = serve(dir, "--filter=cache", "file", img.toString(), "cache=unsafe", "cache-max-size=4M");
+             NbdClient c = connect(s)) {
+            java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread sampler = Thread.ofPlatform().start(() -> {
+                try {
+                    while (writing.get()) {
+                        most.accumulateAndGet(cacheFileBytes(s, tmp), Math::max);
+                    }
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            for (int round = 0; round < 3; round++) {
+                c.write(round * MIB, data, 0);
+            }
+            writing.set(false);
+            sampler.join();
+            assertTrue("cache file " + most.get() + " bytes", most.get() <= 4 * MIB);
+            assertTrue("the cache was used: " + most.get(), most.get() >= 2 * MIB);
+            assertArrayEquals("the last write reads back", data, c.read(2 * MIB, data.length));
+        }
+    }
+
+    /**
      * Six connections at once write, zero, read and flush overlapping cache blocks (each owns
      * interleaved bytes of every 24 KiB, and a stretch of its own for long writes), with reclaim
      * busy; then a flush, and the file must equal the model.

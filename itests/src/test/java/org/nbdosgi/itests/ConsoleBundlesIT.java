@@ -66,7 +66,7 @@ public class ConsoleBundlesIT {
             assertTrue(levels, levels.contains("level.org.nbdosgi.engine = DEBUG") && levels.contains("level.ROOT = WARN"));
             nbd.stop();
             nbd.start();
-            nbd.awaitOutput(Duration.ofSeconds(30), "org.nbdosgi.engine  DEBUG", "log:get");
+            nbd.awaitOutput(Duration.ofSeconds(30), "DEBUG", "log:get", "org.nbdosgi.engine");
             assertTrue(nbd.client("log:get", "ROOT").out().contains("WARN"));
             nbd.client("log:set", "DEFAULT", "org.nbdosgi.engine").ok();
             nbd.client("log:set", "INFO").ok();

@@ -111,7 +111,7 @@ public class EngineIT {
                 e = x;
             }
             assertEquals(NbdClient.EIO, e.code);
-            assertTrue(e.getMessage(), e.getMessage().contains("a bug at 4096"));
+            assertEquals("the client gets the plain error; the details are logged", "NBD error 5: Input/output error", e.getMessage());
             assertEquals(512, a.read(0, 512).length);
             assertEquals(512, b.read(8192, 512).length);
         }
@@ -290,7 +290,7 @@ public class EngineIT {
 
     @Test
     public void theCatchAllExportResolvesTheEmptyNameAsNbdkitDoes() throws Exception {
-        admin.addExport(ExportSpec.parse("", false, List.of("test", "1M", "exports=x,y", "default=y")));
+        admin.addExport(ExportSpec.parse("", false, List.of("test", "1M", "exports=x,y", "default=y")), true);
         try (NbdClient c = NbdClient.unix(sock)) {
             assertEquals(List.of("x", "y"), c.list());
             c.go("");
@@ -359,6 +359,32 @@ public class EngineIT {
         try (NbdClient c = NbdClient.unix(sock)) {
             List<NbdClient.OptionReply> r = c.option(NbdClient.OPT_GO, NbdClient.infoData("gone"));
             assertEquals(NbdClient.REP_ERR_UNKNOWN, r.get(r.size() - 1).type());
+        }
+    }
+
+    /**
+     * Issue 13 item 9: a parameter the plugin declares secret gets its value from +FILE; the value
+     * shows neither in the export's layers (nbd:chain) nor in its description (nbd:exports, the
+     * log); standard input is the command line's only.
+     */
+    @Test
+    public void aDeclaredSecretIsReadFromItsFileAndNeverShown() throws Exception {
+        Path pw = Distribution.workDir("EngineIT").resolve("key.txt");
+        Files.writeString(pw, "k3y-value\n");
+        var info = admin.addExport(ExportSpec.parse("sec", false, List.of("test", "1M", "key=+" + pw)));
+        assertEquals("k3y-value", plugin.key);
+        assertEquals("***", info.layers().get(0).params().get("key"));
+        assertEquals("test 1M key=***", info.spec().describe(plugin.parameters()));
+        assertEquals("key=+" + pw, info.spec().toArgs().get(2));
+        String log = Files.readString(Distribution.workDir("EngineIT").resolve("felix.log"));
+        assertTrue(log, log.contains("export 'sec' started: test 1M key=***"));
+        assertTrue(!log.contains("k3y-value"));
+        try {
+            admin.addExport(ExportSpec.parse("stdin", false, List.of("test", "1M", "key=-")));
+            org.junit.Assert.fail("no standard input here");
+        } catch (org.nbdosgi.api.ConfigException e) {
+            assertEquals("test: key: '-' reads standard input of the command line, which this export does not have: give key=+FILE",
+                    e.getMessage());
         }
     }
 }

@@ -169,13 +169,16 @@ public class Ext2InteropIT {
             byte[] diskBytes = Files.readAllBytes(src.resolve("disk.raw"));
             assertArrayEquals(Arrays.copyOfRange(diskBytes, 1 << 20, 3 << 20), disk.read(1 << 20, 2 << 20));
             assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), other.read(0, 1 << 20));
+            // issue 13 item 15: nbdkit prepends / to a name without one; so do we
+            Tools.Result relative = Tools.run(Ext2Images.T, "nbdinfo", "--size", "nbd+unix:///other.raw?socket=" + s.socket()).ok();
+            assertEquals("1048576\n", relative.out());
             assertNotEquals("nbdinfo is refused", 0,
                     Tools.run(Ext2Images.T, "nbdinfo", "nbd+unix:////dir/../disk.raw?socket=" + s.socket()).exit());
             try (NbdClient refused = NbdClient.unix(s.socket())) {
                 refused.go("/dir/../disk.raw");
                 fail("'..' should be refused");
             } catch (java.io.IOException e) {
-                assertTrue(e.getMessage(), e.getMessage().contains("'..' is not allowed"));
+                assertTrue(e.getMessage(), e.getMessage().endsWith("export '/dir/../disk.raw' cannot be opened: Invalid argument"));
             }
             assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), other.read(0, 1 << 20));
         }

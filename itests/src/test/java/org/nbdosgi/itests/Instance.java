@@ -38,6 +38,11 @@ public final class Instance implements AutoCloseable {
         return home;
     }
 
+    /** The container's process id (bin/nbd-osgi execs the JVM). */
+    public long pid() {
+        return process.pid();
+    }
+
     public Path etc() {
         return home.resolve("etc");
     }

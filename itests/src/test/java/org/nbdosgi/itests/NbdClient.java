@@ -22,7 +22,7 @@ public final class NbdClient implements AutoCloseable {
             OPT_GO = 7, OPT_STRUCTURED_REPLY = 8, OPT_LIST_META_CONTEXT = 9, OPT_SET_META_CONTEXT = 10;
     public static final int REP_ACK = 1, REP_SERVER = 2, REP_INFO = 3, REP_META_CONTEXT = 4;
     public static final int REP_ERR_UNSUP = 0x80000001, REP_ERR_POLICY = 0x80000002, REP_ERR_INVALID = 0x80000003,
-            REP_ERR_UNKNOWN = 0x80000006;
+            REP_ERR_UNKNOWN = 0x80000006, REP_ERR_TOO_BIG = 0x80000009;
     public static final int CMD_READ = 0, CMD_WRITE = 1, CMD_DISC = 2, CMD_FLUSH = 3, CMD_TRIM = 4, CMD_CACHE = 5,
             CMD_WRITE_ZEROES = 6, CMD_BLOCK_STATUS = 7;
     public static final int FLAG_FUA = 1, FLAG_NO_HOLE = 2, FLAG_DF = 4, FLAG_REQ_ONE = 8, FLAG_FAST_ZERO = 16;
@@ -100,6 +100,15 @@ public final class NbdClient implements AutoCloseable {
 
     public static NbdClient tcp(String host, int port) throws IOException {
         return new NbdClient(SocketChannel.open(new java.net.InetSocketAddress(host, port)), C_FIXED_NEWSTYLE | C_NO_ZEROES);
+    }
+
+    /** Over TCP with socket buffers of {@code buffer} bytes each way (set before connecting, so the window is small too). */
+    public static NbdClient tcp(String host, int port, int buffer) throws IOException {
+        SocketChannel c = SocketChannel.open();
+        c.setOption(java.net.StandardSocketOptions.SO_RCVBUF, buffer);
+        c.setOption(java.net.StandardSocketOptions.SO_SNDBUF, buffer);
+        c.connect(new java.net.InetSocketAddress(host, port));
+        return new NbdClient(c, C_FIXED_NEWSTYLE | C_NO_ZEROES);
     }
 
     // ---- options ------------------------------------------------------------------------------

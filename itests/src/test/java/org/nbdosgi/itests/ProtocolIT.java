@@ -86,11 +86,11 @@ public class ProtocolIT {
     @Test
     public void oversizedRequestsAreRefusedWithoutBufferingTheirPayload() throws Exception {
         try (NbdClient c = open(rw, "disk")) {
-            assertEquals(NbdClient.EINVAL, errorOf(() -> c.read(0, 33 << 20)));
-            // a 40 MiB write: the payload is skipped as it streams in, then EINVAL
-            long cookie = c.send(NbdClient.CMD_WRITE, 0, 0, 40 << 20, null);
+            assertEquals(NbdClient.EINVAL, errorOf(() -> c.read(0, (64 << 20) + 1)));
+            // a 65 MiB write: the payload is skipped as it streams in, then EINVAL
+            long cookie = c.send(NbdClient.CMD_WRITE, 0, 0, 65 << 20, null);
             byte[] chunk = new byte[1 << 20];
-            for (int i = 0; i < 40; i++) {
+            for (int i = 0; i < 65; i++) {
                 c.write(ByteBuffer.wrap(chunk));
             }
             NbdClient.Reply r = c.receive(0, 0);
@@ -151,7 +151,7 @@ public class ProtocolIT {
             c.go("disk");
             assertEquals("disk", c.canonicalName);
             assertEquals("the memory plugin has no description: no NBD_INFO_DESCRIPTION", null, c.description);
-            assertArrayEquals(new int[] {1, 4096, 32 << 20}, c.blockSize);
+            assertArrayEquals(new int[] {1, 4096, 64 << 20}, c.blockSize);
             int want = NbdClient.TF_SEND_FLUSH | NbdClient.TF_SEND_FUA | NbdClient.TF_SEND_TRIM | NbdClient.TF_SEND_WRITE_ZEROES
                     | NbdClient.TF_CAN_MULTI_CONN | NbdClient.TF_SEND_CACHE | NbdClient.TF_SEND_FAST_ZERO;
             assertEquals(want, c.transmissionFlags & want);

@@ -45,6 +45,8 @@ public final class TestPlugin implements Plugin {
     public final AtomicInteger writesArrived = new AtomicInteger();
     /** While set, each write waits for it before it stores its data. */
     public volatile CountDownLatch holdWrites;
+    /** The value of the secret parameter {@code key} the last instance was created with. */
+    public volatile String key;
     private final Map<String, byte[]> disks = new ConcurrentHashMap<>();
 
     @Override
@@ -62,7 +64,8 @@ public final class TestPlugin implements Plugin {
         return List.of(Parameter.required("size", "bytes"), Parameter.of("model", "thread model"),
                 Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"),
                 Parameter.of("exports", "comma-separated names served"), Parameter.of("default", "the name for \"\""),
-                Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"));
+                Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"),
+                Parameter.secret("key", "a secret (named unlike one)"));
     }
 
     @Override
@@ -80,6 +83,7 @@ public final class TestPlugin implements Plugin {
         String defaultName = config.get("default", "");
         boolean rotational = config.bool("rotational", false);
         boolean nonBlocking = config.bool("nonblocking", false);
+        key = config.get("key", null);
         return new PluginInstance() {
             @Override
             public ThreadModel threadModel() {

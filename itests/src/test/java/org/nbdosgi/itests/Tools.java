@@ -29,9 +29,11 @@ public final class Tools {
         }
     }
 
-    private static final Map<String, String> PACKAGES = Map.of(
-            "qemu-img", "qemu-utils", "qemu-io", "qemu-utils", "nbdinfo", "libnbd-bin", "nbdcopy", "libnbd-bin",
-            "nbdsh", "python3-libnbd", "fio", "fio", "nbdkit", "nbdkit", "mke2fs", "e2fsprogs", "debugfs", "e2fsprogs", "script", "bsdutils");
+    private static final Map<String, String> PACKAGES = Map.ofEntries(
+            Map.entry("qemu-img", "qemu-utils"), Map.entry("qemu-io", "qemu-utils"), Map.entry("nbdinfo", "libnbd-bin"),
+            Map.entry("nbdcopy", "libnbd-bin"), Map.entry("nbdsh", "python3-libnbd"), Map.entry("fio", "fio"),
+            Map.entry("nbdkit", "nbdkit"), Map.entry("mke2fs", "e2fsprogs"), Map.entry("debugfs", "e2fsprogs"),
+            Map.entry("script", "bsdutils"), Map.entry("nginx", "nginx-light"));
 
     public static void require(String tool) {
         if (tool.startsWith("/") && Files.isExecutable(Path.of(tool))) {

@@ -401,6 +401,39 @@ public class VddkInteropIT {
         assertTrue(connect, connect.contains("credType=2 user=admin password=none cookie=52b3-c0ffee-5e55"));
     }
 
+    /**
+     * Issue 13 item 9: nbdkit's indirect forms for the password, resolved by the engine for any
+     * parameter a plugin declares secret: standard input (a pipe here) and an inherited descriptor
+     * in the foreground, and standard input read by the launcher before it goes to the background.
+     */
+    @Test
+    public void thePasswordFromStandardInputOrADescriptorInEveryMode() throws Exception {
+        Path dir = dir();
+        Path disk = image(dir, "disk.img", 1L << 20, 9);
+        Path conf = config(dir, "standin.password=s3cret-pw");
+        Path pw = dir.resolve("pw");
+        Files.writeString(pw, "s3cret-pw\n");
+        String launcher = ServerProcess.launcher().toString();
+        String common = String.join(" ", "vddk", "file=" + disk, "libdir=" + standInLibdir(), "config=" + conf,
+                "server=esx", "thumbprint=AB", "user=root", "vm=moref=1");
+        String size = " --run 'nbdinfo --size \"$uri\"'";
+        assertEquals("1048576\n", Tools.run(T, "sh", "-c", "printf 's3cret-pw\\n' | " + launcher + " -U - " + common
+                + " password=-" + size).ok().out());
+        assertEquals("1048576\n", Tools.run(T, "sh", "-c", "exec 3<" + pw + "; " + launcher + " -U - " + common
+                + " password=-3" + size).ok().out());
+        Path sock = dir.resolve("bg.sock");
+        Path pid = dir.resolve("bg.pid");
+        Tools.run(T, "sh", "-c", "printf 's3cret-pw\\n' | " + launcher + " -U " + sock + " -P " + pid + " " + common
+                + " password=-").ok();
+        try {
+            assertEquals("1048576\n", Tools.run(T, "nbdinfo", "--size", "nbd+unix:///?socket=" + sock).ok().out());
+        } finally {
+            Tools.run(T, "kill", Files.readString(pid).trim()).ok();
+        }
+        List<String> connects = journal(dir).stream().filter(l -> l.startsWith("ConnectEx remote")).toList();
+        assertTrue(connects.toString(), connects.size() >= 3 && connects.stream().allMatch(l -> l.contains("password=ok")));
+    }
+
     @Test
     public void aWrongPasswordFailsAtStartInOneLine() throws Exception {
         Path dir = dir();

@@ -4,8 +4,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -49,6 +55,7 @@ public final class Launcher {
     private Framework framework;
     private Path privateCache;
     private Path consoleDir;
+    private FileLock instanceLock;
 
     private Launcher(Path home, String[] args) {
         this.home = home;
@@ -65,6 +72,9 @@ public final class Launcher {
     }
 
     private int run() throws Exception {
+        if (container && !lockInstance()) {
+            return 1;
+        }
         boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
         configureLogging(verbose ? "debug" : container ? "info" : "warn");
         Map<String, String> config = frameworkConfig();
@@ -102,6 +112,35 @@ public final class Launcher {
         framework.waitForStop(0);
         deleteTemporaryDirectories();
         return exitCode.get();
+    }
+
+    /**
+     * Container mode owns its directory (data/cache, the exports of etc/, the console socket, the
+     * port): a second start in the same directory would start every export again, wipe the running
+     * instance's bundle cache and remove its console socket. A lock on {@code data/instance.lock},
+     * held until the process ends, makes a second start fail at once, touching nothing, with one
+     * line naming the running process.
+     */
+    private boolean lockInstance() throws IOException {
+        Path file = home.resolve("data/instance.lock");
+        Files.createDirectories(file.getParent());
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (IOException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            String pid = new String(Channels.newInputStream(channel.position(0)).readAllBytes(), StandardCharsets.UTF_8).trim();
+            channel.close();
+            System.err.println("nbd-osgi: " + home + " is already running" + (pid.isEmpty() ? "" : " as process " + pid)
+                    + " (one container per directory)");
+            return false;
+        }
+        channel.truncate(0).write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+        instanceLock = lock;                              // held (and the channel open) until the process ends
+        return true;
     }
 
     /** Called by the engine when the process should end with {@code code}. */

@@ -3,6 +3,7 @@ package org.nbdosgi.api;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -12,6 +13,9 @@ import java.util.Map;
  * {@link ConfigException} with a message naming the parameter.
  */
 public final class Config {
+    /** How the values of a parameter given several times are joined in one map value. */
+    public static final String REPEAT_SEPARATOR = "\n";
+
     private final Map<String, String> values;
 
     public Config(Map<String, String> values) {
@@ -32,6 +36,16 @@ public final class Config {
 
     public String get(String key, String defaultValue) {
         return values.getOrDefault(key, defaultValue);
+    }
+
+    /**
+     * Every value of a {@link Parameter#repeatable() repeatable} parameter, in the order given;
+     * empty when it was not given. (The values travel joined by {@link #REPEAT_SEPARATOR}, so a
+     * repeatable parameter's value cannot contain a newline.)
+     */
+    public List<String> all(String key) {
+        String v = values.get(key);
+        return v == null ? List.of() : List.of(v.split(REPEAT_SEPARATOR, -1));
     }
 
     public String require(String key) throws ConfigException {

@@ -1,6 +1,7 @@
 package org.nbdosgi.api;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,11 +52,8 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
             int eq = a.indexOf('=');
             // a key is a word: "file=/a=b" is key file; "/a=b" alone is a bare value
             if (eq > 0 && a.substring(0, eq).matches("[A-Za-z0-9_.-]+")) {
-                String key = a.substring(0, eq);
-                if (params.containsKey(key)) {
-                    throw new ConfigException(key + ": given more than once");
-                }
-                params.put(key, a.substring(eq + 1));
+                // a key given again joins its values; the engine refuses that unless the parameter is repeatable
+                params.merge(a.substring(0, eq), a.substring(eq + 1), (was, more) -> was + Config.REPEAT_SEPARATOR + more);
             } else if (params.isEmpty()) {
                 params.put(MAGIC_KEY, a);
             } else {
@@ -78,17 +76,37 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
     /** Parameter names whose values are secrets: shown as {@code ***} by {@link #describe()}. */
     private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("(?i).*(password|passwd|secret|cookie|token).*");
 
-    /** Whether a parameter's value must never be shown or logged. */
+    /** Whether a parameter's value must never be shown or logged, by its name alone. */
     public static boolean isSecret(String key) {
         return SECRET.matcher(key).matches();
     }
 
-    /** The export in command-line syntax for logs and consoles, with secret values masked. */
+    /**
+     * Whether {@code key} is a secret: by its name, or because one of {@code declared} (the
+     * parameters of the layers it may go to) is a {@link Parameter#secret() secret} of that name.
+     */
+    public static boolean isSecret(String key, Collection<Parameter> declared) {
+        return isSecret(key) || declared.stream().anyMatch(p -> p.secret() && p.matches(key));
+    }
+
+    /** The export in command-line syntax for logs and consoles, with values masked by their names. */
     public String describe() {
+        return describe(List.of());
+    }
+
+    /**
+     * The export in command-line syntax for logs and consoles, with the values of secrets masked:
+     * by their names, and those {@code declared} secret by the export's layers.
+     */
+    public String describe(Collection<Parameter> declared) {
         List<String> out = new ArrayList<>();
         filters.forEach(f -> out.add("--filter=" + f));
         out.add(plugin);
-        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + (isSecret(k) ? "***" : v)));
+        params.forEach((k, v) -> {
+            for (String one : v.split(Config.REPEAT_SEPARATOR, -1)) {
+                out.add(k.equals(MAGIC_KEY) ? one : k + "=" + (isSecret(k, declared) ? "***" : one));
+            }
+        });
         return String.join(" ", out);
     }
 
@@ -97,7 +115,11 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
         List<String> out = new ArrayList<>();
         filters.forEach(f -> out.add("--filter=" + f));
         out.add(plugin);
-        params.forEach((k, v) -> out.add(k.equals(MAGIC_KEY) ? v : k + "=" + v));
+        params.forEach((k, v) -> {
+            for (String one : v.split(Config.REPEAT_SEPARATOR, -1)) {
+                out.add(k.equals(MAGIC_KEY) ? one : k + "=" + one);
+            }
+        });
         return out;
     }
 }

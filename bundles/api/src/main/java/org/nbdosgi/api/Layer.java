@@ -18,6 +18,24 @@ public interface Layer {
      */
     Handle open(ClientContext client) throws IOException;
 
+    /**
+     * Closes {@code handle} (one this layer opened for the same client) together with the handles
+     * the layers below opened under it, and opens the layer below again in its place: nbdkit's
+     * {@code next->reopen}, for a filter that recovers from a failure by starting the layers below
+     * afresh (the retry filter). The engine closes the new handle with the connection, after the
+     * handles above it, as it would have closed the old one.
+     *
+     * <p>Data plane: runs on the calling request's thread and may take as long as opening does. The
+     * caller makes sure that no operation is running on {@code handle} and uses only the returned
+     * handle afterwards; the new handle's capabilities may differ (check what matters). If opening
+     * fails, the old handle stays closed and may be passed to {@code reopen} again.
+     *
+     * @throws UnsupportedOperationException where the layer cannot be reopened
+     */
+    default Handle reopen(Handle handle, ClientContext client) throws IOException {
+        throw new UnsupportedOperationException("this layer cannot be reopened");
+    }
+
     /** The export names the layer below lists. */
     List<ExportEntry> listExports(boolean readOnly) throws IOException;
 

@@ -18,8 +18,21 @@ public interface ServerAdmin {
     /** One export, or null if there is none of that name. */
     ExportInfo export(String name);
 
-    /** Creates and starts an export. Refused if the name is taken or the chain cannot start. */
-    ExportInfo addExport(ExportSpec spec) throws ConfigException;
+    /**
+     * Creates and starts an export that serves the names that lead to it: its own, and
+     * {@code NAME/rest} for a chain that serves several names. Refused if the name is taken or the
+     * chain cannot start.
+     */
+    default ExportInfo addExport(ExportSpec spec) throws ConfigException {
+        return addExport(spec, false);
+    }
+
+    /**
+     * As {@link #addExport(ExportSpec)}; a {@code catchAll} export also serves every name no other
+     * export has, the whole name passed to its chain (the command line's one export, as nbdkit's
+     * plugin sees every name). Without one, a client asking for an unknown name is refused.
+     */
+    ExportInfo addExport(ExportSpec spec, boolean catchAll) throws ConfigException;
 
     /**
      * Changes a running export's chain (filters, parameters, read-only) while its clients stay

@@ -5,11 +5,14 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
 
 import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Parameter;
 
 /**
  * Writes the console's changes back to {@code etc/} as the {@code org.nbdosgi.export-NAME.cfg}
@@ -19,6 +22,8 @@ import org.nbdosgi.api.ExportSpec;
  */
 final class ExportFiles {
     static final String PREFIX = "org.nbdosgi.export-";
+    /** The key of an export that also serves unknown names (read by the engine's ConfiguredExport). */
+    private static final String CATCH_ALL = "catchall";
     private final Path etc;
 
     ExportFiles(Path etc) {
@@ -52,8 +57,7 @@ final class ExportFiles {
     }
 
     private static String nameIn(Path file) throws IOException {
-        Properties p = load(file);
-        String n = p.getProperty("name");
+        String n = load(file).getProperty("name");
         if (n != null) {
             return n.trim();
         }
@@ -61,10 +65,20 @@ final class ExportFiles {
         return f.substring(PREFIX.length(), f.length() - ".cfg".length());
     }
 
-    /** Writes the export's file; {@code magic} names the plugin's bare-value parameter. */
-    void write(ExportSpec spec, String magic) throws IOException {
+    /**
+     * Writes the export's file; {@code magic} names the plugin's bare-value parameter;
+     * {@code catchAll} says whether it serves unknown names, or null to keep what the file says.
+     * The parameters are written as the user gave them: a secret given as {@code +FILE} stays that
+     * reference. A file that holds a secret parameter ({@code declared} by the export's layers, or
+     * named like one) is created 0600 and renamed into place, so it is never readable by others.
+     */
+    void write(ExportSpec spec, String magic, Boolean catchAll, Collection<Parameter> declared) throws IOException {
         if (!enabled()) {
             return;
+        }
+        Path file = fileOf(spec.name());
+        if (catchAll == null) {
+            catchAll = Files.exists(file) && Boolean.parseBoolean(load(file).getProperty(CATCH_ALL, "false").trim());
         }
         StringBuilder b = new StringBuilder("# nbd-osgi export, written by the console\n");
         line(b, "name", spec.name());
@@ -75,10 +89,12 @@ final class ExportFiles {
         if (spec.readOnly()) {
             line(b, "readonly", "true");
         }
+        if (catchAll) {
+            line(b, CATCH_ALL, "true");
+        }
         for (Map.Entry<String, String> p : spec.params().entrySet()) {
             line(b, p.getKey().equals(ExportSpec.MAGIC_KEY) ? magic : p.getKey(), p.getValue());
         }
-        Path file = fileOf(spec.name());
         if (Files.exists(file)) {
             // what the console does not change stays: the export's TLS allow-list (tls.allow)
             Properties old = load(file);
@@ -87,6 +103,12 @@ final class ExportFiles {
             }
         }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        boolean secret = spec.params().keySet().stream()
+                .anyMatch(k -> ExportSpec.isSecret(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, declared));
+        if (secret) {
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
         Files.writeString(tmp, b);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
@@ -98,6 +120,7 @@ final class ExportFiles {
     }
 
     private static void line(StringBuilder b, String key, String value) {
-        b.append(key).append(" = ").append(value.replace("\\", "\\\\")).append('\n');
+        // a repeated parameter's values are joined by newlines: escaped, so the file keeps them as one value
+        b.append(key).append(" = ").append(value.replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
     }
 }

@@ -10,6 +10,7 @@ import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.ServerAdmin;
 import org.nbdosgi.console.Command;
@@ -95,17 +96,30 @@ final class Exports {
     /** Rewires a live export to {@code next}, writes its file and says so. */
     void rewire(ExportInfo e, ExportSpec next, boolean force, PrintStream out) throws IOException {
         ExportInfo done = change(() -> admin.rewire(e.name(), next, force));
-        save(done.spec());
+        save(done.spec(), null);
         out.println("export " + Command.quoted(e.name()) + " rewired: " + chainText(done.spec()));
     }
 
-    void save(ExportSpec spec) throws IOException {
+    /** Writes the export's file; {@code catchAll} null keeps what the file says. */
+    void save(ExportSpec spec, Boolean catchAll) throws IOException {
         Plugin plugin = plugin(spec.plugin());
-        files.write(spec, plugin == null ? "value" : plugin.magicParameter());
+        files.write(spec, plugin == null ? "value" : plugin.magicParameter(), catchAll, declared(spec));
     }
 
-    static String chainText(ExportSpec spec) {
-        return spec.describe() + (spec.readOnly() ? " (read-only)" : "");
+    /** The export in command-line syntax, secrets (by name, or declared by its layers) as ***. */
+    String chainText(ExportSpec spec) {
+        return spec.describe(declared(spec)) + (spec.readOnly() ? " (read-only)" : "");
+    }
+
+    /** The parameters the layers of {@code spec} declare, as deployed now: which ones are secrets. */
+    List<Parameter> declared(ExportSpec spec) {
+        List<Parameter> out = new ArrayList<>();
+        Plugin plugin = plugin(spec.plugin());
+        if (plugin != null) {
+            out.addAll(plugin.parameters());
+        }
+        filters.stream().filter(f -> spec.filters().contains(f.name())).forEach(f -> out.addAll(f.parameters()));
+        return out;
     }
 
     static String state(ExportInfo e) {

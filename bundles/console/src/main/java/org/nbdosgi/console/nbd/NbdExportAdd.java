@@ -15,16 +15,18 @@ final class NbdExportAdd extends Command {
 
     NbdExportAdd(Exports exports) {
         super("nbd", "export-add", "create an export (nbdkit syntax), written to etc/",
-                "[--readonly] NAME [--filter=FILTER]... PLUGIN [[key=]value]...");
+                "[--readonly] [--catch-all] NAME [--filter=FILTER]... PLUGIN [[key=]value]...\n"
+                        + "  --catch-all: also serve every name no other export has (else such names are refused)");
         this.exports = exports;
     }
 
     @Override
     protected Object run(CommandSession session, List<String> args, PrintStream out) throws Exception {
         boolean readOnly = flag(args, "--readonly") | flag(args, "-r");
+        boolean catchAll = flag(args, "--catch-all");
         noMoreOptions(args);
         if (args.size() < 2) {
-            throw new Failure("usage: nbd:export-add [--readonly] NAME [--filter=FILTER]... PLUGIN [[key=]value]...");
+            throw new Failure("usage: nbd:export-add [--readonly] [--catch-all] NAME [--filter=FILTER]... PLUGIN [[key=]value]...");
         }
         ExportSpec spec;
         try {
@@ -32,9 +34,9 @@ final class NbdExportAdd extends Command {
         } catch (ConfigException e) {
             throw new Failure(e.getMessage());
         }
-        ExportInfo added = Exports.change(() -> exports.admin().addExport(spec));
-        exports.save(added.spec());
-        out.println("export " + quoted(spec.name()) + " started: " + Exports.chainText(added.spec()));
+        ExportInfo added = Exports.change(() -> exports.admin().addExport(spec, catchAll));
+        exports.save(added.spec(), catchAll);
+        out.println("export " + quoted(spec.name()) + " started: " + exports.chainText(added.spec()));
         return null;
     }
 }

@@ -26,7 +26,7 @@ final class NbdExports extends Command {
         Table t = new Table("NAME", "STATE", "SIZE", "CLIENTS", "THREADS", "CHAIN");
         for (ExportInfo e : exports.admin().exports()) {
             t.row(quoted(e.name()), Exports.state(e), e.size() < 0 ? "-" : Units.formatSize(e.size()), e.clients(),
-                    e.threadModel() == null ? "-" : e.threadModel().displayName(), Exports.chainText(e.spec()));
+                    e.threadModel() == null ? "-" : e.threadModel().displayName(), exports.chainText(e.spec()));
         }
         out.print(t);
         return null;

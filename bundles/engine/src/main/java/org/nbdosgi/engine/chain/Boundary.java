@@ -2,6 +2,8 @@ package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.Extents;
@@ -44,15 +46,25 @@ public final class Boundary implements Handle {
     private final boolean rotational;
     private final boolean nonBlocking;
     private final String description;
+    /** The handles the layers below opened for the same connection while this one opened, in order; closed after it. */
+    private final List<Boundary> below;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** The list this handle is kept in (the connection's, a shared list, or the handle above's {@code below}). */
+    volatile List<Boundary> home;
 
     /**
      * Asks {@code raw} for its capabilities. Control plane (connection open). On failure the caller
      * still owns {@code raw} and must close it.
      */
     public Boundary(Handle raw, String layer, boolean readOnly, BufferPool pool) throws IOException {
+        this(raw, layer, readOnly, pool, new java.util.ArrayList<>());
+    }
+
+    Boundary(Handle raw, String layer, boolean readOnly, BufferPool pool, List<Boundary> below) throws IOException {
         this.raw = raw;
         this.layer = layer;
         this.pool = pool;
+        this.below = below;
         try {
             size = raw.size();
             if (size < 0) {
@@ -292,12 +304,18 @@ public final class Boundary implements Handle {
         }
     }
 
+    /** Closes the layer's handle, then the handles below it (the last opened first); only the first call does anything. */
     @Override
     public void close() throws IOException {
+        if (closed.getAndSet(true)) {
+            return;
+        }
         try {
             raw.close();
         } catch (RuntimeException e) {
             throw bug("close", e);
+        } finally {
+            HandleRegistry.closeAll(below);
         }
     }
 

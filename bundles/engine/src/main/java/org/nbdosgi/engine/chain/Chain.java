@@ -119,7 +119,7 @@ public final class Chain {
             }
             filters.add(filter);
         }
-        List<Map<String, String>> perLayer = distribute(spec, filters, plugin);
+        List<Map<String, String>> perLayer = distribute(spec, filters, plugin, catalog.secrets());
         List<String> names = new ArrayList<>(spec.filters());            // outermost first, like the spec
         names.add(spec.plugin());
         List<Integer> occurrence = occurrences(names);
@@ -219,9 +219,12 @@ public final class Chain {
 
     /**
      * Hands each parameter to the first layer, from the top filter down to the plugin, that declares
-     * it (under its canonical name); the bare value goes to the plugin's magic parameter.
+     * it (under its canonical name); the bare value goes to the plugin's magic parameter. A parameter
+     * given more than once (under its name or an alias) is refused unless it is repeatable. A secret
+     * parameter gets its value from {@code secrets} ({@code +FILE}, {@code -}, {@code -FD}).
      */
-    static List<Map<String, String>> distribute(ExportSpec spec, List<Filter> filters, Plugin plugin) throws ConfigException {
+    static List<Map<String, String>> distribute(ExportSpec spec, List<Filter> filters, Plugin plugin, SecretValues secrets)
+            throws ConfigException {
         List<List<Parameter>> declared = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (Filter f : filters) {
@@ -245,9 +248,19 @@ public final class Chain {
             for (int i = 0; i < declared.size() && !placed; i++) {
                 for (Parameter p : declared.get(i)) {
                     if (p.matches(key)) {
-                        if (out.get(i).putIfAbsent(p.name(), e.getValue()) != null) {
+                        String value = e.getValue();
+                        String before = out.get(i).get(p.name());
+                        if (!p.repeatable() && (before != null || value.contains(Config.REPEAT_SEPARATOR))) {
                             throw new ConfigException(names.get(i) + ": " + p.name() + ": given more than once");
                         }
+                        if (p.secret()) {
+                            try {
+                                value = secrets.value(p.name(), value);
+                            } catch (ConfigException x) {
+                                throw new ConfigException(names.get(i) + ": " + x.getMessage());
+                            }
+                        }
+                        out.get(i).put(p.name(), before == null ? value : before + Config.REPEAT_SEPARATOR + value);
                         placed = true;
                         break;
                     }
@@ -306,9 +319,31 @@ public final class Chain {
         return layers.stream().anyMatch(l -> l.service() == service);
     }
 
-    /** What each layer reports about itself, outermost first. */
+    /** What each layer reports about itself, outermost first; the values of its secret parameters show as {@code ***}. */
     public List<LayerInfo> info() {
-        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), l.config().asMap(), l.threadModel())).toList();
+        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), shown(l), l.threadModel())).toList();
+    }
+
+    private static Map<String, String> shown(LayerInstance l) {
+        Map<String, String> out = new LinkedHashMap<>();
+        l.config().asMap().forEach((k, v) -> out.put(k, ExportSpec.isSecret(k, l.parameters()) ? "***" : v));
+        return out;
+    }
+
+    /** Every parameter the layers of {@code spec} declare (those present in {@code catalog}), to tell secrets. */
+    public static List<Parameter> declared(ExportSpec spec, Catalog catalog) {
+        List<Parameter> out = new ArrayList<>();
+        Plugin plugin = catalog.plugin(spec.plugin());
+        if (plugin != null) {
+            out.addAll(plugin.parameters());
+        }
+        for (String f : spec.filters()) {
+            Filter filter = catalog.filter(f);
+            if (filter != null) {
+                out.addAll(filter.parameters());
+            }
+        }
+        return out;
     }
 
     /** Closes every layer, the outermost first, so a filter can still write through the layers below. */

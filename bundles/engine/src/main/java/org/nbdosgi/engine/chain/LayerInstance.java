@@ -9,6 +9,7 @@ import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
@@ -46,6 +47,11 @@ public final class LayerInstance {
     /** The Plugin or Filter service this layer was created by. */
     Object service() {
         return service;
+    }
+
+    /** The parameters the layer's service declares. */
+    List<Parameter> parameters() {
+        return service instanceof Plugin p ? p.parameters() : ((Filter) service).parameters();
     }
 
     public String name() {

@@ -320,7 +320,8 @@ public final class CliRunner {
         List<String> rows = new ArrayList<>();
         for (Parameter p : params) {
             String key = (p.name().equals(magic) ? "[" + p.name() + "=]" : p.name() + "=") + "...";
-            rows.add(String.format("  %-28s %s%s%s", key, p.help(), p.required() ? " (required)" : "",
+            rows.add(String.format("  %-28s %s%s%s%s", key, p.help(), p.required() ? " (required)" : "",
+                    p.repeatable() ? " (repeatable)" : "",
                     p.aliases().isEmpty() ? "" : " (also: " + String.join(", ", p.aliases()) + ")"));
         }
         rows.forEach(r -> b.append(r).append('\n'));

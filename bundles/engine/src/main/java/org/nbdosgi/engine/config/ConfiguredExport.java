@@ -22,17 +22,20 @@ import org.slf4j.LoggerFactory;
 /**
  * One export per factory configuration {@value #FACTORY_PID} (FileInstall turns
  * {@code etc/org.nbdosgi.export-NAME.cfg} into one). Keys: {@code name}, {@code plugin},
- * {@code filters} (comma-separated, outermost first), {@code readonly}, {@code tls.allow} (the
- * client identities allowed on the export, separated by {@code ;}: {@code psk:NAME},
- * {@code subject:DN}, {@code dns:NAME}...; the export then needs TLS); every other key without a
- * dot is a parameter of the chain. Editing the file rewires the export live (a new allow-list
- * applies to clients that connect from then on); deleting it removes the export. Control plane.
+ * {@code filters} (comma-separated, outermost first), {@code readonly}, {@code catchall} (also serve
+ * every export name no other export has; without a catch-all export, unknown names are refused),
+ * {@code tls.allow} (the client identities allowed on the export, separated by {@code ;}:
+ * {@code psk:NAME}, {@code subject:DN}, {@code dns:NAME}...; the export then needs TLS); every other
+ * key without a dot is a parameter of the chain. Editing the file rewires the export live (a new
+ * allow-list applies to clients that connect from then on); deleting it removes the export.
+ * Control plane.
  */
 @Component(configurationPid = ConfiguredExport.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 public final class ConfiguredExport {
     public static final String FACTORY_PID = "org.nbdosgi.export";
     private static final Logger LOG = LoggerFactory.getLogger(ConfiguredExport.class);
-    private static final List<String> RESERVED = List.of("name", "plugin", "filters", "readonly");
+    public static final String CATCH_ALL = "catchall";
+    private static final List<String> RESERVED = List.of("name", "plugin", "filters", "readonly", CATCH_ALL);
     static final String TLS_ALLOW = "tls.allow";
 
     @Reference
@@ -47,7 +50,7 @@ public final class ConfiguredExport {
             List<String> allowed = allowList(props);
             name = spec.name();
             engine.allowList(name, allowed);                // before any client can reach the export
-            engine.addConfiguredExport(spec);
+            engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
                     e.getMessage());
@@ -65,7 +68,7 @@ public final class ConfiguredExport {
             }
             name = spec.name();
             engine.allowList(name, allowed);
-            engine.addConfiguredExport(spec);
+            engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
                     e.getMessage());
@@ -115,6 +118,10 @@ public final class ConfiguredExport {
         params.forEach((k, v) -> args.add(k + "=" + v));
         boolean readOnly = Boolean.parseBoolean(String.valueOf(props.getOrDefault("readonly", "false")).trim());
         return ExportSpec.parse(name, readOnly, args);
+    }
+
+    static boolean catchAll(Map<String, Object> props) {
+        return Boolean.parseBoolean(String.valueOf(props.getOrDefault(CATCH_ALL, "false")).trim());
     }
 
     /** {@code .../org.nbdosgi.export-NAME.cfg} names the export NAME when there is no name key. */

@@ -25,7 +25,7 @@ import org.nbdosgi.engine.chain.HandleRegistry;
  */
 public final class Export {
     private volatile ExportSpec spec;
-    private final boolean catchAll;
+    private volatile boolean catchAll;
     private final Gate gate;
     private final HandleRegistry handles = new HandleRegistry();
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
@@ -58,8 +58,14 @@ public final class Export {
         return spec.name();
     }
 
+    /** Whether this export also serves every name no other export has (read by routing, data plane). */
     public boolean catchAll() {
         return catchAll;
+    }
+
+    /** Control plane: its configuration says so (or no longer). */
+    public void catchAll(boolean serveEveryName) {
+        catchAll = serveEveryName;
     }
 
     public Gate gate() {

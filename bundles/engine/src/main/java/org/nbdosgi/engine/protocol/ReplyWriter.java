@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.engine.transport.Transport;
@@ -21,6 +22,12 @@ import org.nbdosgi.engine.transport.Transport;
  * <p>Every reply method takes a {@code done} callback and owns it from then on: it runs exactly
  * once, after the reply was written or dropped because the client is gone, so the caller can
  * release the reply's buffers and in-flight budget there.
+ *
+ * <p>The connection's reader never writes: a write blocks while the client's receive buffer is
+ * full, and a client that writes requests before it reads replies waits for the reader to read
+ * them, so a reader blocked in a write would wait for ever. A reply the reader queues (a refused
+ * request, a request it ran itself) is written by a virtual thread started for the purpose when no
+ * other thread is writing. A transport that fails there is closed, which ends the reader too.
  */
 public final class ReplyWriter {
     /** Most content chunks in one read reply; past this, zero runs are sent as data. */
@@ -63,16 +70,57 @@ public final class ReplyWriter {
     private final boolean structured;
     private final AtomicReference<Outgoing> queued = new AtomicReference<>();   // newest first
     private final AtomicBoolean writing = new AtomicBoolean();
-    // the writing thread's own: reused for every batch
-    private final ByteBuffer headers = ByteBuffer.allocateDirect(IOV_MAX * INLINE_HEADER_MAX);
+    // the writing thread's own: reused for every batch, back to the pool at release()
+    private final ByteBuffer headers;
     private final ByteBuffer[] gather = new ByteBuffer[IOV_MAX];
     private final Outgoing[] batch = new Outgoing[IOV_MAX];
     private volatile IOException broken;
+    private volatile Thread reader;
+    private final Thread.Builder writerThreads;
+    // the thread that writes what the reader queues: started at the first such reply, parked between batches
+    private volatile Thread readersWriter;
+    private volatile boolean handedOver;
+    private volatile boolean released;
 
-    public ReplyWriter(Transport transport, BufferPool pool, boolean structured) {
+    /**
+     * @param name prefix of the threads that write for the reader (data-plane threads are named
+     *             {@code nbd-data-*})
+     */
+    public ReplyWriter(Transport transport, BufferPool pool, boolean structured, String name) {
         this.transport = transport;
         this.pool = pool;
         this.structured = structured;
+        this.headers = pool.acquire(IOV_MAX * INLINE_HEADER_MAX);
+        this.writerThreads = Thread.ofVirtual().name(name);
+    }
+
+    /** The connection's reader: replies it queues are written by another thread. */
+    public void neverWriteOn(Thread thread) {
+        reader = thread;
+    }
+
+    /**
+     * Gives the writer's own buffer back to the pool, once no thread writes (every reply was written
+     * or dropped). The writer must not be used afterwards.
+     */
+    public void release() {
+        released = true;
+        Thread w = readersWriter;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+        boolean interrupted = false;
+        while (writing.get() || (w != null && w.isAlive())) {  // the last writer is finishing (a refused request's reply)
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        pool.release(headers);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** A successful reply without payload (write, flush, trim, zero, cache). */
@@ -100,6 +148,10 @@ public final class ReplyWriter {
      * holes, unless the client asked not to fragment ({@code noFragment}).
      */
     public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, Runnable done) throws IOException {
+        if (structured && !data.hasRemaining()) {
+            ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE
+            return;
+        }
         if (structured && !noFragment && hasZeroBlock(offset, data)) {
             splitHoles(cookie, offset, data, done);
             return;
@@ -250,6 +302,56 @@ public final class ReplyWriter {
             head = queued.get();
             o.next = head;
         } while (!queued.compareAndSet(head, o));
+        if (Thread.currentThread() == reader) {
+            if (broken != null) {
+                dropAll();
+                throw broken;
+            }
+            if (writing.compareAndSet(false, true)) {
+                handedOver = true;
+                Thread w = readersWriter;
+                if (w == null) {
+                    readersWriter = writerThreads.start(this::writeForTheReader);
+                } else {
+                    LockSupport.unpark(w);
+                }
+            }
+            return;
+        }
+        writeQueued();
+    }
+
+    /**
+     * The reader's writer: each time the reader hands the writing over (it holds {@code writing}
+     * then), writes everything queued; parks in between; ends when the writer is released or the
+     * transport fails (then closes it, so the reader stops too).
+     */
+    private void writeForTheReader() {
+        try {
+            while (true) {
+                while (!handedOver) {
+                    if (released) {
+                        return;
+                    }
+                    LockSupport.park(this);
+                }
+                handedOver = false;
+                drainAndLetGo();
+                if (queued.get() != null) {
+                    writeQueued();
+                }
+            }
+        } catch (IOException e) {
+            try {
+                transport.close();                          // the client is gone: the reader stops too
+            } catch (IOException ignored) {
+                // closed already
+            }
+        }
+    }
+
+    /** Writes everything queued unless another thread is writing; the thread that finds the writer busy returns at once. */
+    private void writeQueued() throws IOException {
         while (true) {
             if (broken != null) {
                 dropAll();
@@ -258,19 +360,24 @@ public final class ReplyWriter {
             if (!writing.compareAndSet(false, true)) {
                 return;
             }
-            try {
-                drain();
-            } catch (IOException e) {
-                broken = e;
-                writing.set(false);
-                dropAll();
-                throw e;
-            }
-            writing.set(false);
+            drainAndLetGo();
             if (queued.get() == null) {
                 return;                                    // else a reply came after the last take: write it
             }
         }
+    }
+
+    /** Holding {@code writing}: writes everything queued and lets go; if that fails, the writer is broken and drops everything. */
+    private void drainAndLetGo() throws IOException {
+        try {
+            drain();
+        } catch (IOException e) {
+            broken = e;
+            writing.set(false);
+            dropAll();
+            throw e;
+        }
+        writing.set(false);
     }
 
     private void dropAll() {

@@ -7,21 +7,28 @@ import java.nio.ByteBuffer;
 import org.nbdosgi.engine.transport.Transport;
 
 /**
- * Reading from a client's transport, through one direct buffer per connection. Used by one thread
- * only (the connection's reader).
+ * Reading from a client's transport, through one pooled direct buffer per connection, given back
+ * by {@link #release} when the connection ends. Used by one thread only (the connection's reader).
  *
  * <p>It starts exact: each read asks the transport for no more than the bytes wanted, so nothing
  * past the current option is ever taken from the stream (NBD_OPT_STARTTLS needs that: what follows
- * it belongs to TLS). {@link #readAhead} turns on buffering for transmission: each refill takes as
- * much as the transport has, so several small requests cost one system call.
+ * it belongs to TLS); a small buffer does. {@link #readAhead} turns on buffering for transmission,
+ * in a 64 KiB buffer: each refill takes as much as the transport has, so several small requests
+ * cost one system call.
  */
 public final class WireIn {
-    private Transport transport;
-    private final ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024).flip();
+    private static final int EXACT = 4096;
+    private static final int AHEAD = 64 * 1024;
+
+    private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
+    private final BufferPool pool;
+    private ByteBuffer buf;
     private boolean readAhead;
 
-    public WireIn(Transport transport) {
+    public WireIn(Transport transport, BufferPool pool) {
         this.transport = transport;
+        this.pool = pool;
+        this.buf = pool.acquire(EXACT).flip();
     }
 
     /**
@@ -37,11 +44,25 @@ public final class WireIn {
 
     /** From now on, refills take as much as the transport has (transmission). */
     public void readAhead() {
-        readAhead = true;
+        if (!readAhead) {
+            ByteBuffer bigger = pool.acquire(AHEAD);
+            bigger.put(buf).flip();                          // nothing is left unread in exact mode; kept all the same
+            pool.release(buf);
+            buf = bigger;
+            readAhead = true;
+        }
+    }
+
+    /** The connection is over: the buffer goes back to the pool. */
+    public void release() {
+        if (buf != null) {
+            pool.release(buf);
+            buf = null;
+        }
     }
 
     /**
-     * Makes at least {@code n} bytes available (at most 64 KiB), or throws EOFException. Exact,
+     * Makes at least {@code n} bytes available (at most 4 KiB), or throws EOFException. Exact,
      * it reads no more than {@code want} bytes ({@code n <= want}) in all.
      */
     private void need(int n, int want) throws IOException {

@@ -8,6 +8,7 @@ import java.time.Instant;
 import org.nbdosgi.api.ConnectionInfo;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.protocol.WireIn;
+import org.nbdosgi.engine.transport.Deadlines.Deadline;
 import org.nbdosgi.engine.transport.Peer;
 import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
@@ -17,6 +18,11 @@ import org.slf4j.LoggerFactory;
  * One client connection, from the greeting to the end: its own virtual thread runs the
  * {@link Handshake}, then the {@link Transmission} by what was {@link Negotiated}, then closes the
  * session and the transport. Any thread may end it ({@link #shutdown}) or ask about it ({@link #info}).
+ *
+ * <p>The whole handshake, STARTTLS's TLS handshake included, runs under a deadline
+ * ({@code nbd.handshake.timeout}, default 10 s): a client that has not entered transmission by then
+ * is disconnected, so idle or trickling connections cannot pile up before the transmission's limits
+ * apply.
  */
 final class Connection implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
@@ -25,14 +31,14 @@ final class Connection implements Runnable {
     private final Transport transport;
     private final Engine engine;
     private final int maxRequests;
-    private final int maxBytes;
+    private final long maxBytes;
     private final Instant since = Instant.now();
 
     private volatile Handshake handshake;
     private volatile Transmission transmission;
     private volatile String shutdownReason;
 
-    Connection(long id, Transport transport, Engine engine, int maxRequests, int maxBytes) {
+    Connection(long id, Transport transport, Engine engine, int maxRequests, long maxBytes) {
         this.id = id;
         this.transport = transport;
         this.engine = engine;
@@ -81,16 +87,16 @@ final class Connection implements Runnable {
     @Override
     public void run() {
         Handshake h = null;
+        WireIn in = new WireIn(transport, engine.pool());
         try {
-            WireIn in = new WireIn(transport);
             h = new Handshake(id, transport, in, engine, this::shutdown);
             handshake = h;
-            Negotiated agreed = h.run();
+            Negotiated agreed = handshake(h);
             if (agreed != null) {
                 Transport client = h.transport();
                 LOG.debug("connection {} from {}: attached to export '{}'", id, client.peer().address(),
                         agreed.session().export().name());
-                Transmission t = new Transmission(this, agreed, client, in, engine.pool(), maxRequests, maxBytes);
+                Transmission t = new Transmission(this, agreed, client, in, engine.pool(), engine.budget(), maxRequests, maxBytes);
                 transmission = t;
                 t.run();
             }
@@ -109,8 +115,30 @@ final class Connection implements Runnable {
             }
             closeQuietly(current());                        // a TLS transport closes the socket below and frees its state
             closeQuietly(transport);
+            in.release();                                   // the connection's buffers go back now, not at a GC
             engine.connectionClosed(this);
         }
+    }
+
+    /** Runs the handshake under the deadline; null when the client left, was sent away or ran out of time. */
+    private Negotiated handshake(Handshake h) throws IOException, InterruptedException {
+        Deadline deadline = engine.deadlines().start(transport, engine.handshakeTimeout());
+        Negotiated agreed;
+        try {
+            agreed = h.run();
+        } catch (IOException e) {
+            if (deadline.cancel()) {
+                throw e;
+            }
+            agreed = null;
+        }
+        if (!deadline.cancel()) {
+            long ms = engine.handshakeTimeout().toMillis();
+            LOG.info("connection {} from {}: handshake not finished within {}, disconnected", id,
+                    transport.peer().address(), ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms");
+            return null;
+        }
+        return agreed;
     }
 
     static void closeQuietly(Transport transport) {

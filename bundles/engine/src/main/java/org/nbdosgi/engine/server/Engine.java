@@ -25,8 +25,10 @@ import org.nbdosgi.api.ServerAdmin;
 import org.nbdosgi.api.Units;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
+import org.nbdosgi.engine.chain.SecretValues;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.engine.transport.Deadlines;
 import org.nbdosgi.engine.transport.Transport;
 import org.nbdosgi.tls.TlsException;
 import org.nbdosgi.tls.TlsServer;
@@ -50,10 +52,14 @@ import org.slf4j.LoggerFactory;
  * connections read the export table on the data plane.
  *
  * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
- * export, default 30s), {@code nbd.connection.requests} (requests in flight per connection, default
- * 512), {@code nbd.connection.bytes} (payload bytes in flight per connection, default 64M),
- * {@code nbd.tls.handshake-timeout} (how long a client may take over its TLS handshake, default
- * 10s) and {@code nbd.tls.reload} (how often TLS material files are checked for changes, default 1s).
+ * export, default 30s), {@code nbd.handshake.timeout} (how long a client may take to enter
+ * transmission, STARTTLS's TLS handshake included, default 10s, 0 for no limit),
+ * {@code nbd.connection.requests} (requests running per connection, default 512),
+ * {@code nbd.connection.bytes} (write payload bytes, and read bytes, in flight per connection,
+ * default 64M), {@code nbd.payload.budget} (payload bytes in flight in the whole server, shared by
+ * the connections first come, first served; default a quarter of the direct memory the JVM may
+ * use, at least 256M) and {@code nbd.tls.reload} (how often TLS material files are checked for
+ * changes, default 1s).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
 public final class Engine implements ServerAdmin, Catalog, Routing {
@@ -66,12 +72,15 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private final AtomicLong connectionIds = new AtomicLong();
     private final BufferPool pool = new BufferPool();
     private final ControlPlane control = new ControlPlane();
+    private final Deadlines deadlines = new Deadlines();
     private long parkTimeoutMillis = 30_000;
+    private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private SecretValues secrets = SecretValues.withoutStandardInput();
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
-    private int maxBytesPerConnection = 64 << 20;
+    private long maxBytesPerConnection = 64 << 20;
+    private PayloadBudget budget;
     private volatile ServerTls tls = ServerTls.OFF;
-    private Duration tlsHandshakeTimeout = ServerTls.DEFAULT_HANDSHAKE_TIMEOUT;
     private Duration tlsReload = Duration.ofSeconds(1);
     /** Each configured export's own allow-list ({@code tls.allow} in its etc/ file). */
     private final Map<String, List<String>> allowLists = new ConcurrentHashMap<>();
@@ -88,25 +97,31 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (park != null) {
             parkTimeoutMillis = Units.parseDuration(park).toMillis();
         }
+        if ("cli".equals(context.getProperty("nbd.mode"))) {
+            secrets = new SecretValues(true, System.in);      // the command line's password=- and password=-FD
+        }
+        String handshake = context.getProperty("nbd.handshake.timeout");
+        if (handshake != null) {
+            handshakeTimeout = Units.parseDuration(handshake);
+        }
         String reqs = context.getProperty("nbd.connection.requests");
         if (reqs != null) {
             maxRequestsPerConnection = Integer.parseInt(reqs.trim());
         }
         String bytes = context.getProperty("nbd.connection.bytes");
         if (bytes != null) {
-            maxBytesPerConnection = (int) Math.min(Integer.MAX_VALUE, Units.parseSize(bytes));
+            maxBytesPerConnection = Units.parseSize(bytes);
         }
-        String handshake = context.getProperty("nbd.tls.handshake-timeout");
-        if (handshake != null) {
-            tlsHandshakeTimeout = Units.parseDuration(handshake);
-        }
+        String total = context.getProperty("nbd.payload.budget");
+        budget = new PayloadBudget(total != null ? Units.parseSize(total) : defaultBudget());
         String reload = context.getProperty("nbd.tls.reload");
         if (reload != null) {
             tlsReload = Units.parseDuration(reload);
         }
         exports = new Exports(this, pool, control, parkTimeoutMillis);
-        LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection)",
-                Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection));
+        LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection, {} in the server)",
+                Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection),
+                Units.formatSize(budget.total()));
     }
 
     @Deactivate
@@ -122,6 +137,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
             return null;
         });
         control.close();
+        deadlines.close();
         LOG.info("engine stopped");
     }
 
@@ -227,6 +243,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return filters.bestOfEach();
     }
 
+    @Override
+    public SecretValues secrets() {
+        return secrets;
+    }
+
     // ---- listening --------------------------------------------------------------------------
 
     @Override
@@ -287,8 +308,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
      * the mode is off.
      */
     public void configureTls(TlsMode mode, TlsSettings settings) throws TlsException {
-        ServerTls next = mode == TlsMode.OFF ? new ServerTls(TlsMode.OFF, null, tlsHandshakeTimeout)
-                : new ServerTls(mode, TlsServer.start(settings, tlsReload), tlsHandshakeTimeout);
+        ServerTls next = mode == TlsMode.OFF ? ServerTls.OFF : new ServerTls(mode, TlsServer.start(settings, tlsReload));
         ServerTls old = tls;
         tls = next;
         if (old.material() != null) {
@@ -333,12 +353,45 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return all;
     }
 
+    PayloadBudget budget() {
+        return budget;
+    }
+
+    /**
+     * A quarter of the direct memory the JVM may use (-XX:MaxDirectMemorySize, else the heap's
+     * maximum, as the JVM itself defaults it), at least 256M: room for the data of the requests in
+     * flight, with the rest left to the plugins (the memory plugin keeps its pages there).
+     */
+    private static long defaultBudget() {
+        long direct = Runtime.getRuntime().maxMemory();
+        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-XX:MaxDirectMemorySize=")) {
+                try {
+                    direct = Units.parseSize(arg.substring("-XX:MaxDirectMemorySize=".length()));
+                } catch (IllegalArgumentException ignored) {
+                    // the JVM took it; keep the heap's figure
+                }
+            }
+        }
+        return Math.max(256L << 20, direct / 4);
+    }
+
+    Deadlines deadlines() {
+        return deadlines;
+    }
+
+    /** How long a client may take from connecting to entering transmission. */
+    Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
     // ---- routing (data plane) ---------------------------------------------------------------
 
     /**
      * Finds the export for a client's export name: the export of that exact name; else an export
      * {@code E} when the name is {@code E/rest} (its chain serves {@code rest}); else the catch-all
-     * export (the command line's, or the one named ""), which serves the whole name. Null if none.
+     * export (the command line's, or one configured {@code catchall = true}), which serves the whole
+     * name. Null if none: the client is refused.
      */
     @Override
     public Route route(String name) {
@@ -404,15 +457,6 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     }
 
     @Override
-    public ExportInfo addExport(ExportSpec spec) throws ConfigException {
-        return addExport(spec, spec.name().isEmpty());
-    }
-
-    /**
-     * Creates and starts an export.
-     *
-     * @param catchAll whether it also serves client export names no other export matches
-     */
     public ExportInfo addExport(ExportSpec spec, boolean catchAll) throws ConfigException {
         return onControlPlane(() -> exports.add(spec, catchAll));
     }
@@ -422,8 +466,8 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
      * not refuse it: a missing plugin or filter leaves it waiting (parked) until the bundle comes,
      * any other problem leaves it failed with the reason, shown by {@code nbd:exports}.
      */
-    public ExportInfo addConfiguredExport(ExportSpec spec) throws ConfigException {
-        return onControlPlane(() -> exports.addConfigured(spec));
+    public ExportInfo addConfiguredExport(ExportSpec spec, boolean catchAll) throws ConfigException {
+        return onControlPlane(() -> exports.addConfigured(spec, catchAll));
     }
 
     @Override

@@ -69,10 +69,14 @@ final class Exports {
         if (exports.containsKey(spec.name())) {
             throw new ConfigException("an export named '" + spec.name() + "' already exists");
         }
+        Export other = catchAllOtherThan(spec.name());
+        if (catchAll && other != null) {
+            throw new ConfigException("export '" + other.name() + "' already serves every unknown name (one catch-all export at most)");
+        }
         Export e = newExport(spec, catchAll);
         e.running(spec, Chain.build(spec, catalog, Chain.HandedOver.none(), e.handles(), pool));
         exports.put(spec.name(), e);
-        LOG.info("export '{}' started: {}", spec.name(), spec.describe());
+        LOG.info("export '{}' started: {}", spec.name(), describe(spec));
         return info(e);
     }
 
@@ -81,10 +85,16 @@ final class Exports {
      * or failed with the reason). The same spec again is nothing to do; a different one rewires it,
      * and a refused rewire leaves a note on the export instead of failing.
      */
-    ExportInfo addConfigured(ExportSpec spec) throws InterruptedException {
+    ExportInfo addConfigured(ExportSpec spec, boolean catchAll) throws InterruptedException {
         checkControlPlane();
+        Export other = catchAllOtherThan(spec.name());
+        if (catchAll && other != null) {
+            LOG.error("export '{}': catchall ignored: export '{}' already serves every unknown name", spec.name(), other.name());
+            catchAll = false;
+        }
         Export existing = exports.get(spec.name());
         if (existing != null) {
+            existing.catchAll(catchAll);
             if (sameExport(existing.spec(), spec)) {
                 LOG.debug("export '{}': its configuration describes the export as it is", spec.name());
             } else if (existing.state() != ExportState.RUNNING) {
@@ -100,7 +110,7 @@ final class Exports {
             }
             return info(existing);
         }
-        Export e = newExport(spec, spec.name().isEmpty());
+        Export e = newExport(spec, catchAll);
         exports.put(spec.name(), e);
         tryStart(e);
         return info(e);
@@ -123,6 +133,16 @@ final class Exports {
         Map<String, String> params = new LinkedHashMap<>();
         spec.params().forEach((k, v) -> params.put(k.equals(ExportSpec.MAGIC_KEY) ? magic : k, v));
         return new ExportSpec(spec.name(), spec.plugin(), spec.filters(), params, spec.readOnly());
+    }
+
+    /** The export for the log: secret values masked, those its layers declare too. */
+    private String describe(ExportSpec spec) {
+        return spec.describe(Chain.declared(spec, catalog));
+    }
+
+    /** The export that serves unknown names, if it is not the one named {@code name}; else null. */
+    private Export catchAllOtherThan(String name) {
+        return exports.values().stream().filter(e -> e.catchAll() && !e.name().equals(name)).findFirst().orElse(null);
     }
 
     private Export newExport(ExportSpec spec, boolean catchAll) {
@@ -215,7 +235,7 @@ final class Exports {
             }
             commit(e, reopened);
             e.running(spec, next);
-            LOG.info("export '{}' rewired: {}", name, spec.describe());
+            LOG.info("export '{}' rewired: {}", name, describe(spec));
             return info(e);
         } finally {
             e.gate().open();
@@ -252,7 +272,7 @@ final class Exports {
         if (e.gate().isClosed()) {
             e.gate().open();
         }
-        LOG.info("export '{}' rewired: {}", e.name(), spec.describe());
+        LOG.info("export '{}' rewired: {}", e.name(), describe(spec));
         return info(e);
     }
 
@@ -336,7 +356,7 @@ final class Exports {
             Chain chain = Chain.build(e.spec(), catalog, states, e.handles(), pool);
             commit(e, reopen(e, chain));
             e.running(e.spec(), chain);
-            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", e.spec().describe());
+            LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", describe(e.spec()));
         } catch (ConfigException ex) {
             e.failed(resuming ? ExportState.PARKED : ExportState.FAILED, ex.getMessage());
             LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());

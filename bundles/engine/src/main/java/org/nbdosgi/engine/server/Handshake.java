@@ -2,17 +2,18 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 import org.nbdosgi.engine.chain.Boundary;
@@ -36,19 +37,40 @@ import org.slf4j.LoggerFactory;
  *
  * <p>TLS: the server's {@link ServerTls} is taken once, at the start, so the connection's mode
  * never changes. NBD_OPT_STARTTLS is acknowledged, the TLS handshake runs over the plain transport
- * (bounded by a timeout that closes it), and the haggling goes on over the TLS transport with its
- * state reset (structured replies, the selected meta context), as the spec requires. Under
- * {@code --tls=require} every other option before TLS gets NBD_REP_ERR_TLS_REQD and
- * NBD_OPT_EXPORT_NAME ends the connection, so nothing about the exports is told in clear. An export
- * with an allow-list of identities is TLS-only (also under {@code --tls=on}): before TLS it is
- * not listed and NBD_OPT_INFO/GO get NBD_REP_ERR_TLS_REQD; after it, a client whose identity is not
- * on the list gets NBD_REP_ERR_POLICY, does not see the export in NBD_OPT_LIST, and the server logs
- * one line naming the identity and the export.
+ * (under the {@link Connection}'s handshake deadline, which closes it), and the haggling goes on
+ * over the TLS transport with its state reset: the haggling state (structured replies, the selected
+ * meta context) lives in fields for that, as the spec requires. Under {@code --tls=require} every
+ * other option before TLS gets NBD_REP_ERR_TLS_REQD and NBD_OPT_EXPORT_NAME ends the connection, so
+ * nothing about the exports is told in clear. An export with an allow-list of identities is
+ * TLS-only (also under {@code --tls=on}): before TLS it is not listed and NBD_OPT_INFO/GO get
+ * NBD_REP_ERR_TLS_REQD; after it, a client whose identity is not on the list gets
+ * NBD_REP_ERR_POLICY, does not see the export in NBD_OPT_LIST, and the server logs one line naming
+ * the identity and the export.
+ *
+ * <p>Limits, so that a client cannot hold the server in the handshake: option data over
+ * {@value #MAX_OPTION_LENGTH} bytes is refused with NBD_REP_ERR_TOO_BIG and the client disconnected
+ * without the data being read; at most {@value #MAX_OPTIONS} options per connection (nbdkit's
+ * limit), the next one disconnects; a name (export name, meta context query) must be valid UTF-8
+ * without NUL and at most 4096 bytes long, as the spec's strings are, else NBD_REP_ERR_INVALID (after
+ * NBD_OPT_EXPORT_NAME, which has no error reply, a disconnect). The time the whole handshake may
+ * take, STARTTLS's TLS handshake included, is bounded by the {@link Connection}'s deadline.
  */
 final class Handshake {
     private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
-    private static final int MAX_OPTION_LENGTH = 64 * 1024;
+    /** The most option data read: a name of 4096 bytes and many meta context queries fit. */
+    static final int MAX_OPTION_LENGTH = 64 * 1024;
+    /** Options per connection, as nbdkit counts them. */
+    static final int MAX_OPTIONS = 32;
     private static final long UNSIGNED_INT = 0xFFFFFFFFL;
+
+    /** A name the client sent that is not one of the spec's strings. */
+    private static final class BadName extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadName(String why) {
+            super(why, null, false, false);
+        }
+    }
 
     private final long id;
     private final WireIn in;
@@ -105,20 +127,23 @@ final class Handshake {
             return null;
         }
         boolean noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
-        while (true) {
+        for (int options = 1; ; options++) {
             if (in.readLong() != Nbd.IHAVEOPT) {
                 LOG.info("connection {}: bad option magic, disconnecting", id);
+                return null;
+            }
+            if (options > MAX_OPTIONS) {
+                LOG.info("connection {}: more than {} options without choosing an export, disconnecting", id, MAX_OPTIONS);
                 return null;
             }
             int option = in.readInt();
             long length = in.readInt() & UNSIGNED_INT;
             if (length > MAX_OPTION_LENGTH) {
-                if (option == Nbd.OPT_EXPORT_NAME) {
-                    return null;
+                LOG.info("connection {}: option {} with {} bytes of data, disconnecting", id, option, length);
+                if (option != Nbd.OPT_EXPORT_NAME) {
+                    optionError(option, Nbd.REP_ERR_TOO_BIG, "option data over " + MAX_OPTION_LENGTH + " bytes");
                 }
-                in.skip(length);
-                optionError(option, Nbd.REP_ERR_TOO_BIG, "option data too long");
-                continue;
+                return null;
             }
             ByteBuffer data = ByteBuffer.allocate((int) length);
             in.readFully(data);
@@ -138,7 +163,12 @@ final class Handshake {
             }
             switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> {
-                    return exportName(string(data, data.remaining()), noZeroes);
+                    try {
+                        return exportName(name(data, data.remaining()), noZeroes);
+                    } catch (BadName e) {
+                        LOG.info("connection {}: export name refused ({}), disconnecting", id, e.getMessage());
+                        return null;
+                    }
                 }
                 case Nbd.OPT_ABORT -> {
                     optionReply(option, Nbd.REP_ACK, null);
@@ -188,7 +218,7 @@ final class Handshake {
         }
         try {
             attach(route);
-        } catch (NbdException e) {
+        } catch (IOException e) {
             logRefusal(name, e);
             return null;
         }
@@ -224,7 +254,13 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "export name length is wrong");
             return null;
         }
-        String name = string(data, (int) nameLength);
+        String name;
+        try {
+            name = name(data, (int) nameLength);
+        } catch (BadName e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return null;
+        }
         int count = data.getShort() & 0xffff;
         if (data.remaining() != 2 * count) {
             optionError(option, Nbd.REP_ERR_INVALID, "information request count is wrong");
@@ -237,6 +273,7 @@ final class Handshake {
         requestedName = name;
         Route route = routing.route(name);
         if (route == null) {
+            LOG.info("connection {}: no export named '{}'", id, name);
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
         }
@@ -247,14 +284,16 @@ final class Handshake {
         }
         try {
             attach(route);
-        } catch (NbdException e) {
+        } catch (IOException e) {
             logRefusal(name, e);
-            int err = switch (e.error()) {
+            NbdError error = NbdException.errorOf(e);
+            int err = switch (error) {
                 case ESHUTDOWN -> Nbd.REP_ERR_SHUTDOWN;
                 case EPERM -> Nbd.REP_ERR_POLICY;
                 default -> Nbd.REP_ERR_UNKNOWN;
             };
-            optionError(option, err, e.getMessage());
+            // the details (server paths, what a name is on disk) are for the log, not the client
+            optionError(option, err, "export '" + name + "' cannot be opened: " + error.text());
             return null;
         }
         Boundary top = session.top();
@@ -291,8 +330,8 @@ final class Handshake {
     }
 
     /** A refusal by a layer: a policy one (a filter such as ip or limit said no) is worth a warning. */
-    private void logRefusal(String name, NbdException e) {
-        if (e.error() == org.nbdosgi.api.NbdError.EPERM) {
+    private void logRefusal(String name, IOException e) {
+        if (NbdException.errorOf(e) == NbdError.EPERM) {
             LOG.warn("connection {} from {}: export '{}' refused: {}", id, transport.peer().address(), name, e.getMessage());
         } else {
             LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
@@ -367,8 +406,10 @@ final class Handshake {
         Transport plain = transport;
         TlsTransport secure;
         try {
-            secure = handshakeWithin(plain, engine, tls.handshakeTimeout());
-        } catch (IOException e) {
+            // bounded by the connection's handshake deadline: when it passes, the plain transport is
+            // closed and the read below fails with an I/O error, which goes up to be logged there, once
+            secure = TlsTransport.handshake(plain, engine);
+        } catch (TlsException e) {
             LOG.warn("connection {} from {}: {}", id, plain.peer().address(), e.getMessage());
             return false;
         }
@@ -380,30 +421,6 @@ final class Handshake {
         TlsPeer p = secure.tlsPeer();
         LOG.debug("connection {}: {} {} with {}", id, p.version(), p.cipher(), p.identity());
         return true;
-    }
-
-    /** The TLS handshake, or an exception saying why not; a client that takes too long is cut off. */
-    private TlsTransport handshakeWithin(Transport plain, TlsEngine engine, Duration timeout) throws IOException {
-        AtomicBoolean timedOut = new AtomicBoolean();
-        Thread watchdog = Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + id + "-tls-timeout").start(() -> {
-            try {
-                Thread.sleep(timeout);
-                timedOut.set(true);
-                Connection.closeQuietly(plain);             // wakes the handshake's read
-            } catch (InterruptedException done) {
-                // the handshake ended in time
-            }
-        });
-        try {
-            return TlsTransport.handshake(plain, engine);
-        } catch (IOException e) {
-            if (timedOut.get()) {
-                throw new TlsException("TLS handshake not finished within " + timeout.toSeconds() + " s: disconnected");
-            }
-            throw e instanceof TlsException ? e : new TlsException("TLS handshake failed: " + e.getMessage(), e);
-        } finally {
-            watchdog.interrupt();
-        }
     }
 
     private void attach(Route route) throws IOException, InterruptedException {
@@ -468,23 +485,31 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "export name length is wrong");
             return;
         }
-        String name = string(data, (int) nameLength);
-        long queries = data.getInt() & UNSIGNED_INT;
-        boolean matched = queries == 0 && !set;
-        for (long i = 0; i < queries; i++) {
-            if (data.remaining() < 4) {
-                optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
-                return;
+        String name;
+        long queries;
+        boolean matched;
+        try {
+            name = name(data, (int) nameLength);
+            queries = data.getInt() & UNSIGNED_INT;
+            matched = queries == 0 && !set;
+            for (long i = 0; i < queries; i++) {
+                if (data.remaining() < 4) {
+                    optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
+                    return;
+                }
+                long qlen = data.getInt() & UNSIGNED_INT;
+                if (qlen > data.remaining()) {
+                    optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
+                    return;
+                }
+                String q = name(data, (int) qlen);
+                if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
+                    matched = true;
+                }
             }
-            long qlen = data.getInt() & UNSIGNED_INT;
-            if (qlen > data.remaining()) {
-                optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
-                return;
-            }
-            String q = string(data, (int) qlen);
-            if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
-                matched = true;
-            }
+        } catch (BadName e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return;
         }
         if (data.hasRemaining()) {
             optionError(option, Nbd.REP_ERR_INVALID, "trailing data after the queries");
@@ -521,10 +546,28 @@ final class Handshake {
         optionReply(option, type, ByteBuffer.wrap(m, 0, Math.min(m.length, Nbd.MAX_STRING)));
     }
 
-    private static String string(ByteBuffer data, int length) {
-        byte[] b = new byte[length];
-        data.get(b);
-        return new String(b, StandardCharsets.UTF_8);
+    /**
+     * The next {@code length} bytes as one of the spec's strings: UTF-8 (refused, never rewritten:
+     * "\xff" must not open the file named U+FFFD), without NUL, at most 4096 bytes. Consumes them
+     * either way.
+     */
+    private static String name(ByteBuffer data, int length) throws BadName {
+        ByteBuffer bytes = data.slice(data.position(), length);
+        data.position(data.position() + length);
+        if (length > Nbd.MAX_STRING) {
+            throw new BadName("name of " + length + " bytes, over the " + Nbd.MAX_STRING + " the protocol allows");
+        }
+        String s;
+        try {
+            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(bytes).toString();
+        } catch (CharacterCodingException e) {
+            throw new BadName("name is not valid UTF-8");
+        }
+        if (s.indexOf('\0') >= 0) {
+            throw new BadName("name contains NUL");
+        }
+        return s;
     }
 
     private void send(ByteBuffer... buffers) throws IOException {

@@ -10,7 +10,10 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 import org.nbdosgi.engine.transport.Peer;
 import org.nbdosgi.engine.transport.PeerCredentials;
@@ -19,9 +22,21 @@ import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One listening socket (TCP or Unix domain) and the virtual thread that accepts on it. */
+/**
+ * One listening socket (TCP or Unix domain) and the virtual thread that accepts on it.
+ *
+ * <p>The listen backlog is the system's maximum (the kernel caps what is asked at
+ * {@code net.core.somaxconn}, as nbdkit's {@code SOMAXCONN} is), so a burst of connects waits in the
+ * queue instead of failing with EAGAIN. A Unix socket appears at its path only once it accepts: it
+ * is bound and listening under a temporary name beside the path, then renamed into place, so a
+ * client that connects the moment the file exists is never refused.
+ */
 final class Listener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
+    /** As many as the kernel allows: listen(2) caps it at net.core.somaxconn. */
+    private static final int BACKLOG = Integer.MAX_VALUE;
+    /** What a Unix socket address holds: sun_path is 108 bytes with its terminating NUL. */
+    private static final int SOCKET_PATH_MAX = 107;
 
     interface Acceptor {
         void accepted(Transport client);
@@ -41,7 +56,7 @@ final class Listener implements AutoCloseable {
         ServerSocketChannel s = ServerSocketChannel.open();
         try {
             s.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            s.bind(address, 128);
+            s.bind(address, BACKLOG);
         } catch (IOException e) {
             s.close();
             throw new IOException("cannot listen on " + describe(address) + ": " + e.getMessage(), e);
@@ -51,13 +66,36 @@ final class Listener implements AutoCloseable {
 
     static Listener unix(Path path, Acceptor acceptor) throws IOException {
         ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        Path staged = staging(path);
         try {
-            s.bind(UnixDomainSocketAddress.of(path), 128);
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("Address already in use");
+            }
+            s.bind(UnixDomainSocketAddress.of(staged), BACKLOG);
+            if (!staged.equals(path)) {
+                Files.move(staged, path, StandardCopyOption.ATOMIC_MOVE);
+            }
         } catch (IOException e) {
             s.close();
+            if (!staged.equals(path)) {
+                Files.deleteIfExists(staged);
+            }
             throw new IOException("cannot listen on " + path + ": " + e.getMessage(), e);
         }
         return new Listener(s, UnixDomainSocketAddress.of(path), acceptor);
+    }
+
+    /**
+     * Where to bind before renaming into {@code path}: a new name beside it, or {@code path} itself
+     * when a name beside it would not fit in a socket address (then the file may appear a few
+     * microseconds before the socket listens).
+     */
+    private static Path staging(Path path) {
+        Path absolute = path.toAbsolutePath();
+        String name = ".nbd-" + Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36 * 36), 36);
+        Path staged = absolute.resolveSibling(name);
+        boolean fits = staged.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= SOCKET_PATH_MAX;
+        return fits ? staged : path;
     }
 
     SocketAddress address() {

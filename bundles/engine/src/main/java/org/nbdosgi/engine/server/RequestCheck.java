@@ -8,6 +8,12 @@ import org.nbdosgi.engine.protocol.Nbd;
 /**
  * Whether a request may reach the chain, by what was negotiated: its command and flags, read-only,
  * the size and block size promised, the payload limit. Data plane (the connection's reader).
+ *
+ * <p>Where the spec leaves the answer open, the answer is nbdkit's: a request of length zero (the
+ * spec says a client SHOULD NOT send one and the server SHOULD NOT disconnect) is refused, with
+ * ENOSPC for a write or write-zeroes and EINVAL otherwise, and never reaches the chain, so no reply
+ * to it can be malformed (a structured read reply's data chunk holds at least one byte). A flush
+ * whose offset or length is not zero (the spec reserves them as zero) is refused with EINVAL.
  */
 final class RequestCheck {
     /** Why a request is refused, and the error its client gets. */
@@ -71,22 +77,24 @@ final class RequestCheck {
             case Nbd.CMD_TRIM -> has(Nbd.FLAG_SEND_TRIM) ? null : "trim is not supported";
             case Nbd.CMD_WRITE_ZEROES -> has(Nbd.FLAG_SEND_WRITE_ZEROES) ? null : "write zeroes is not supported";
             case Nbd.CMD_CACHE -> has(Nbd.FLAG_SEND_CACHE) ? null : "cache is not supported";
-            case Nbd.CMD_BLOCK_STATUS -> !blockStatus ? "block status needs base:allocation selected for this export"
-                    : length == 0 ? "block status of zero length" : null;
+            case Nbd.CMD_BLOCK_STATUS -> !blockStatus ? "block status needs base:allocation selected for this export" : null;
             default -> null;
         };
         if (unsupported != null) {
             return invalid(unsupported);
         }
+        boolean writesData = type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES;
         if (type == Nbd.CMD_FLUSH) {
-            return null;                                    // offset and length mean nothing to a flush
+            return offset == 0 && length == 0 ? null : invalid("a flush's offset and length must be zero");
+        }
+        if (length == 0) {
+            return new Refusal(writesData ? NbdError.ENOSPC : NbdError.EINVAL, Nbd.commandName(type) + " of length zero");
         }
         if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && length > maxPayload) {
             return invalid("request of " + length + " bytes is larger than the maximum " + maxPayload);
         }
         if (offset < 0 || offset > size - length) {
             String why = "request " + Long.toUnsignedString(offset) + "+" + length + " is beyond the end of the export (" + size + ")";
-            boolean writesData = type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES;
             return new Refusal(writesData ? NbdError.ENOSPC : NbdError.EINVAL, why);
         }
         if (alignment > 1 && (offset % alignment != 0 || length % alignment != 0)) {

@@ -2,6 +2,9 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.nbdosgi.api.Extents;
@@ -19,10 +22,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The transmission phase of one connection: the reader's loop over requests, each checked
- * ({@link RequestCheck}), given its share of the in-flight budget and run on a virtual thread of
- * its own ({@link #execute}), replying when done, in any order. In-flight requests and bytes are
- * bounded: past the bound the reader stops reading, which pushes back on the client through TCP.
- * Data plane.
+ * ({@link RequestCheck}), given its share of the connection's and the server's budgets
+ * ({@link InFlight}, {@link PayloadBudget}) and run on a virtual thread of its own
+ * ({@link #execute}), replying when done, in any order. Data plane.
+ *
+ * <p>Backpressure without stalls: the reader waits (and so stops reading, which pushes back on the
+ * client through TCP) only for what frees itself, request slots and write payload bytes, which
+ * come back as requests finish. Read data comes back only as the client reads its replies, so a
+ * read that does not fit waits as a header in {@link #deferred} and starts when bytes come back,
+ * while the reader reads on: a client that writes requests before it reads replies, or whose
+ * buffers are smaller than what is in flight, keeps the server reading. Only a client that sends
+ * {@value #MAX_DEFERRED} reads without reading one reply makes the reader wait. The reader never
+ * writes a reply either (see {@link ReplyWriter}).
  */
 final class Transmission {
     private static final Logger LOG = LoggerFactory.getLogger(Transmission.class);
@@ -34,8 +45,11 @@ final class Transmission {
     private static final long INLINE_MAX = 64 * 1024;
     /** Piece size for finding how far a failed read gets. */
     private static final int READ_PIECE = 64 * 1024;
+    /** Reads waiting for read bytes, at most: a few MiB of headers for a client that reads no reply. */
+    static final int MAX_DEFERRED = 65536;
 
-    private record Request(int flags, int type, long cookie, long offset, long length) {
+    /** A request as read; {@code bytes} is its share of the budgets (0 unless a read or a write). */
+    private record Request(int flags, int type, long cookie, long offset, long length, long bytes) {
     }
 
     private final Connection connection;
@@ -49,13 +63,16 @@ final class Transmission {
     private final ReplyWriter writer;
     private final BufferPool pool;
     private final InFlight inFlight;
+    private final PayloadBudget budget;
+    private final ArrayDeque<Request> deferred = new ArrayDeque<>();    // guarded by itself; only the reader adds
+    private volatile int deferredCount;
     private final Thread.Builder requestThreads;
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
 
     Transmission(Connection connection, Negotiated agreed, Transport transport, WireIn in, BufferPool pool,
-                 int maxRequests, int maxBytes) {
+                 PayloadBudget budget, int maxRequests, long maxBytes) {
         this.connection = connection;
         this.id = connection.id();
         this.session = agreed.session();
@@ -64,8 +81,9 @@ final class Transmission {
         this.check = RequestCheck.of(agreed);
         this.transport = transport;
         this.in = in;
-        this.writer = new ReplyWriter(transport, pool, structured);
+        this.writer = new ReplyWriter(transport, pool, structured, ControlPlane.DATA_PLANE_PREFIX + id + "-writer");
         this.pool = pool;
+        this.budget = budget;
         this.inFlight = new InFlight(maxRequests, maxBytes);
         this.requestThreads = Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + id + "-request");
     }
@@ -88,15 +106,17 @@ final class Transmission {
 
     /**
      * Reads and starts requests until the client disconnects or breaks the protocol; returns when
-     * every request started has replied (or found the client gone).
+     * every request started has replied (or found the client gone), its buffers back in the pool.
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
+        writer.neverWriteOn(Thread.currentThread());
         boolean disconnected = false;
         try {
             disconnected = readRequests();
         } finally {
-            inFlight.awaitNone();                           // requests fail fast once the transport is gone
+            inFlight.awaitNone(() -> deferredCount == 0);   // requests fail fast once the transport is gone
+            writer.release();
         }
         if (disconnected) {
             transport.finish();                             // after the last reply: TLS is shut down cleanly
@@ -129,90 +149,190 @@ final class Transmission {
                 writer.error(cookie, refused.error().code(), refused.reason(), () -> { });
                 continue;
             }
-            Request r = new Request(flags, type, cookie, offset, length);
-            int bytes = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? inFlight.share(length) : 0;
-            inFlight.take(bytes);
-            ByteBuffer payload = null;
-            try {
-                if (type == Nbd.CMD_WRITE) {
-                    payload = pool.acquire((int) length);
-                    in.readFully(payload);
-                    payload.flip();
+            long bytes = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE ? Math.min(inFlight.share(length), budget.share(length)) : 0;
+            Request r = new Request(flags, type, cookie, offset, length, bytes);
+            switch (type) {
+                case Nbd.CMD_READ -> admitRead(r);
+                case Nbd.CMD_WRITE -> start(r, readPayload(r));
+                default -> {
+                    inFlight.take(0);
+                    start(r, null);
                 }
-            } catch (IOException e) {
-                if (payload != null) {
-                    pool.release(payload);
-                }
-                inFlight.giveBack(bytes);
-                throw e;
-            }
-            ByteBuffer p = payload;
-            if (length <= INLINE_MAX && session.top().isNonBlocking()) {
-                execute(r, p, bytes);                       // done in microseconds: no thread hand-over
-            } else {
-                requestThreads.start(() -> execute(r, p, bytes));
             }
         }
     }
 
     /**
-     * Runs one request and queues its reply. The request's buffer and its share of the in-flight
-     * budget go back when the reply has been written (the {@code done} the reply writer runs).
+     * A write: its slot and payload bytes (waiting for them, and in line for the server's bytes),
+     * then the payload from the wire into a pooled buffer.
      */
-    private void execute(Request r, ByteBuffer payload, int bytes) {
-        ByteBuffer[] buffer = {payload};
-        Runnable done = () -> {
-            requests.increment();
-            if (buffer[0] != null) {
-                pool.release(buffer[0]);
-            }
-            inFlight.giveBack(bytes);
-        };
+    private ByteBuffer readPayload(Request r) throws IOException, InterruptedException {
+        inFlight.take(r.bytes);
+        ByteBuffer payload = null;
         try {
-            String shutdown = connection.shutdownReason();
-            if (shutdown != null) {
-                throw new NbdException(NbdError.ESHUTDOWN, shutdown);
+            budget.take(r.bytes);
+            try {
+                payload = pool.acquire((int) r.length);
+                in.readFully(payload);
+                return payload.flip();
+            } catch (IOException | RuntimeException e) {
+                if (payload != null) {
+                    pool.release(payload);
+                }
+                budget.giveBack(r.bytes);
+                throw e;
             }
-            int fuaFlag = (r.flags & Nbd.CMD_FLAG_FUA) != 0 && fuaAllowed ? Flags.FUA : 0;
-            switch (r.type) {
-                case Nbd.CMD_READ -> {
-                    buffer[0] = pool.acquire((int) r.length);
-                    read(r, buffer[0], done);
-                    return;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            inFlight.finished(r.bytes);
+            inFlight.answered();
+            throw e;
+        }
+    }
+
+    /** A read: started now if it fits, else deferred (never waiting) unless too many are. */
+    private void admitRead(Request r) throws InterruptedException {
+        if (deferredCount == 0 && inFlight.tryTakeRead(r.bytes)) {
+            startRead(r);
+            return;
+        }
+        synchronized (deferred) {
+            deferred.addLast(r);
+            deferredCount = deferred.size();
+        }
+        startDeferred();
+        inFlight.awaitDeferredBelow(MAX_DEFERRED, () -> deferredCount);
+    }
+
+    /** A read with its slot and connection bytes: started once the server's bytes are there too (in line). */
+    private void startRead(Request r) {
+        if (budget.takeOrWait(r.bytes, () -> requestThreads.start(() -> execute(r, null)))) {
+            start(r, null);
+        }
+    }
+
+    /** Any thread, after room came back: starts the deferred reads that now fit, oldest first. */
+    private void startDeferred() {
+        if (deferredCount == 0) {
+            return;
+        }
+        List<Request> go = null;
+        synchronized (deferred) {
+            Request head;
+            while ((head = deferred.peekFirst()) != null && inFlight.tryTakeRead(head.bytes)) {
+                deferred.pollFirst();
+                if (go == null) {
+                    go = new ArrayList<>();
                 }
-                case Nbd.CMD_WRITE -> {
-                    session.run(top -> top.write(payload, r.offset, fuaFlag));
-                    bytesWritten.add(r.length);
-                }
-                case Nbd.CMD_FLUSH -> session.run(top -> top.flush(0));
-                case Nbd.CMD_TRIM -> session.run(top -> top.trim(r.offset, r.length, fuaFlag));
-                case Nbd.CMD_WRITE_ZEROES -> {
-                    int f = fuaFlag
-                            | ((r.flags & Nbd.CMD_FLAG_NO_HOLE) == 0 ? Flags.MAY_TRIM : 0)
-                            | ((r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0 ? Flags.FAST_ZERO : 0);
-                    session.run(top -> top.zero(r.offset, r.length, f));
-                }
-                case Nbd.CMD_CACHE -> session.run(top -> top.cache(r.offset, r.length, 0));
-                case Nbd.CMD_BLOCK_STATUS -> {
-                    boolean reqOne = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0;
-                    Extents[] result = new Extents[1];
-                    session.run(top -> {
-                        result[0] = new Extents(r.offset, top.size());
-                        top.extents(r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[0]);
-                    });
-                    send(done, d -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne, d));
-                    return;
-                }
-                default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);
+                go.add(head);
             }
-            send(done, d -> writer.ok(r.cookie, d));
+            deferredCount = deferred.size();
+        }
+        if (go != null) {
+            inFlight.wake();                                // the reader may wait for fewer deferred reads
+            for (Request r : go) {
+                if (budget.takeOrWait(r.bytes, () -> requestThreads.start(() -> execute(r, null)))) {
+                    requestThreads.start(() -> execute(r, null));
+                }
+            }
+        }
+    }
+
+    /** Runs a request that has its share: on the reader when it is small and the chain never waits, else on a thread of its own. */
+    private void start(Request r, ByteBuffer payload) {
+        if (r.length <= INLINE_MAX && session.top().isNonBlocking()) {
+            execute(r, payload);                            // done in microseconds: no thread hand-over
+        } else {
+            requestThreads.start(() -> execute(r, payload));
+        }
+    }
+
+    /**
+     * Runs one request and queues its reply. The request's slot, and a write's payload and bytes,
+     * are free as soon as it has run; a read's buffer and bytes when its reply has been written
+     * (the {@code done} the reply writer runs).
+     */
+    private void execute(Request r, ByteBuffer payload) {
+        ByteBuffer[] data = new ByteBuffer[1];
+        Reply reply;
+        try {
+            reply = perform(r, payload, data);
         } catch (IOException | InterruptedException e) {
-            replyError(r, e, done);
+            reply = errorReply(r, e);
         } catch (RuntimeException | Error e) {
             // never leave a request without a reply: its client would wait for ever
             LOG.error("connection {}: {} failed unexpectedly", id, Nbd.commandName(r.type), e);
-            replyError(r, new NbdException(NbdError.EIO, e.toString(), e), done);
+            reply = errorReply(r, new NbdException(NbdError.EIO, e.toString(), e));
         }
+        finished(r, payload);
+        Runnable done = r.type == Nbd.CMD_READ ? () -> readAnswered(r, data[0]) : () -> {
+            requests.increment();
+            inFlight.answered();
+        };
+        send(done, reply);
+    }
+
+    /** Runs the request; how to reply. A read's buffer goes into {@code data}. */
+    private Reply perform(Request r, ByteBuffer payload, ByteBuffer[] data) throws IOException, InterruptedException {
+        String shutdown = connection.shutdownReason();
+        if (shutdown != null) {
+            throw new NbdException(NbdError.ESHUTDOWN, shutdown);
+        }
+        int fuaFlag = (r.flags & Nbd.CMD_FLAG_FUA) != 0 && fuaAllowed ? Flags.FUA : 0;
+        switch (r.type) {
+            case Nbd.CMD_READ -> {
+                data[0] = pool.acquire((int) r.length);
+                return read(r, data[0]);
+            }
+            case Nbd.CMD_WRITE -> {
+                session.run(top -> top.write(payload, r.offset, fuaFlag));
+                bytesWritten.add(r.length);
+            }
+            case Nbd.CMD_FLUSH -> session.run(top -> top.flush(0));
+            case Nbd.CMD_TRIM -> session.run(top -> top.trim(r.offset, r.length, fuaFlag));
+            case Nbd.CMD_WRITE_ZEROES -> {
+                int f = fuaFlag
+                        | ((r.flags & Nbd.CMD_FLAG_NO_HOLE) == 0 ? Flags.MAY_TRIM : 0)
+                        | ((r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0 ? Flags.FAST_ZERO : 0);
+                session.run(top -> top.zero(r.offset, r.length, f));
+            }
+            case Nbd.CMD_CACHE -> session.run(top -> top.cache(r.offset, r.length, 0));
+            case Nbd.CMD_BLOCK_STATUS -> {
+                boolean reqOne = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0;
+                Extents[] result = new Extents[1];
+                session.run(top -> {
+                    result[0] = new Extents(r.offset, top.size());
+                    top.extents(r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[0]);
+                });
+                return d -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne, d);
+            }
+            default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);
+        }
+        return d -> writer.ok(r.cookie, d);
+    }
+
+    /** The request has run: its slot, and a write's payload and bytes, are free; deferred reads may start. */
+    private void finished(Request r, ByteBuffer payload) {
+        boolean write = r.type == Nbd.CMD_WRITE;
+        if (payload != null) {
+            pool.release(payload);
+        }
+        inFlight.finished(write ? r.bytes : 0);
+        if (write) {
+            budget.giveBack(r.bytes);
+        }
+        startDeferred();
+    }
+
+    /** A read's reply is written (or dropped): its buffer and bytes are free. */
+    private void readAnswered(Request r, ByteBuffer data) {
+        requests.increment();
+        if (data != null) {
+            pool.release(data);
+        }
+        inFlight.readSent(r.bytes);
+        budget.giveBack(r.bytes);
+        inFlight.answered();
+        startDeferred();
     }
 
     /**
@@ -220,7 +340,7 @@ final class Transmission {
      * again piece by piece, and the client gets the data up to the failure and the failing offset
      * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
      */
-    private void read(Request r, ByteBuffer buf, Runnable done) throws IOException, InterruptedException {
+    private Reply read(Request r, ByteBuffer buf) throws IOException, InterruptedException {
         boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
         try {
             session.run(top -> top.read(buf, r.offset, 0));
@@ -242,15 +362,13 @@ final class Transmission {
             }
             if (failure != null) {
                 NbdError err = NbdException.errorOf(failure);
-                String why = failure.getMessage() == null ? err.text() : failure.getMessage();
-                LOG.debug("connection {}: read at {}+{} failed after {} bytes: {}", id, r.offset, r.length, good, why);
+                logFailure(r, err, "failed after " + good + " bytes: " + failure.getMessage());
                 ByteBuffer prefix = buf.slice(0, good);
-                send(done, d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), why, d));
-                return;
+                return d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), err.text(), d);
             }
         }
         bytesRead.add(r.length);
-        send(done, d -> writer.readData(r.cookie, r.offset, buf, df, d));
+        return d -> writer.readData(r.cookie, r.offset, buf, df, d);
     }
 
     private interface Reply {
@@ -267,14 +385,21 @@ final class Transmission {
         }
     }
 
-    private void replyError(Request r, Exception e, Runnable done) {
+    /**
+     * The client gets the error and its plain text; what the layers said (server paths, which names
+     * are files or directories) stays in the log: a server-side failure (EIO, ENOMEM) as a warning.
+     */
+    private Reply errorReply(Request r, Exception e) {
         NbdError err = e instanceof InterruptedException ? NbdError.ESHUTDOWN : NbdException.errorOf(e);
-        if (err == NbdError.EIO && !(e instanceof NbdException)) {
-            LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, e.toString());
+        logFailure(r, err, e instanceof NbdException ? e.getMessage() : e.toString());
+        return d -> writer.error(r.cookie, err.code(), err.text(), d);
+    }
+
+    private void logFailure(Request r, NbdError err, String details) {
+        if (err == NbdError.EIO || err == NbdError.ENOMEM) {
+            LOG.warn("connection {}: {} at {}+{} failed: {}", id, Nbd.commandName(r.type), r.offset, r.length, details);
         } else {
-            LOG.debug("connection {}: {} failed: {} {}", id, Nbd.commandName(r.type), err, e.getMessage());
+            LOG.debug("connection {}: {} at {}+{} failed: {} {}", id, Nbd.commandName(r.type), r.offset, r.length, err, details);
         }
-        String why = e.getMessage() == null ? err.text() : e.getMessage();
-        send(done, d -> writer.error(r.cookie, err.code(), why, d));
     }
 }

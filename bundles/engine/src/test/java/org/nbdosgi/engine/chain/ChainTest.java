@@ -231,6 +231,22 @@ class ChainTest {
     }
 
     @Test
+    void aRepeatableParameterGetsEveryValueAndOthersAreRefusedTwice() throws Exception {
+        Plugin headers = new DiskPlugin() {
+            @Override
+            public List<Parameter> parameters() {
+                return List.of(Parameter.required("size", "bytes"), Parameter.repeatable("header", "a header"));
+            }
+        };
+        List<java.util.Map<String, String>> out = Chain.distribute(ExportSpec.parse("", false,
+                List.of("disk", "1", "header=A: 1", "header=B: 2", "header=C: 3")), List.of(), headers, SecretValues.withoutStandardInput());
+        assertEquals(List.of("A: 1", "B: 2", "C: 3"), new Config(out.get(0)).all("header"));
+        assertEquals(List.of(), new Config(out.get(0)).all("other"));
+        assertEquals("disk: size: given more than once", assertThrows(ConfigException.class, () ->
+                Chain.distribute(ExportSpec.parse("", false, List.of("disk", "size=1", "size=2")), List.of(), headers, SecretValues.withoutStandardInput())).getMessage());
+    }
+
+    @Test
     void aFailingLayerClosesTheOnesAlreadyCreated() throws Exception {
         Filter failing = new TagFilter("f", ThreadModel.PARALLEL) {
             @Override
@@ -318,5 +334,84 @@ class ChainTest {
         events.clear();
         chain.close();
         assertEquals(List.of("close s", "close disk handle", "close disk"), events);
+    }
+
+    /** A filter whose handle can reopen the layers below, as the retry filter does. */
+    class ReopeningFilter extends TagFilter {
+        Handle below;
+        ClientContext client;
+        Layer next;
+
+        ReopeningFilter() {
+            super("r", ThreadModel.PARALLEL);
+        }
+
+        @Override
+        public FilterInstance create(Config config, ExportContext export, Layer next) {
+            this.next = next;
+            return new FilterInstance() {
+                public Handle open(ClientContext c) throws java.io.IOException {
+                    client = c;
+                    below = next.open(c);
+                    events.add("open r");
+                    return new FilterHandle(below) {
+                        @Override
+                        public void close() {
+                            events.add("close r handle");
+                        }
+                    };
+                }
+            };
+        }
+
+        void reopen() throws java.io.IOException {
+            below = next.reopen(below, client);
+        }
+    }
+
+    @Test
+    void aReopenReplacesTheHandlesBelowInPlaceSoTheConnectionStillClosesTopFirst() throws Exception {
+        ReopeningFilter r = new ReopeningFilter();
+        int[] opens = {0};
+        Plugin flaky = new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> {
+                    events.add("open disk for " + client.connectionId());
+                    if (++opens[0] == 4) {                  // the size probe, the connection, the first reopen, then this
+                        throw new NbdException(NbdError.EIO, "upstream down");
+                    }
+                    return new RecordingHandle(4096) {
+                        @Override
+                        public void close() {
+                            events.add("close disk handle");
+                        }
+                    };
+                };
+            }
+        };
+        HandleRegistry handles = new HandleRegistry();
+        Chain chain = Chain.build(ExportSpec.parse("x", false, List.of("--filter=a", "--filter=r", "--filter=b", "disk", "1")),
+                catalog(flaky, new TagFilter("a", ThreadModel.PARALLEL), r, new TagFilter("b", ThreadModel.PARALLEL)),
+                Chain.HandedOver.none(), handles, new BufferPool());
+        handles.begin(7);
+        chain.open(new ClientContext("", false, "test", 7));
+        events.clear();
+
+        r.reopen();
+        assertEquals(List.of("close b handle", "close disk handle", "open disk for 7", "open b"), events);
+        events.clear();
+        assertThrows(NbdException.class, r::reopen, "the disk refuses to open");
+        assertEquals(List.of("close b handle", "close disk handle", "open disk for 7"), events, "closed, then the open failed");
+        events.clear();
+        assertEquals(4096, r.below.size(), "the closed handle still answers what it knew");
+        r.reopen();
+        assertEquals(List.of("open disk for 7", "open b"), events, "the closed handle is not closed twice");
+        events.clear();
+
+        handles.end(7);
+        assertEquals(List.of("close a handle", "close r handle", "close b handle", "close disk handle"), events);
+        assertThrows(IllegalArgumentException.class, r::reopen, "the connection's handles are gone");
+        chain.close();
     }
 }

@@ -70,14 +70,14 @@ class ReplyWriterTest {
     @Test
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), false, () -> { });
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true).readData(1, 8192, blocks("DD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, blocks("DD"), false, () -> { });
         assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.written.toByteArray()));
     }
 
@@ -85,21 +85,28 @@ class ReplyWriterTest {
     void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
-        new ReplyWriter(sink, new BufferPool(), true).readData(1, 1000, zeros, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, zeros, false, () -> { });
         assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true).readData(1, 0, blocks("DZZD"), true, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), true, () -> { });
         assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.written.toByteArray()));
+    }
+
+    @Test
+    void readingNothingIsNeverAMalformedDataChunk() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, ByteBuffer.allocateDirect(0), false, () -> { });
+        assertEquals(List.of("NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), false).readData(7, 0, blocks("ZD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, blocks("ZD"), false, () -> { });
         ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -113,24 +120,24 @@ class ReplyWriterTest {
         e.add(0, 10L << 32, Extents.HOLE | Extents.ZERO);
         e.add(10L << 32, 4096, 0);
         Sink one = new Sink();
-        new ReplyWriter(one, new BufferPool(), true).blockStatus(1, 1, e, 65536, true, () -> { });
+        new ReplyWriter(one, new BufferPool(), true, "test-writer").blockStatus(1, 1, e, 65536, true, () -> { });
         assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.written.toByteArray()));
         Sink all = new Sink();
-        new ReplyWriter(all, new BufferPool(), true).blockStatus(1, 1, e, 65536, false, () -> { });
+        new ReplyWriter(all, new BufferPool(), true, "test-writer").blockStatus(1, 1, e, 65536, false, () -> { });
         assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.written.toByteArray()));
     }
 
     @Test
     void structuredErrorsCarryTheMessage() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true).error(3, 28, "no space", () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").error(3, 28, "no space", () -> { });
         assertEquals(List.of("ERROR 28 no space DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void successRepliesAreEncodedAsTheProtocolSays() throws Exception {
         Sink simple = new Sink();
-        ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false);
+        ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false, "test-writer");
         w.ok(7, () -> { });
         w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
         ByteBuffer b = ByteBuffer.wrap(simple.written.toByteArray());
@@ -144,7 +151,7 @@ class ReplyWriterTest {
         assertEquals(16 + 16 + 3, b.limit());
 
         Sink structured = new Sink();
-        w = new ReplyWriter(structured, new BufferPool(), true);
+        w = new ReplyWriter(structured, new BufferPool(), true, "test-writer");
         w.ok(7, () -> { });
         w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
         assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
@@ -153,7 +160,7 @@ class ReplyWriterTest {
     @Test
     void repliesFromManyThreadsGoOutWholeAndEachCallbackRunsOnce() throws Exception {
         Sink sink = new Sink();
-        ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true);
+        ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true, "test-writer");
         java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 8; t++) {
@@ -184,7 +191,7 @@ class ReplyWriterTest {
             public long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
                 throw new java.io.IOException("client gone");
             }
-        }, new BufferPool(), false);
+        }, new BufferPool(), false, "test-writer");
         int[] done = new int[1];
         for (int i = 0; i < 3; i++) {
             org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> w.ok(1, () -> done[0]++));
@@ -202,5 +209,45 @@ class ReplyWriterTest {
         ByteBuffer b = pool.acquire(6000);
         assertEquals(6000, b.limit());
         assertEquals(0, b.position());
+    }
+
+    @Test
+    void aBufferThePoolDoesNotKeepIsFreedAtOnce() {
+        BufferPool pool = new BufferPool();
+        ByteBuffer kept = pool.acquire(64 << 20);
+        ByteBuffer dropped = pool.acquire(64 << 20);
+        assertEquals(2, pool.outstanding());
+        pool.release(kept);
+        pool.release(dropped);                            // one 64 MiB buffer is all the pool keeps of that size
+        assertEquals(0, pool.outstanding());
+        if (Runtime.version().feature() >= 22) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> dropped.get(0),
+                    "its memory went back at once: using it fails instead of touching freed memory");
+        }
+        ByteBuffer again = pool.acquire(40 << 20);
+        assertEquals(64 << 20, again.capacity());
+        again.put(0, (byte) 1);                           // the kept one, still usable
+    }
+
+    @Test
+    void theReaderNeverWritesAndEveryBufferGoesBack() throws Exception {
+        BufferPool pool = new BufferPool();
+        Thread[] wroteOn = new Thread[1];
+        Sink sink = new Sink() {
+            @Override
+            public synchronized long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+                wroteOn[0] = Thread.currentThread();
+                return super.write(srcs, offset, length);
+            }
+        };
+        ReplyWriter w = new ReplyWriter(sink, pool, true, "test-writer");
+        w.neverWriteOn(Thread.currentThread());
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        w.error(5, 22, "refused", done::countDown);
+        org.junit.jupiter.api.Assertions.assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        org.junit.jupiter.api.Assertions.assertNotSame(Thread.currentThread(), wroteOn[0], "another thread wrote the reader's reply");
+        assertEquals(List.of("ERROR 22 refused DONE"), chunks(sink.written.toByteArray()));
+        w.release();
+        assertEquals(0, pool.outstanding(), "the writer's own buffer is back");
     }
 }

@@ -22,7 +22,7 @@ class WireInTest {
     void untilReadAheadNothingPastWhatWasAskedForIsTakenFromTheTransport() throws Exception {
         MemoryTransport t = new MemoryTransport(ByteBuffer.allocate(16 + 100).putInt(7).putShort((short) 9).putLong(42)
                 .putShort((short) 3).array());
-        WireIn in = new WireIn(t);
+        WireIn in = new WireIn(t, new BufferPool());
         assertEquals(7, in.readInt());
         assertEquals(9, in.readShort());
         assertEquals(42, in.readLong());
@@ -35,7 +35,7 @@ class WireInTest {
     @Test
     void skippingATooLongOptionStopsAtItsEnd() throws Exception {
         MemoryTransport t = new MemoryTransport(stream(200_000 + 10));
-        WireIn in = new WireIn(t);
+        WireIn in = new WireIn(t, new BufferPool());
         in.skip(200_000);
         assertEquals(10, t.input.remaining());
         assertEquals(ByteBuffer.wrap(stream(200_004)).getInt(200_000), in.readInt());
@@ -44,7 +44,7 @@ class WireInTest {
     @Test
     void withReadAheadOneRefillTakesWhatTheTransportHas() throws Exception {
         MemoryTransport t = new MemoryTransport(ByteBuffer.allocate(24).putInt(1).putInt(2).putLong(3).putLong(4).array());
-        WireIn in = new WireIn(t);
+        WireIn in = new WireIn(t, new BufferPool());
         assertEquals(1, in.readInt());
         in.readAhead();
         assertEquals(2, in.readInt());
@@ -56,7 +56,18 @@ class WireInTest {
 
     @Test
     void theEndOfTheStreamInTheMiddleOfAValueIsAnEof() {
-        WireIn in = new WireIn(new MemoryTransport(new byte[] {1, 2}));
+        WireIn in = new WireIn(new MemoryTransport(new byte[] {1, 2}), new BufferPool());
         assertThrows(EOFException.class, in::readInt);
+    }
+
+    @Test
+    void itsBufferGoesBackToThePoolWhenTheConnectionEnds() throws Exception {
+        BufferPool pool = new BufferPool();
+        WireIn in = new WireIn(new MemoryTransport(new byte[] {0, 0, 0, 7}), pool);
+        in.readAhead();
+        assertEquals(7, in.readInt());
+        assertEquals(1, pool.outstanding());
+        in.release();
+        assertEquals(0, pool.outstanding());
     }
 }

@@ -14,6 +14,7 @@ import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.MemoryTransport;
@@ -81,7 +82,7 @@ class HandshakeTest {
 
     private static MemoryTransport run(Script s, Routing routing) throws Exception {
         MemoryTransport t = new MemoryTransport(s.bytes.toByteArray());
-        assertNull(new Handshake(1, t, new WireIn(t), routing, why -> { }).run(), "no transmission without an export");
+        assertNull(new Handshake(1, t, new WireIn(t, new BufferPool()), routing, why -> { }).run(), "no transmission without an export");
         return t;
     }
 
@@ -159,13 +160,43 @@ class HandshakeTest {
     }
 
     @Test
-    void anOversizedOptionIsSkippedAndRefused() throws Exception {
+    void anOversizedOptionIsRefusedAndItsDataNeverRead() throws Exception {
+        byte[] header = ByteBuffer.allocate(16).putLong(Nbd.IHAVEOPT).putInt(Nbd.OPT_LIST).putInt(-1).array();
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(header).raw(new byte[100_000]));
+        assertEquals(List.of(new Reply(Nbd.OPT_LIST, Nbd.REP_ERR_TOO_BIG, "option data over 65536 bytes")), replies(t));
+        assertEquals(100_000, t.input.remaining(), "an option of 2^32-1 bytes is not read and thrown away");
+        MemoryTransport name = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).option(Nbd.OPT_EXPORT_NAME, new byte[65537]));
+        assertEquals(List.of(), replies(name), "NBD_OPT_EXPORT_NAME has no error reply: disconnected");
+    }
+
+    @Test
+    void aClientGetsNbdkitsThirtyTwoOptionsThenIsDisconnected() throws Exception {
+        Script s = new Script(Nbd.FLAG_C_FIXED_NEWSTYLE);
+        for (int i = 0; i < 40; i++) {
+            s.option(Nbd.OPT_LIST);
+        }
+        List<Reply> r = replies(run(s));
+        assertEquals(32, r.stream().filter(x -> x.type() == Nbd.REP_ACK).count());
+    }
+
+    @Test
+    void namesMustBeTheSpecsStrings() throws Exception {
+        byte[] ff = ByteBuffer.allocate(7).putInt(1).put((byte) 0xff).putShort((short) 0).array();
+        byte[] nul = ByteBuffer.allocate(7).putInt(1).put((byte) 0).putShort((short) 0).array();
         MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
-                .option(Nbd.OPT_LIST, new byte[64 * 1024 + 1])
+                .option(Nbd.OPT_GO, goRequest("x".repeat(4097)))
+                .option(Nbd.OPT_INFO, ff)
+                .option(Nbd.OPT_GO, nul)
+                .option(Nbd.OPT_GO, goRequest("x".repeat(4096)))
                 .option(Nbd.OPT_ABORT));
         List<Reply> r = replies(t);
-        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_ERR_TOO_BIG, "option data too long"), r.get(0));
-        assertEquals(new Reply(Nbd.OPT_ABORT, Nbd.REP_ACK, ""), r.get(1));
+        assertEquals(new Reply(Nbd.OPT_GO, Nbd.REP_ERR_INVALID, "name of 4097 bytes, over the 4096 the protocol allows"), r.get(0));
+        assertEquals(new Reply(Nbd.OPT_INFO, Nbd.REP_ERR_INVALID, "name is not valid UTF-8"), r.get(1));
+        assertEquals(new Reply(Nbd.OPT_GO, Nbd.REP_ERR_INVALID, "name contains NUL"), r.get(2));
+        assertEquals(Nbd.REP_ERR_UNKNOWN, r.get(3).type(), "4096 bytes is a name (that no export has)");
+        assertEquals(Nbd.REP_ACK, r.get(4).type());
+        MemoryTransport exportName = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).option(Nbd.OPT_EXPORT_NAME, new byte[] {(byte) 0xff}));
+        assertEquals(List.of(), replies(exportName));
     }
 
     @Test
@@ -177,12 +208,12 @@ class HandshakeTest {
     @Test
     void aClientThatLeavesMidOptionIsAnEof() {
         MemoryTransport t = new MemoryTransport(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(new byte[] {0x49, 0x48}).bytes.toByteArray());
-        assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t), NO_ROUTE, why -> { }).run());
+        assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t, new BufferPool()), NO_ROUTE, why -> { }).run());
     }
 
     @Test
     void tlsRequiredRefusesEveryOptionButStartTlsAndAbortBeforeTls() throws Exception {
-        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null, ServerTls.DEFAULT_HANDSHAKE_TIMEOUT));
+        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null));
         MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
                 .option(Nbd.OPT_LIST)
                 .option(Nbd.OPT_STRUCTURED_REPLY)
@@ -203,7 +234,7 @@ class HandshakeTest {
 
     @Test
     void tlsRequiredEndsTheConnectionOnExportNameBeforeTls() throws Exception {
-        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null, ServerTls.DEFAULT_HANDSHAKE_TIMEOUT));
+        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null));
         byte[] name = "a".getBytes(StandardCharsets.US_ASCII);
         MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).option(Nbd.OPT_EXPORT_NAME, name)
                 .option(Nbd.OPT_LIST), require);

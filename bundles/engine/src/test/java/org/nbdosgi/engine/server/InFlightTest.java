@@ -11,11 +11,11 @@ import org.junit.jupiter.api.Test;
 
 class InFlightTest {
     /** Runs {@code take} on another thread; the latch opens when it got through. */
-    private static CountDownLatch takeInBackground(InFlight f, int bytes) {
+    private static CountDownLatch takeInBackground(InFlight f, long writeBytes) {
         CountDownLatch took = new CountDownLatch(1);
         Thread.ofVirtual().start(() -> {
             try {
-                f.take(bytes);
+                f.take(writeBytes);
                 took.countDown();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -32,35 +32,51 @@ class InFlightTest {
         assertEquals(2, f.requests());
         CountDownLatch third = takeInBackground(f, 0);
         assertFalse(third.await(200, TimeUnit.MILLISECONDS), "a third request waits");
-        f.giveBack(0);
+        f.finished(0);
         assertTrue(third.await(5, TimeUnit.SECONDS));
-        assertEquals(2, f.requests());
+        assertFalse(f.tryTakeRead(4096), "no slot for a read either: it is deferred");
     }
 
     @Test
-    void theReaderWaitsForBytesAndAnyRequestFitsAlone() throws Exception {
-        InFlight f = new InFlight(100, 1000);
-        assertEquals(1000, f.share(1 << 20), "a request larger than the budget takes all of it");
-        f.take(f.share(600));
-        CountDownLatch second = takeInBackground(f, f.share(600));
-        assertFalse(second.await(200, TimeUnit.MILLISECONDS), "600 + 600 bytes are over the budget");
-        f.giveBack(600);
+    void theReaderWaitsForWriteBytesAndAnyRequestFitsAlone() throws Exception {
+        InFlight f = new InFlight(100, 1 << 20);
+        assertEquals(1 << 20, f.share(64 << 20), "a request larger than the budget takes all of it");
+        f.take(f.share(600_000));
+        CountDownLatch second = takeInBackground(f, f.share(600_000));
+        assertFalse(second.await(200, TimeUnit.MILLISECONDS), "600 + 600 KB are over the budget");
+        f.finished(600_000);
         assertTrue(second.await(5, TimeUnit.SECONDS));
     }
 
     @Test
-    void awaitNoneReturnsOnceEveryRequestIsBack() throws Exception {
+    void readBytesHeldByUnsentRepliesNeverHoldUpAWrite() throws Exception {
+        InFlight f = new InFlight(100, 1 << 20);
+        assertTrue(f.tryTakeRead(1 << 20));
+        f.finished(0);                                       // the read ran: its reply waits for the client
+        assertFalse(f.tryTakeRead(4096), "the read bytes are spent until the client reads");
+        assertTrue(takeInBackground(f, 1 << 20).await(5, TimeUnit.SECONDS), "a write still gets its payload bytes");
+        f.readSent(1 << 20);
+        assertTrue(f.tryTakeRead(4096));
+    }
+
+    @Test
+    void awaitNoneReturnsOnceEveryRequestIsAnswered() throws Exception {
         InFlight f = new InFlight(8, 1 << 20);
         f.take(100);
         f.take(200);
+        boolean[] deferredLeft = {true};
         CountDownLatch none = new CountDownLatch(1);
         Thread.ofVirtual().start(() -> {
-            f.awaitNone();
+            f.awaitNone(() -> !deferredLeft[0]);
             none.countDown();
         });
-        f.giveBack(100);
-        assertFalse(none.await(200, TimeUnit.MILLISECONDS), "one request is still out");
-        f.giveBack(200);
+        f.finished(100);
+        f.answered();
+        f.finished(200);
+        f.answered();
+        assertFalse(none.await(200, TimeUnit.MILLISECONDS), "a deferred read is still waiting");
+        deferredLeft[0] = false;
+        f.wake();
         assertTrue(none.await(5, TimeUnit.SECONDS));
         assertEquals(0, f.requests());
     }

@@ -28,7 +28,27 @@ class RequestCheckTest {
         assertNull(c.check(Nbd.CMD_WRITE, Nbd.CMD_FLAG_FUA, SIZE - 4096, 4096));
         assertNull(c.check(Nbd.CMD_WRITE_ZEROES, Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO, 0, SIZE));
         assertNull(c.check(Nbd.CMD_BLOCK_STATUS, Nbd.CMD_FLAG_REQ_ONE, 0, SIZE));
-        assertNull(c.check(Nbd.CMD_FLUSH, 0, 12345, 678), "a flush's offset and length are not looked at");
+        assertNull(c.check(Nbd.CMD_FLUSH, 0, 0, 0));
+    }
+
+    @Test
+    void zeroLengthRequestsAreRefusedAsNbdkitRefusesThem() {
+        RequestCheck c = writable();
+        assertEquals(new RequestCheck.Refusal(NbdError.EINVAL, "read of length zero"), c.check(Nbd.CMD_READ, 0, 0, 0));
+        assertEquals(NbdError.ENOSPC, error(c, Nbd.CMD_WRITE, 0, 0, 0));
+        assertEquals(NbdError.ENOSPC, error(c, Nbd.CMD_WRITE_ZEROES, 0, 0, 0));
+        assertEquals(NbdError.EINVAL, error(c, Nbd.CMD_TRIM, 0, 0, 0));
+        assertEquals(NbdError.EINVAL, error(c, Nbd.CMD_CACHE, 0, 0, 0));
+        assertEquals(NbdError.EINVAL, error(c, Nbd.CMD_BLOCK_STATUS, 0, 0, 0));
+        assertEquals(NbdError.EINVAL, error(c, Nbd.CMD_READ, 0, SIZE, 0), "at the end too");
+    }
+
+    @Test
+    void aFlushWithAnOffsetOrLengthIsEinval() {
+        RequestCheck c = writable();
+        assertEquals(new RequestCheck.Refusal(NbdError.EINVAL, "a flush's offset and length must be zero"),
+                c.check(Nbd.CMD_FLUSH, 0, 12345, 0));
+        assertEquals(NbdError.EINVAL, error(c, Nbd.CMD_FLUSH, 0, 0, 678));
     }
 
     @Test
@@ -65,7 +85,6 @@ class RequestCheckTest {
         assertEquals("block status needs base:allocation selected for this export",
                 bare.check(Nbd.CMD_BLOCK_STATUS, 0, 0, 512).reason());
         assertEquals("unknown command 42", bare.check(42, 0, 0, 0).reason());
-        assertEquals(NbdError.EINVAL, error(writable(), Nbd.CMD_BLOCK_STATUS, 0, 0, 0), "block status of zero length");
         assertEquals(NbdError.EINVAL, error(writable(), Nbd.CMD_READ, Nbd.CMD_FLAG_NO_HOLE, 0, 512), "a flag of another command");
     }
 

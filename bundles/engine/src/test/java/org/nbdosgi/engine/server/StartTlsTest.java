@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.engine.protocol.Nbd;
+import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.Peer;
 import org.nbdosgi.engine.transport.SocketTransport;
@@ -54,7 +55,7 @@ class StartTlsTest {
     }
 
     private static Routing routing(TlsMode mode) {
-        return HandshakeTest.routing(new ServerTls(mode, material, ServerTls.DEFAULT_HANDSHAKE_TIMEOUT));
+        return HandshakeTest.routing(new ServerTls(mode, material));
     }
 
     private record Reply(int option, int type, String data) {
@@ -95,7 +96,7 @@ class StartTlsTest {
              SocketChannel server = l.accept();
              TlsContext ctx = TlsContext.open(new Credentials(false, pki.caCertificate(), null, null, null, true, Map.of()))) {
             SocketTransport plain = new SocketTransport(server, new Peer("test"));
-            Handshake h = new Handshake(1, plain, new WireIn(plain), routing(TlsMode.ON), why -> { });
+            Handshake h = new Handshake(1, plain, new WireIn(plain, new BufferPool()), routing(TlsMode.ON), why -> { });
             CompletableFuture<Negotiated> done = CompletableFuture.supplyAsync(() -> {
                 try {
                     return h.run();

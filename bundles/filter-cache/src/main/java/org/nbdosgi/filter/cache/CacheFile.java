@@ -14,6 +14,8 @@ import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 
 import com.sun.jna.LastErrorException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The sparse temporary file the cached blocks live in, at the same offsets as in the export.
@@ -30,6 +32,8 @@ import com.sun.jna.LastErrorException;
 final class CacheFile implements Closeable {
     private static final int EOPNOTSUPP = 95;
     private static final int ENOSYS = 38;
+    private static final int EINTR = 4;
+    private static final Logger LOG = LoggerFactory.getLogger(CacheFile.class);
 
     private final int fd;
     private final Path dir;
@@ -148,20 +152,26 @@ final class CacheFile implements Closeable {
         }
     }
 
-    /** Gives the space of [offset, offset + length) back to the file system; false if it cannot. */
+    /**
+     * Gives the space of [offset, offset + length) back to the file system; false if it cannot (the
+     * space is then still taken, and the caller must go on counting it).
+     */
     boolean punch(long offset, long length) {
-        if (!canPunch) {
-            return false;
-        }
-        try {
-            LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length);
-            return true;
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == EOPNOTSUPP || e.getErrorCode() == ENOSYS) {
-                canPunch = false;
+        while (canPunch) {
+            try {
+                LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length);
+                return true;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == EOPNOTSUPP || e.getErrorCode() == ENOSYS) {
+                    canPunch = false;
+                } else if (e.getErrorCode() != EINTR) {
+                    LOG.warn("cache: punching {}+{} out of the cache file failed (errno {}): its space stays counted",
+                            offset, length, e.getErrorCode());
+                    return false;
+                }
             }
-            return false;
         }
+        return false;
     }
 
     private NbdException translate(String op, IOException e) {

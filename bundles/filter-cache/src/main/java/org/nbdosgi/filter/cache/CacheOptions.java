@@ -53,26 +53,40 @@ record CacheOptions(CacheMode mode, CacheOnRead cacheOnRead, int blockSize, long
         }
     }
 
+    /**
+     * The cache block: as asked (default 64K), but never smaller than the unit in which the file
+     * system allocates a file in {@code dir}: a hole punched in part of such a unit gives nothing
+     * back (a tmpfs with transparent huge pages allocates 2M at a time), and cache-max-size would not hold.
+     */
     private static int blockSize(Config config, Path dir) throws ConfigException {
-        if (!config.has("cache-min-block-size")) {
-            return Math.max(DEFAULT_BLOCK_SIZE, fileSystemBlockSize(dir));
-        }
         long size = config.size("cache-min-block-size", DEFAULT_BLOCK_SIZE);
         if (size < MIN_BLOCK_SIZE || size > MAX_BLOCK_SIZE || Long.bitCount(size) != 1) {
             throw new ConfigException("cache-min-block-size: " + Units.formatSize(size)
                     + " must be a power of 2 from 4K to 32M");
         }
-        return (int) size;
+        return (int) Math.max(size, allocationUnit(dir));
     }
 
-    /** The block size of the file system holding {@code dir}, when it is a sane power of two. */
-    private static int fileSystemBlockSize(Path dir) {
+    /**
+     * The allocation unit of a file in {@code dir} (its st_blksize; a probe file is made and removed),
+     * else the file system's block size, when it is a sane power of two.
+     */
+    private static int allocationUnit(Path dir) {
+        long b;
         try {
-            long b = Files.getFileStore(dir).getBlockSize();
-            return b > 0 && b <= MAX_BLOCK_SIZE && Long.bitCount(b) == 1 ? (int) b : MIN_BLOCK_SIZE;
-        } catch (IOException | UnsupportedOperationException e) {
+            b = Files.getFileStore(dir).getBlockSize();
+            if (LibC.supported()) {
+                Path probe = Files.createTempFile(dir, "nbd-osgi-cache-", ".probe");
+                try {
+                    b = Math.max(b, LibC.allocationUnit(probe));
+                } finally {
+                    Files.deleteIfExists(probe);
+                }
+            }
+        } catch (IOException | RuntimeException | LinkageError e) {         // no statx or no JNA
             return MIN_BLOCK_SIZE;
         }
+        return b > 0 && b <= MAX_BLOCK_SIZE && Long.bitCount(b) == 1 ? (int) b : MIN_BLOCK_SIZE;
     }
 
     boolean limited() {

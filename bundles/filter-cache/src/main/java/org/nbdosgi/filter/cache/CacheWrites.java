@@ -291,9 +291,8 @@ final class CacheWrites {
     private void mark(long first, int count, byte state) {
         try (BlockLocks.Run run = c.locks.lockRun(first, count)) {
             for (long b = first; b < first + count; b++) {
-                if (BlockStates.occupies(states.get(b))) {
-                    c.file.punch(g.start(b), g.length(b));
-                    c.space.release(1);
+                if (BlockStates.occupies(states.get(b)) && c.file.punch(g.start(b), g.length(b))) {
+                    c.space.release(1);                     // a block whose punch failed still takes its space
                 }
                 states.set(b, state);
             }
@@ -302,9 +301,8 @@ final class CacheWrites {
 
     /** A block the layer below now has in full (lock held): it leaves the cache. */
     private void drop(long b, byte s) {
-        if (BlockStates.occupies(s)) {
-            c.file.punch(g.start(b), g.length(b));
-            c.space.release(1);
+        if (BlockStates.occupies(s) && c.file.punch(g.start(b), g.length(b))) {
+            c.space.release(1);                             // a block whose punch failed still takes its space
         }
         if (s != NOT_CACHED) {
             states.set(b, NOT_CACHED);

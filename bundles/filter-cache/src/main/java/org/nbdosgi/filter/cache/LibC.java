@@ -6,7 +6,8 @@ import com.sun.jna.Platform;
 
 /**
  * The C library calls the JDK lacks for the cache file, by JNA direct mapping: a descriptor for
- * fallocate, to punch reclaimed blocks out of the file. errno is captured inside each call
+ * fallocate, to punch reclaimed blocks out of the file, and statx for the unit the file system
+ * allocates a file's space in. errno is captured inside each call
  * ({@link LastErrorException}). Constants are Linux's (x86-64 and aarch64).
  */
 final class LibC {
@@ -32,4 +33,18 @@ final class LibC {
     static native int close(int fd) throws LastErrorException;
 
     static native int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
+
+    static final int AT_FDCWD = -100;
+    static final int STATX_BASIC_STATS = 0x7ff;
+    /** struct statx: {@code __u32 stx_mask; __u32 stx_blksize; ...}, 256 bytes, the same on every architecture. */
+    static final int STATX_SIZE = 256;
+
+    static native int statx(int dirfd, String path, int flags, int mask, byte[] statx) throws LastErrorException;
+
+    /** A file's st_blksize: the unit in which the file system allocates (and frees) its space. */
+    static int allocationUnit(java.nio.file.Path file) throws LastErrorException {
+        byte[] b = new byte[STATX_SIZE];
+        statx(AT_FDCWD, file.toString(), 0, STATX_BASIC_STATS, b);
+        return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).getInt(4);
+    }
 }

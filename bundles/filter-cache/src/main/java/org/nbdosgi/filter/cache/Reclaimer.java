@@ -170,7 +170,9 @@ final class Reclaimer {
                 }
                 writeBack.runLocked(b, count, DIRTY);
             }
-            file.punch(g.start(b), g.end(b + count - 1) - g.start(b));
+            if (!file.punch(g.start(b), g.end(b + count - 1) - g.start(b))) {
+                return 0;                                   // its space is still taken: it stays, clean
+            }
             for (long k = b; k < b + count; k++) {
                 states.set(k, NOT_CACHED);
             }

@@ -60,9 +60,10 @@ final class Ext2Instance implements FilterInstance {
         return file;
     }
 
+    /** The file a client's export name chooses; as nbdkit does, a name without a leading / gets one. */
     private static String pathOf(String exportName) throws NbdException {
         try {
-            return InnerPath.check(exportName);
+            return InnerPath.check(exportName.isEmpty() || exportName.startsWith("/") ? exportName : "/" + exportName);
         } catch (IllegalArgumentException e) {
             throw new NbdException(NbdError.EINVAL, "ext2: export name: " + e.getMessage());
         }

@@ -45,8 +45,8 @@ record VddkSettings(String file, Path libdir, String config, String server, Stri
                 Parameter.of("config", "VDDK's configuration file"),
                 Parameter.of("server", "ESXi or vCenter host name: serve a remote disk"),
                 Parameter.of("user", "user name on the server"),
-                Parameter.of("password", "PASSWORD, - (ask on the terminal), +FILE or -FD (read from a file or descriptor)"),
-                Parameter.of("cookie", "vmware_soap_session cookie of an existing session (instead of the password)"),
+                Parameter.secret("password", "PASSWORD, - (standard input), +FILE or -FD (read from a file or descriptor)"),
+                Parameter.secret("cookie", "vmware_soap_session cookie of an existing session (instead of the password)"),
                 Parameter.of("thumbprint", "SHA1 thumbprint of the server's certificate, xx:xx:...:xx"),
                 Parameter.of("vm", "the virtual machine, moref=ID"),
                 Parameter.of("snapshot", "managed object reference of a snapshot to read"),
@@ -92,7 +92,7 @@ record VddkSettings(String file, Path libdir, String config, String server, Stri
                 }
             }
         }
-        Password password = c.has("password") ? Password.resolve(c.get("password", "")) : null;
+        Password password = c.has("password") ? new Password(c.get("password", "")) : null;
         return new VddkSettings(file, Path.of(c.get("libdir", DEFAULT_LIBDIR.toString())), c.get("config", null),
                 c.get("server", null), c.get("user", null), password, c.get("cookie", null), c.get("thumbprint", null),
                 vm, c.get("snapshot", null), c.get("transports", null), port, nfc, c.bool("single-link", false),

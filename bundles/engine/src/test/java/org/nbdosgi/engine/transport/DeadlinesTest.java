@@ -1,0 +1,38 @@
+package org.nbdosgi.engine.transport;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+class DeadlinesTest {
+    @Test
+    void aDeadlineThatPassesClosesTheTransport() throws Exception {
+        try (Deadlines deadlines = new Deadlines()) {
+            MemoryTransport t = new MemoryTransport(new byte[0]);
+            Deadlines.Deadline d = deadlines.start(t, Duration.ofMillis(20));
+            long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!t.closed && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertTrue(t.closed);
+            assertTrue(d.passed());
+            assertFalse(d.cancel(), "too late: the phase did not end in time");
+        }
+    }
+
+    @Test
+    void aPhaseThatEndsInTimeLeavesTheTransportOpen() throws Exception {
+        try (Deadlines deadlines = new Deadlines()) {
+            MemoryTransport t = new MemoryTransport(new byte[0]);
+            Deadlines.Deadline d = deadlines.start(t, Duration.ofMillis(200));
+            assertTrue(d.cancel());
+            assertTrue(d.cancel(), "cancelling twice says the same");
+            Thread.sleep(400);
+            assertFalse(t.closed);
+            assertFalse(deadlines.start(t, Duration.ZERO).passed(), "zero: no limit");
+        }
+    }
+}
