@@ -25,6 +25,8 @@ import org.nbdosgi.tls.TestPki;
  */
 public class TlsAccessIT {
     private static final Duration T = Duration.ofSeconds(120);
+    /** What qemu-img says for NBD_REP_ERR_POLICY with the plain text a refused client gets. */
+    private static final String POLICY_REFUSAL = "Denied by server for option 7 (go)\nserver reported: export '' cannot be opened: Operation not permitted";
     private static TestPki pki;
     private static Path alice;
     private static Path carol;
@@ -248,8 +250,8 @@ public class TlsAccessIT {
         try (ServerProcess closed = ServerProcess.tcp(dir, "--filter=ip", "memory", "1M", "deny=127.0.0.0/8")) {
             assertFalse(served(closed.uri()));
             Tools.Result r = Tools.run(T, "qemu-img", "info", closed.uri());
-            assertTrue(r.err(), r.err().contains("server reported: ip: client 127.0.0.1 refused"));
-            closed.awaitLog("ip: client 127.0.0.1 refused", 2);
+            assertTrue(r.err(), r.err().contains(POLICY_REFUSAL));
+            closed.awaitLog("export '' refused: ip: client 127.0.0.1 refused", 2);   // the reason is for the log
         }
     }
 
@@ -267,7 +269,8 @@ public class TlsAccessIT {
         try (ServerProcess s = ServerProcess.unix(dir, "--filter=ip", "memory", "1M", "allow=uid:4242", "deny=all")) {
             Tools.Result r = Tools.run(T, "qemu-img", "info", s.uri());
             assertNotEquals(0, r.exit());
-            assertTrue(r.err(), r.err().contains("server reported: ip: client on a Unix socket (uid " + uid + ", gid " + gid + ", pid "));
+            assertTrue(r.err(), r.err().contains(POLICY_REFUSAL));
+            s.awaitLog("ip: client on a Unix socket (uid " + uid + ", gid " + gid + ", pid ", 1);
         }
     }
 
@@ -278,10 +281,49 @@ public class TlsAccessIT {
             try (Held first = new Held(dir, s.uri())) {
                 assertFalse(served(s.uri()));
                 Tools.Result second = Tools.run(T, "qemu-img", "info", s.uri());
-                assertTrue(second.err(), second.err().contains("server reported: limit: too many clients connected (limit=1)"));
+                assertTrue(second.err(), second.err().contains(POLICY_REFUSAL));
+                s.awaitLog("limit: too many clients connected (limit=1)", 2);
                 assertEquals("still served", first.release());
             }
             waitUntil("the place freed", () -> served(s.uri()));
+        }
+    }
+
+    /**
+     * The ip filter dropped into deploy/ of a running container goes into a live export: a rule that
+     * would lock out a connected client is refused (nothing changes) unless forced, which
+     * disconnects that client; new clients are then refused, and served again once it is removed.
+     */
+    @Test
+    public void ipFilterHotDeployedIntoALiveExportLocksConnectedClientsOutOnlyWhenForced() throws Exception {
+        Path dir = dir();
+        try (Instance in = Instance.copy(dir)) {
+            Path staged = in.home().resolve("filter-ip.jar");
+            Files.move(in.bundles().resolve("filter-ip.jar"), staged);
+            in.start();
+            String uri = in.uri("");
+            assertFalse(in.client("nbd:filters").out().lines().anyMatch(l -> l.startsWith("ip ")));
+            try (Held held = new Held(dir, uri)) {
+                Files.copy(staged, in.deploy().resolve("filter-ip.jar"));
+                waitUntil("the ip filter deployed", () -> in.client("nbd:filters").out().lines().anyMatch(l -> l.startsWith("ip ")));
+
+                Tools.Result refused = in.client("nbd:filter-insert", "\"\"", "ip", "deny=127.0.0.0/8");
+                assertEquals(refused.out() + refused.err(), 1, refused.exit());
+                assertTrue(refused.err(), refused.err().contains("cannot reopen: ip: client 127.0.0.1 refused")
+                        && refused.err().contains("--force"));
+                assertTrue("a refused change changes nothing", served(uri));
+
+                in.client("nbd:filter-insert", "--force", "\"\"", "ip", "deny=127.0.0.0/8").ok();
+                assertNotEquals("the connected client was disconnected", "still served", held.release());
+            }
+            Tools.Result r = Tools.run(T, "qemu-img", "info", uri);
+            assertNotEquals(0, r.exit());
+            assertTrue(r.err(), r.err().contains(POLICY_REFUSAL));
+            in.awaitLog(Duration.ofSeconds(30), "export '' refused: ip: client 127.0.0.1 refused", 1);
+            assertTrue(Files.readString(in.etc().resolve("org.nbdosgi.export-default.cfg")).contains("filters = ip"));
+
+            in.client("nbd:filter-remove", "\"\"", "ip").ok();
+            assertTrue("served again without the filter", served(uri));
         }
     }
 

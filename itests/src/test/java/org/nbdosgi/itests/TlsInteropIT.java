@@ -182,6 +182,26 @@ public class TlsInteropIT {
         assertEquals(r.err(), "1048576", lines[1]);
     }
 
+    /**
+     * Over TCP with a PSK the URI is nbds:// and names the key file (nbdkit 1.32 names none). The
+     * client says which identity it is (libnbd would otherwise take the login name, which a process
+     * without a terminal has not got).
+     */
+    @Test
+    public void captiveModeOverTcpWithPskIsNbdsWithTheKeyFile() throws Exception {
+        Path dir = dir();
+        Path keys = pki.pskFile("captive-" + name.getMethodName() + ".psk", "alice");
+        Path out = dir.resolve("out.txt");
+        int port = Tools.freePort();
+        Tools.Result r = Tools.run(T, ServerProcess.launcher().toString(), "-p", Integer.toString(port), "--tls=require",
+                "--tls-psk=" + keys, "memory", "2M",
+                "--run", "echo \"$uri $tls\" > " + out + "; PATH=/usr/bin:$PATH nbdsh -c \"h.set_tls_username('alice')\" -c 'h.set_uri_allow_local_file(True)' "
+                        + "-c \"h.connect_uri('$uri')\" -c 'print(h.get_size())' >> " + out).ok();
+        String[] lines = Files.readString(out).split("\n");
+        assertEquals("nbds://localhost:" + port + "?tls-psk-file=" + keys + " 2", lines[0]);
+        assertEquals(r.err(), "2097152", lines[1]);
+    }
+
     // ---- refusals -----------------------------------------------------------------------------
 
     @Test
