@@ -50,7 +50,7 @@ class NbdSettingsTest {
     @Test
     void blockSizesTheServerDoesNotAdvertiseAreTheProtocolsDefaults() {
         assertEquals(BlockSize.DEFAULT, Upstream.blockSize(0, 0, 0));
-        assertEquals(new BlockSize(512, 4096, 32 << 20), Upstream.blockSize(512, 4096, 0xffffffffL));
+        assertEquals(new BlockSize(512, 4096, BlockSize.MAX_PAYLOAD), Upstream.blockSize(512, 4096, 0xffffffffL));
         assertEquals(new BlockSize(4096, 4096, 2 << 20), Upstream.blockSize(4096, 0, 2 << 20));
     }
 }
