@@ -18,7 +18,7 @@ record Limits(int minblock, int maxdata, long maxlen) {
     static List<Parameter> parameters() {
         return List.of(
                 Parameter.of("minblock", "alignment and smallest request passed down, a power of 2 up to 64K (default: the layer below's minimum)"),
-                Parameter.of("maxdata", "largest read or write passed down, a multiple of minblock (default: the layer below's maximum, at most 32M)"),
+                Parameter.of("maxdata", "largest read or write passed down, a multiple of minblock (default: the layer below's maximum, at most 64M)"),
                 Parameter.of("maxlen", "largest trim, zero, cache or extents request passed down, a multiple of minblock (default 4G-minblock)"));
     }
 
@@ -30,7 +30,7 @@ record Limits(int minblock, int maxdata, long maxlen) {
             throw new ConfigException("minblock: must be a power of 2 up to 64K: " + minblock);
         }
         if (maxdata > BlockSize.MAX_PAYLOAD) {
-            throw new ConfigException("maxdata: at most 32M (the largest request a client may send): " + maxdata);
+            throw new ConfigException("maxdata: at most " + (BlockSize.MAX_PAYLOAD >> 20) + "M (the largest request a client may send): " + maxdata);
         }
         if (maxlen > 0xffffffffL) {
             throw new ConfigException("maxlen: at most 4G-1 (the protocol's limit): " + maxlen);

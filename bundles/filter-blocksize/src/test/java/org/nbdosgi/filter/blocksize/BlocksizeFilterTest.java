@@ -271,7 +271,7 @@ class BlocksizeFilterTest {
                 assertThrows(ConfigException.class, () -> open(disk, "minblock=512", "maxdata=1000")).getMessage());
         assertEquals("maxlen: must not be 0",
                 assertThrows(ConfigException.class, () -> open(disk, "maxlen=0")).getMessage());
-        assertEquals("maxdata: at most 32M (the largest request a client may send): 67108864",
-                assertThrows(ConfigException.class, () -> open(disk, "maxdata=64M")).getMessage());
+        assertEquals("maxdata: at most 64M (the largest request a client may send): 134217728",
+                assertThrows(ConfigException.class, () -> open(disk, "maxdata=128M")).getMessage());
     }
 }
