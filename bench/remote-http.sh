@@ -72,7 +72,9 @@ done
 
 echo
 echo "remote http (nginx on loopback, each request delayed ${DELAY}s; one connection; ${RUNTIME}s per workload)"
-printf '%-20s %16s %16s %7s  %s\n' workload nbd-osgi nbdkit-curl ratio "nbd-osgi platform threads"
+echo
+echo "| workload | nbd-osgi | nbdkit | ratio | bar | nbd-osgi platform threads |"
+echo "|---|---|---|---|---|---|"
 verdict=PASS
 for w in "${WORKLOADS[@]}"; do
     read -r rw bs depth <<<"$w"
@@ -84,7 +86,7 @@ for w in "${WORKLOADS[@]}"; do
         r=$(ratio "$ob" "$kb"); ours="$ob MiB/s"; theirs="$kb MiB/s"; bar=1
     fi
     awk -v r="$r" -v b="$bar" 'BEGIN { exit !(r != "n/a" && r >= b) }' || verdict=FAIL
-    printf '%-20s %16s %16s %7s  %s\n' "$rw $bs depth $depth" "$ours" "$theirs" "$r" "${RESULT[threads/$w]}"
+    echo "| $rw $bs depth $depth | $ours | $theirs | $r | >= $bar | ${RESULT[threads/$w]} |"
 done
 echo
 echo "bar: ratio >= 4 on randread 4k, >= 1.0 on read 1M: $verdict"

@@ -115,7 +115,7 @@ public class HotDeployIT {
             Path socket = nbd.home().resolve("data/console.sock");
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
             try (java.util.stream.Stream<Path> data = Files.list(nbd.home().resolve("data"))) {
-                assertEquals("the private directory it was bound in is gone", List.of("cache", "console.sock"),
+                assertEquals("the private directory it was bound in is gone", List.of("cache", "console.sock", "instance.lock"),
                         data.map(p -> p.getFileName().toString()).sorted().toList());
             }
             assertTrue(nbd.log(), nbd.log().contains("console socket: " + socket));

@@ -1,6 +1,7 @@
 package org.nbdosgi.itests;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -68,7 +69,12 @@ public class S3InteropIT {
 
     /** {@code nbd-osgi [-r] s3 endpoint=... bucket=... key=disk access-key=... secret-key=+FILE EXTRA...} on a Unix socket. */
     private ServerProcess serve(boolean readOnly, String... extra) throws Exception {
-        List<String> args = new ArrayList<>();
+        return serve(List.of(), readOnly, extra);
+    }
+
+    /** As {@link #serve(boolean, String...)}, with {@code options} (e.g. {@code --filter=retry}) before the plugin. */
+    private ServerProcess serve(List<String> options, boolean readOnly, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(options);
         if (readOnly) {
             args.add("-r");
         }
@@ -214,6 +220,33 @@ public class S3InteropIT {
                 "--verify=crc32c", "--do_verify=1", "--output-format=terse"));
         assertEquals(again.out() + again.err(), 0, again.exit());
         assertTrue(s.log(), s.log().contains("the store answers again"));
+    }
+
+    /**
+     * The same outage under the retry filter: the store killed mid-fio and back 8 s later (longer
+     * than the SDK's own retries, so requests do fail below the filter); fio sees no error and every
+     * byte verifies.
+     */
+    @Test
+    public void withRetryAStoreKilledAndRestartedMidFioIsInvisibleAndNoByteIsWrong() throws Exception {
+        ServerProcess s = serve(List.of("--filter=retry"), false, "size=64M", "object-size=64K", "retry-delay=500ms");
+        CompletableFuture<Tools.Result> fio = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Tools.run(Duration.ofSeconds(300), Map.of(), List.of("fio", "--name=retry", "--ioengine=nbd",
+                        "--uri=" + s.uri(), "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=32M",
+                        "--verify=crc32c", "--do_verify=1", "--output-format=terse"));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(3000);
+        store.kill();
+        assertFalse("fio was still running when the store went away", fio.isDone());
+        Thread.sleep(8000);
+        store.restart();
+        Tools.Result r = fio.get(300, TimeUnit.SECONDS);
+        assertEquals(r.out() + r.err(), 0, r.exit());
+        assertTrue("the outage reached the plugin: " + s.log(), s.log().contains("requests fail until the store answers again"));
     }
 
     @Test

@@ -30,7 +30,7 @@ record Limits(int minblock, int maxdata, long maxlen) {
             throw new ConfigException("minblock: must be a power of 2 up to 64K: " + minblock);
         }
         if (maxdata > BlockSize.MAX_PAYLOAD) {
-            throw new ConfigException("maxdata: at most " + (BlockSize.MAX_PAYLOAD >> 20) + "M (the largest request a client may send): " + maxdata);
+            throw new ConfigException("maxdata: at most 64M (the largest request a client may send): " + maxdata);
         }
         if (maxlen > 0xffffffffL) {
             throw new ConfigException("maxlen: at most 4G-1 (the protocol's limit): " + maxlen);

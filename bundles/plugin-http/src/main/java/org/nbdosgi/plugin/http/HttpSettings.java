@@ -16,7 +16,8 @@ import org.nbdosgi.api.Parameter;
 
 /**
  * The plugin's parameters, checked: nbdkit's curl plugin's where they apply to HTTP(S). Control
- * plane (export start). The password and the cookie are {@link Secret}s, resolved here once;
+ * plane (export start). The password and the cookie are {@link Secret}s (declared secret: the
+ * engine has read their {@code +FILE}, {@code -FD} and {@code -} forms);
  * {@link #toString()} shows neither, nor the URL's query (a presigned URL's signature).
  */
 record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user, Secret password, Duration timeout,
@@ -32,9 +33,9 @@ record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user,
         return List.of(
                 Parameter.required("url", "http:// or https:// URL of the disk image"),
                 Parameter.repeatable("header", "'Name: value' sent with every request ('Name;' for an empty value)"),
-                Parameter.of("cookie", "cookie sent with every request: COOKIE, +FILE, -FD or - (ask)"),
+                Parameter.secret("cookie", "cookie sent with every request: COOKIE, +FILE, -FD or - (standard input)"),
                 Parameter.of("user", "user name for HTTP authentication (also user@ in the URL)"),
-                Parameter.of("password", "password for HTTP authentication: PASSWORD, +FILE, -FD or - (ask)"),
+                Parameter.secret("password", "password for HTTP authentication: PASSWORD, +FILE, -FD or - (standard input)"),
                 Parameter.of("user-agent", "User-Agent header (default: the JDK's)"),
                 Parameter.of("timeout", "how long a request may wait for the server's answer, e.g. 30 or 500ms; 0: forever (default 60s)"),
                 Parameter.of("sslverify", "false: accept any certificate for any host (default true)"),
@@ -49,14 +50,14 @@ record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user,
     static HttpSettings parse(Config c) throws ConfigException {
         URI url = parseUrl(c.require("url"));
         String user = c.get("user", null);
-        Secret password = c.has("password") ? Secret.resolve("password", c.get("password", "")) : null;
+        Secret password = c.has("password") ? new Secret(c.get("password", "")) : null;
         String userInfo = url.getRawUserInfo();
         if (userInfo != null) {                              // user[:password]@host: the JDK takes no credentials in a URL
             int colon = userInfo.indexOf(':');
             String inUrl = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
             user = user == null ? inUrl : user;
             if (colon >= 0 && password == null) {
-                password = Secret.resolve("password", decode(userInfo.substring(colon + 1)));
+                password = new Secret(decode(userInfo.substring(colon + 1)));
             }
             url = withoutUserInfo(url);
         }
@@ -73,7 +74,7 @@ record HttpSettings(URI url, List<String[]> headers, Secret cookie, String user,
         if (c.has("user-agent")) {
             headers.add(new String[] {"User-Agent", checkValue("user-agent", c.get("user-agent", ""))});
         }
-        Secret cookie = c.has("cookie") ? Secret.resolve("cookie", c.get("cookie", "")) : null;
+        Secret cookie = c.has("cookie") ? new Secret(c.get("cookie", "")) : null;
         if (cookie != null) {
             checkValue("cookie", cookie.reveal());
         }

@@ -211,7 +211,7 @@ final class Upstream implements AutoCloseable {
 
     /**
      * The server's block size constraints made valid for our clients: 0 (not advertised) means the
-     * protocol's defaults; the maximum is at most what the engine accepts (32 MiB).
+     * protocol's defaults; the maximum is at most what the engine accepts (64 MiB).
      */
     static BlockSize blockSize(long min, long preferred, long max) {
         int minimum = min > 0 && min <= 65536 && Long.bitCount(min) == 1 ? (int) min : 1;

@@ -51,9 +51,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * returns at once with a future, so a request thread can have many calls in flight and wait for
  * them together. One per export; thread-safe. Failures are {@link IOException}s naming the call
  * and the object; the first failure after a success, and the first success after failures, are
- * logged once, so a store that goes away and comes back is two lines, not one per request.
+ * logged once, so a store that goes away and comes back is two lines, not one per request. Not
+ * final only so that a test can make a store whose listing misses keys.
  */
-final class ObjectStore implements AutoCloseable {
+class ObjectStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ObjectStore.class);
 
     /** What a ranged GET found. */

@@ -3,9 +3,10 @@ package org.nbdosgi.plugin.s3;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.LongStream;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Extents;
@@ -23,12 +24,17 @@ import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
  * for them together. Reads go straight to the store, unlocked. Changes to one object queue behind
  * each other ({@link ObjectQueues}): a whole-object write is one PUT, a partial one a GET of the
  * object, the new bytes merged in, and a PUT (or a DELETE when the object became all zeros); a
- * zero or trim DELETEs the objects it covers whole. A request is answered only when every call it
+ * zero or trim DELETEs the objects it covers whole (in batches when there are many, each batch
+ * queued behind the changes before it on every one of its objects). A request is answered only when every call it
  * made has finished, so an acknowledged write is in the store: flush and FUA have nothing left to do.
  */
 final class S3Disk implements PluginInstance {
-    /** Up to this many whole objects are deleted one by one (in their queues); more are listed and deleted in batches. */
+    /** Up to this many whole objects are deleted one request each; more in batches (a zero) or as listed (a trim). */
     private static final int DELETE_ONE_BY_ONE = 32;
+    /** Objects per DeleteObjects request: S3's limit. */
+    private static final int BATCH = 1000;
+    /** Batch deletions in flight for one large zero: enough to overlap round trips, few enough not to crowd out other requests. */
+    private static final int BATCH_LANES = 4;
     private static final int LIST_PAGE = 1000;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
 
@@ -121,7 +127,12 @@ final class S3Disk implements PluginInstance {
         });
     }
 
-    /** Zeros a range: partial objects by read-modify-write, whole ones by deleting them. */
+    /**
+     * Zeros a range: partial objects by read-modify-write, whole ones by deleting them. The objects to
+     * delete are named from the range, never taken from a listing: a store's listing may miss keys
+     * (S3Proxy 2.7.0's filesystem listing silently stops early when a file vanishes under it, as a
+     * concurrent PUT's temporary file does), and a zero that missed one would leave its data readable.
+     */
     void zero(long offset, long length) throws IOException {
         List<CompletableFuture<Void>> calls = new ArrayList<>();
         long firstWhole = ceilIndex(offset);
@@ -135,7 +146,7 @@ final class S3Disk implements PluginInstance {
             if (offset + length > endWhole << shift) {
                 calls.add(zeroPart(endWhole << shift, (int) (offset + length - (endWhole << shift))));
             }
-            calls.add(deleteObjects(firstWhole, endWhole));
+            calls.add(deleteRange(firstWhole, endWhole));
         }
         awaitAll(calls, List.of());
     }
@@ -145,13 +156,25 @@ final class S3Disk implements PluginInstance {
         return queues.run(index, () -> modify(index, (int) (offset & (objectSize - 1)), ByteBuffer.allocate(length)));
     }
 
-    /** Discards the objects a range covers whole; the parts of objects at its ends stay as they are. */
+    /**
+     * Discards the objects a range covers whole; the parts of objects at its ends stay as they are.
+     * A large trim deletes what a listing shows: cheap on a sparse disk (one listing page per 1000
+     * objects that exist, not per 1000 the range covers), and an object a listing missed is only
+     * space not reclaimed, which a trim is allowed to leave (its bytes read back unspecified).
+     */
     void trim(long offset, long length) throws IOException {
-        awaitAll(List.of(deleteObjects(ceilIndex(offset), (offset + length) >>> shift)), List.of());
+        long first = ceilIndex(offset);
+        long end = (offset + length) >>> shift;
+        awaitAll(List.of(end - first <= DELETE_ONE_BY_ONE ? deleteRange(first, end)
+                : deleteListed(first, end, first == 0 ? null : objectKey(first - 1))), List.of());
     }
 
-    /** Deletes objects {@code first} (inclusive) to {@code end} (exclusive), however many. */
-    private CompletableFuture<Void> deleteObjects(long first, long end) {
+    /**
+     * Deletes objects {@code first} (inclusive) to {@code end} (exclusive), every one of them whether
+     * it exists or not: a few one request each, more in batches of {@link #BATCH} per request,
+     * {@link #BATCH_LANES} batches in flight. Each deletion waits in its objects' queues.
+     */
+    private CompletableFuture<Void> deleteRange(long first, long end) {
         if (end - first <= DELETE_ONE_BY_ONE) {
             List<CompletableFuture<Void>> calls = new ArrayList<>();
             for (long i = first; i < end; i++) {
@@ -160,27 +183,44 @@ final class S3Disk implements PluginInstance {
             }
             return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
         }
-        // Too many to ask one by one (a whole-disk discard): list what exists and delete it in batches.
-        return deletePage(first, end, first == 0 ? null : objectKey(first - 1));
+        List<CompletableFuture<Void>> lanes = new ArrayList<>();
+        for (long from = first; from < end && lanes.size() < BATCH_LANES; from += BATCH) {
+            lanes.add(deleteLane(from, end));
+        }
+        return CompletableFuture.allOf(lanes.toArray(CompletableFuture[]::new));
     }
 
-    private CompletableFuture<Void> deletePage(long first, long end, String startAfter) {
+    /** Deletes the batch at {@code from}, then every {@link #BATCH_LANES}th batch after it before {@code end}. */
+    private CompletableFuture<Void> deleteLane(long from, long end) {
+        long[] batch = LongStream.range(from, Math.min(end, from + BATCH)).toArray();
+        long next = from + (long) BATCH * BATCH_LANES;
+        return deleteBatch(batch).thenCompose(x -> next < end ? deleteLane(next, end) : CompletableFuture.completedFuture(null));
+    }
+
+    private CompletableFuture<Void> deleteBatch(long[] indices) {
+        List<String> keys = Arrays.stream(indices).mapToObj(this::objectKey).toList();
+        return queues.runAll(indices, () -> store.deleteAll(keys));
+    }
+
+    /** Deletes the objects a listing shows from {@code first} (inclusive) to {@code end} (exclusive), page by page. */
+    private CompletableFuture<Void> deleteListed(long first, long end, String startAfter) {
         return store.list(key + "/", startAfter, LIST_PAGE).thenCompose(page -> {
-            List<String> doomed = new ArrayList<>();
             boolean past = false;
+            List<Long> doomed = new ArrayList<>();
             for (String k : ObjectStore.keys(page)) {
                 long index = Geometry.objectIndex(key, k);
                 past |= index >= end;
                 if (index >= first && index < end) {
-                    doomed.add(k);
+                    doomed.add(index);
                 }
             }
-            CompletableFuture<Void> deleted = doomed.isEmpty() ? CompletableFuture.completedFuture(null) : store.deleteAll(doomed);
+            CompletableFuture<Void> deleted = doomed.isEmpty() ? CompletableFuture.completedFuture(null)
+                    : deleteBatch(doomed.stream().mapToLong(Long::longValue).toArray());
             if (past || !page.isTruncated() || page.contents().isEmpty()) {
                 return deleted;
             }
             String last = page.contents().getLast().key();
-            return deleted.thenCompose(x -> deletePage(first, end, last));
+            return deleted.thenCompose(x -> deleteListed(first, end, last));
         });
     }
 
@@ -273,11 +313,7 @@ final class S3Disk implements PluginInstance {
         }
     }
 
-    /**
-     * The disk's shape and the secrets as they were read, for the successor after a hot swap (JDK
-     * types only): it then starts without asking the store, and without reading a secret a second
-     * time from a terminal or a file descriptor that has nothing left to give.
-     */
+    /** The disk's shape, for the successor after a hot swap (JDK types only): it then starts without asking the store. */
     @Override
     public Object handOver() {
         return HandOver.of(settings, geometry);

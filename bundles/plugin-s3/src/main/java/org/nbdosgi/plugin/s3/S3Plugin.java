@@ -53,7 +53,7 @@ public final class S3Plugin implements Plugin {
     @Override
     public PluginInstance create(Config config, ExportContext export) throws ConfigException {
         Optional<Object> inherited = export.inheritedState();
-        S3Settings settings = S3Settings.parse(config, HandOver.secrets(inherited));
+        S3Settings settings = S3Settings.parse(config);
         ObjectStore store = new ObjectStore(settings, export.exportName().isEmpty() ? "default" : export.exportName());
         try {
             Geometry geometry = HandOver.geometry(inherited, settings).orElse(null);

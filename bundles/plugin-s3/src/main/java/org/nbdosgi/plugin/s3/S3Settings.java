@@ -4,7 +4,6 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
@@ -35,15 +34,15 @@ record S3Settings(URI endpoint, String region, String bucket, String key, long s
                 Parameter.of("size", "create the disk with this size when there is none"),
                 Parameter.of("object-size", "bytes per object when creating, a power of 2 from 4K to 32M (default 1M)"),
                 Parameter.of("access-key", "access key id (default: the SDK's credential chain)"),
-                Parameter.of("secret-key", "secret access key; -: read from the terminal or stdin, +FILE, -FD"),
-                Parameter.of("session-token", "session token of temporary credentials; same forms as secret-key"),
+                Parameter.secret("secret-key", "secret access key: KEY, - (standard input), +FILE or -FD (read from a file or descriptor)"),
+                Parameter.secret("session-token", "session token of temporary credentials; same forms as secret-key"),
                 Parameter.of("path-style", "bucket in the path, not the host name (default: true with endpoint=)"),
                 Parameter.of("connections", "HTTP connections to the store at most (default 128)"),
                 Parameter.of("timeout", "time one request to the store may take, retries included (default 60s)"));
     }
 
-    /** @param knownSecrets secrets read before, by {@link Secret#id()} (a predecessor's, after a hot swap) */
-    static S3Settings parse(Config c, Map<String, String> knownSecrets) throws ConfigException {
+    /** Secrets arrive resolved: the engine has read {@code secret-key=+FILE} and the other forms. */
+    static S3Settings parse(Config c) throws ConfigException {
         URI endpoint = null;
         if (c.has("endpoint")) {
             String e = c.require("endpoint");
@@ -75,12 +74,12 @@ record S3Settings(URI endpoint, String region, String bucket, String key, long s
         if (size != -1 && size % chunk != 0) {
             throw new ConfigException("size: must be a multiple of object-size (" + chunk + " bytes)");
         }
-        Secret secret = c.has("secret-key") ? Secret.resolve("secret-key", c.require("secret-key"), knownSecrets) : null;
+        Secret secret = secret(c, "secret-key");
         String accessKey = c.has("access-key") ? c.require("access-key") : null;
         if ((accessKey == null) != (secret == null)) {
             throw new ConfigException(accessKey == null ? "secret-key: needs access-key= too" : "access-key: needs secret-key= too");
         }
-        Secret token = c.has("session-token") ? Secret.resolve("session-token", c.require("session-token"), knownSecrets) : null;
+        Secret token = secret(c, "session-token");
         if (token != null && accessKey == null) {
             throw new ConfigException("session-token: needs access-key= and secret-key= too");
         }
@@ -94,6 +93,17 @@ record S3Settings(URI endpoint, String region, String bucket, String key, long s
         }
         return new S3Settings(endpoint, c.get("region", "us-east-1"), c.require("bucket"), key, size, objectSize,
                 accessKey, secret, token, c.bool("path-style", endpoint != null), connections, timeout);
+    }
+
+    private static Secret secret(Config c, String key) throws ConfigException {
+        if (!c.has(key)) {
+            return null;
+        }
+        String value = c.get(key, "");
+        if (value.isEmpty()) {
+            throw new ConfigException(key + ": is empty");
+        }
+        return new Secret(value);
     }
 
     /** Where the disk lives, for messages: {@code s3://bucket/key}. */
