@@ -37,7 +37,7 @@ public class CommandLineIT {
         assertOneLineError(nbdOsgi("-U", "-", "nosuchplugin"), "unknown plugin 'nosuchplugin' \\(available: .*memory.*\\)");
         assertOneLineError(nbdOsgi("-U", "-", "memory", "1Q"), "memory: size: cannot parse size '1Q'");
         assertOneLineError(nbdOsgi("-U", "-", "memory"), "memory: size: this parameter is required");
-        assertOneLineError(nbdOsgi("-U", "-", "memory", "1G", "colour=blue"), "unknown parameter 'colour' \\(memory accept: size\\)");
+        assertOneLineError(nbdOsgi("-U", "-", "memory", "1G", "colour=blue"), "unknown parameter 'colour' \\(memory accept: size allocator\\)");
         assertOneLineError(nbdOsgi("--bogus", "memory", "1G"), "unknown option '--bogus' \\(see nbd-osgi --help\\)");
         assertOneLineError(nbdOsgi("-U", "-", "--filter=nosuch", "memory", "1G"), "unknown filter 'nosuch'.*");
         assertOneLineError(nbdOsgi("-p", "notaport", "memory", "1G"), "-p: 'notaport' is not a number");
@@ -48,7 +48,7 @@ public class CommandLineIT {
         Tools.Result help = nbdOsgi("--help").ok();
         assertTrue(help.out(), help.out().contains("usage: nbd-osgi"));
         Tools.Result version = nbdOsgi("--version").ok();
-        assertTrue(version.out(), version.out().startsWith("nbd-osgi 0."));
+        assertEquals("a release number, not a build stamp", "nbd-osgi 0.2.0\n", version.out());
         Tools.Result plugin = nbdOsgi("memory", "--help").ok();
         assertTrue(plugin.out(), plugin.out().contains("plugin memory: a sparse RAM disk"));
         assertTrue(plugin.out(), plugin.out().contains("[size=]..."));
@@ -61,10 +61,10 @@ public class CommandLineIT {
         assertEquals(r.err(), 3, r.exit());
         List<String> lines = r.out().lines().toList();
         assertEquals(r.out(), "1048576", lines.get(0));
-        assertTrue(r.out(), lines.get(1).matches("nbd=nbd:unix:.*/socket:exportname=disk"));
+        assertTrue(r.out(), lines.get(1).matches("nbd=nbd\\+unix:///disk\\?socket=.*/socket"));
         assertEquals("name=disk", lines.get(2));
         assertEquals("socket-ok", lines.get(3));
-        String socketDir = lines.get(1).replaceFirst("nbd=nbd:unix:", "").replaceFirst("/socket:exportname=disk", "");
+        String socketDir = lines.get(1).replaceFirst("nbd=nbd\\+unix:///disk\\?socket=", "").replaceFirst("/socket$", "");
         assertFalse("the private socket is removed at exit", Files.exists(Path.of(socketDir)));
     }
 
@@ -172,6 +172,39 @@ public class CommandLineIT {
         }
         Tools.Result bad = nbdOsgi("-U", sock + "2", "memory", "1Q");
         assertOneLineError(bad, "memory: size: cannot parse size '1Q'");
+    }
+
+    @Test
+    public void aBackgroundServerLogsToANewFileInAPrivateDirectoryAndNeverThroughASymlink() throws Exception {
+        Path runtime = Distribution.workDir("CommandLineIT/xdg");
+        Tools.run(T, "rm", "-rf", runtime.resolve("nbd-osgi").toString(), runtime.resolve("elsewhere").toString()).ok();
+        Path sock = runtime.resolve("bg.sock");
+        Path pid = runtime.resolve("bg.pid");
+        Files.deleteIfExists(sock);
+        Tools.Result r = Tools.run(T, Map.of("XDG_RUNTIME_DIR", runtime.toString()),
+                List.of(ServerProcess.launcher().toString(), "-U", sock.toString(), "-P", pid.toString(), "memory", "1M"));
+        long server = Long.parseLong(Files.readString(pid).trim());
+        try {
+            assertEquals(r.err(), 0, r.exit());
+            Path dir = runtime.resolve("nbd-osgi");
+            Path log = dir.resolve("nbd-osgi." + server + ".log");
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(log)));
+            assertTrue(Files.readString(log), Files.readString(log).contains("nbd-osgi: started, pid " + server));
+        } finally {
+            ProcessHandle.of(server).ifPresent(ProcessHandle::destroy);
+        }
+        // someone else's directory in its place: a symbolic link is not followed, the server does not start
+        Tools.run(T, "rm", "-rf", runtime.resolve("nbd-osgi").toString()).ok();
+        Files.createDirectories(runtime.resolve("elsewhere"));
+        Files.createSymbolicLink(runtime.resolve("nbd-osgi"), runtime.resolve("elsewhere"));
+        Files.deleteIfExists(sock);
+        r = Tools.run(T, Map.of("XDG_RUNTIME_DIR", runtime.toString()),
+                List.of(ServerProcess.launcher().toString(), "-U", sock.toString(), "memory", "1M"));
+        assertOneLineError(r, "not logging to " + java.util.regex.Pattern.quote(runtime.resolve("nbd-osgi").toString())
+                + ": it is not a directory of ours with mode 0700 \\(see --log\\)");
+        assertEquals("nothing written through the link", 0, runtime.resolve("elsewhere").toFile().list().length);
+        assertFalse(Files.exists(sock));
     }
 
     @Test

@@ -90,8 +90,44 @@ public class ContainerIT {
             Tools.Result stdin = nbd.client(args("nbd:export-add", "stdin", vddk, "password=-"));
             assertEquals(stdin.out(), 1, stdin.exit());
             assertTrue(stdin.err(), stdin.err().contains("password: '-' reads standard input of the command line"));
+            long deadline = System.nanoTime() + T.toNanos();        // FileInstall hands etc/ to ConfigAdmin, which keeps a copy
+            while (holding(nbd.home(), "s3cret-pw").stream().noneMatch(f -> f.startsWith(nbd.home().resolve("data")))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
             nbd.stop();
             assertFalse(nbd.log(), nbd.log().contains("s3cret-pw"));
+            List<Path> holding = holding(nbd.home(), "s3cret-pw");
+            assertTrue(holding.toString(), holding.contains(nbd.etc().resolve("org.nbdosgi.export-literal.cfg")));
+            assertEquals("files holding the password that another user can read (ConfigAdmin keeps a copy in data/cache)",
+                    List.of(), holding.stream().filter(f -> readableByOthers(nbd.home(), f)).toList());
+        }
+    }
+
+    /** The files under {@code home} that contain {@code text}. */
+    private static List<Path> holding(Path home, String text) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(home)) {
+            return files.filter(Files::isRegularFile).filter(f -> {
+                try {
+                    return new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1).contains(text);
+                } catch (java.io.IOException e) {
+                    return false;                                   // gone while the server runs
+                }
+            }).toList();
+        }
+    }
+
+    /** Whether a user other than the owner may read {@code file}: it and every directory from {@code home} down allow others. */
+    private static boolean readableByOthers(Path home, Path file) {
+        try {
+            for (Path d = file.getParent(); d.startsWith(home); d = d.getParent()) {
+                if (!Files.getPosixFilePermissions(d).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    return false;
+                }
+            }
+            return Files.getPosixFilePermissions(file).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -137,7 +137,5 @@ public class DelayInteropIT {
     public void badDurationsAreOneLineAndExitStatusOne() throws Exception {
         assertEquals("nbd-osgi: delay: rdelay: unknown unit in duration '10 parsecs' (use ns, us, ms, s, m or h)",
                 StatsInteropIT.failure("--filter=delay", "memory", "1M", "rdelay=10 parsecs"));
-        assertEquals("nbd-osgi: delay: rdelay: given more than once",
-                StatsInteropIT.failure("--filter=delay", "memory", "1M", "rdelay=1s", "delay-read=2s"));
     }
 }

@@ -125,25 +125,25 @@ public class HotDeployIT {
     @Test
     public void aNewerPluginJarBesideTheOldOneTakesItsExportsOverWhenTheOldJarIsDeleted() throws Exception {
         try (Instance nbd = instance()) {
-            Path old = nbd.deploy().resolve("plugin-memory-0.1.jar");
+            Path old = nbd.deploy().resolve("plugin-memory-0.2.jar");
             Files.move(nbd.bundles().resolve("plugin-memory.jar"), old);
-            Path newer = VersionedJar.copy(old, "0.2.0", nbd.home().resolve("plugin-memory-0.2.jar"));
+            Path newer = VersionedJar.copy(old, "9.0.0", nbd.home().resolve("plugin-memory-9.0.jar"));
             nbd.start();
             try (NbdClient c = NbdClient.tcp("127.0.0.1", port(nbd))) {
                 c.go("");
                 c.write(8192, new byte[] {8, 1, 9}, 0);
-                Files.move(newer, nbd.deploy().resolve("plugin-memory-0.2.jar"));
-                nbd.awaitOutput(Duration.ofSeconds(10), "active  1      org.nbdosgi.plugin.memory  0.2.0", "lb", "-s", "memory");
+                Files.move(newer, nbd.deploy().resolve("plugin-memory-9.0.jar"));
+                nbd.awaitOutput(Duration.ofSeconds(10), "active  1      org.nbdosgi.plugin.memory  9.0.0", "lb", "-s", "memory");
                 assertTrue(nbd.client("nbd:exports").out().contains("running"));
                 Files.delete(old);                                             // the upgrade's last step
                 long t0 = System.nanoTime();
-                while (nbd.client("lb", "-s", "memory").out().contains("0.1.0")) {
-                    assertTrue("0.1 was not uninstalled", System.nanoTime() - t0 < 10_000_000_000L);
+                while (nbd.client("lb", "-s", "memory").out().contains("0.2.0")) {
+                    assertTrue("0.2 was not uninstalled", System.nanoTime() - t0 < 10_000_000_000L);
                     Thread.sleep(100);
                 }
                 String exports = nbd.client("nbd:exports").out();
                 assertTrue(exports, exports.contains("running") && !exports.contains("parked"));
-                assertArrayEquals("the data moved to version 0.2", new byte[] {8, 1, 9}, c.read(8192, 3));
+                assertArrayEquals("the data moved to version 9.0", new byte[] {8, 1, 9}, c.read(8192, 3));
                 String log = nbd.log();
                 assertTrue(log, log.contains("export '': plugin 'memory' is gone, moving to another provider of that name")
                         && log.contains("1 other provider left"));

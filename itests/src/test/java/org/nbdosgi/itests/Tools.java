@@ -33,7 +33,9 @@ public final class Tools {
             Map.entry("qemu-img", "qemu-utils"), Map.entry("qemu-io", "qemu-utils"), Map.entry("nbdinfo", "libnbd-bin"),
             Map.entry("nbdcopy", "libnbd-bin"), Map.entry("nbdsh", "python3-libnbd"), Map.entry("fio", "fio"),
             Map.entry("nbdkit", "nbdkit"), Map.entry("mke2fs", "e2fsprogs"), Map.entry("debugfs", "e2fsprogs"),
-            Map.entry("script", "bsdutils"), Map.entry("nginx", "nginx-light"));
+            Map.entry("script", "bsdutils"), Map.entry("systemd-socket-activate", "systemd"), Map.entry("systemd-analyze", "systemd"),
+            Map.entry("man", "man-db"), Map.entry("col", "bsdextrautils"), Map.entry("mvn", "maven"),
+            Map.entry("nginx", "nginx-light"));
 
     public static void require(String tool) {
         if (tool.startsWith("/") && Files.isExecutable(Path.of(tool))) {

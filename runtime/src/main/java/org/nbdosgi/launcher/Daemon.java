@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.Console;
 import java.io.File;
 import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -15,15 +14,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Pattern;
 
+import org.nbdosgi.cli.CommandLine;
+
 /**
- * nbdkit's default mode: without {@code -f} (or {@code --run}) the server goes into the background
- * and the command returns once it listens, so scripts can connect right after it. The launcher
- * starts a copy of itself in a new session ({@code setsid}), passes the copy's stderr through until
- * the copy says it is ready, and then exits 0 (or with the copy's status if it failed first). The
- * background copy then writes its log to {@code $TMPDIR/nbd-osgi.PID.log}.
+ * nbdkit's default mode: without {@code -f} (or an option implying it) the server goes into the
+ * background and the command returns once it listens, so scripts can connect right after it. The
+ * launcher starts a copy of itself in a new session ({@code setsid}), passes the copy's stderr
+ * through until the copy says it is ready, and then exits 0 (or with the copy's status if it
+ * failed first). The copy's messages then go where {@code --log} says ({@link LogRouting}).
  *
  * <p>A secret given as {@code KEY=-} (standard input) or {@code KEY=-FD} (a descriptor) is read
  * here, before the server goes to the background, as nbdkit reads a password before it forks: the
@@ -35,30 +35,20 @@ import java.util.regex.Pattern;
 final class Daemon {
     static final String CHILD_PROPERTY = "nbd.daemon";
     private static final String READY = "nbd-osgi-ready";
-    private static final Set<String> FOREGROUND = Set.of("-f", "--foreground", "--no-fork", "--run", "-h", "--help",
-            "-V", "--version");
 
     private Daemon() {
     }
 
-    /** Whether this command line asks for a background server (and this is not the background copy). */
-    static boolean wanted(String[] args) {
-        if (args.length == 0 || Boolean.getBoolean(CHILD_PROPERTY)) {
-            return false;
-        }
-        for (String a : args) {
-            if (FOREGROUND.contains(a) || a.startsWith("--run=") || (a.matches("-[rfvnhV]+") && a.contains("f"))) {
-                return false;
-            }
-        }
-        return true;
+    /** Whether this process is the background copy. */
+    static boolean isChild() {
+        return Boolean.getBoolean(CHILD_PROPERTY);
     }
 
     /** Parameter names that hold secrets, as the api's ExportSpec.isSecret says. */
     private static final Pattern SECRET_KEY = Pattern.compile("(?i)[A-Za-z0-9_.-]*(password|passwd|secret|cookie|token)[A-Za-z0-9_.-]*");
 
     /** The parent: starts the background copy and waits until it listens or fails. */
-    static int startInBackground(String[] args) throws IOException, InterruptedException {
+    static int startInBackground(String[] args, CommandLine cl) throws IOException, InterruptedException {
         StringBuilder secrets = new StringBuilder();
         args = readSecrets(args, secrets);
         List<String> cmd = new ArrayList<>();
@@ -75,6 +65,9 @@ final class Daemon {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         if (secrets.isEmpty()) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
+        if (cl.log() == CommandLine.Log.STDERR) {
+            pb.redirectError(ProcessBuilder.Redirect.INHERIT);  // asked for: the server keeps the caller's stderr
         }
         Process child = pb.start();
         if (!secrets.isEmpty()) {
@@ -139,23 +132,22 @@ final class Daemon {
     }
 
     /**
-     * The background copy, once it listens: tells the parent, then moves its own output to a log
-     * file so the parent's pipes close and the caller's terminal is left alone.
+     * The background copy, once it listens: moves its messages to their place without a terminal,
+     * then tells the parent (whose pipes then close, leaving the caller's terminal alone).
      */
-    static Runnable readySignal(PrintStream realOut) {
+    static Runnable readySignal(PrintStream realOut, LogRouting logs) {
         return () -> {
+            try {
+                Path file = logs.detach();
+                if (file != null) {
+                    System.err.println("nbd-osgi: started, pid " + ProcessHandle.current().pid() + ", log " + file);
+                }
+            } catch (IOException e) {
+                System.err.println("nbd-osgi: warning: " + e.getMessage());
+            }
             realOut.println(READY);
             realOut.flush();
-            try {
-                Path log = Path.of(System.getProperty("java.io.tmpdir"), "nbd-osgi." + ProcessHandle.current().pid() + ".log");
-                PrintStream file = new PrintStream(new FileOutputStream(log.toFile(), true), true, StandardCharsets.UTF_8);
-                System.setErr(file);
-                System.setOut(file);
-                realOut.close();
-                new FileOutputStream(java.io.FileDescriptor.err).close();
-            } catch (IOException e) {
-                // the server runs on without a log
-            }
+            realOut.close();
         };
     }
 

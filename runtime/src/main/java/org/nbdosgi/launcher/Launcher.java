@@ -12,75 +12,141 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
-import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 
+import org.apache.felix.framework.FrameworkFactory;
+import org.nbdosgi.cli.CommandLine;
+import org.nbdosgi.cli.PrivateDirectory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.launch.Framework;
-import org.osgi.framework.launch.FrameworkFactory;
 
 /**
  * Starts Apache Felix with the distribution's bundles and hands the command line to the engine.
- * It knows nothing of NBD: it installs {@code system/} (logging first, so every bundle finds a real
- * SLF4J provider), then {@code bundles/}, starts them, and registers an {@link IntConsumer} service
- * (property {@code nbd.launcher=true}, the arguments in {@code nbd.args}) through which the engine's
- * command-line component reports the exit status. Only JDK types cross that boundary.
  *
- * <p>With no arguments (container mode) the framework keeps its cache in {@code data/}, FileInstall
- * watches {@code deploy/} and {@code etc/}, the SSH console listens, and the interactive console
- * runs when stdin is a terminal. With
- * arguments (the nbdkit-style command line) the cache is private to the process and thrown away.
+ * <p>Before any framework starts, the command line is parsed here ({@link CommandLine}, the same
+ * class the engine embeds): a mistake is one line and exit status 1 at once, probing questions are
+ * answered from the build's index ({@link Probe}), and without {@code -f} the server goes to the
+ * background ({@link Daemon}).
+ *
+ * <p>The framework: it installs {@code system/} (logging first, so every bundle finds a real SLF4J
+ * provider), then {@code bundles/}, starts them, and registers an {@link IntConsumer} service
+ * (property {@code nbd.launcher=true}, the arguments in {@code nbd.args}) through which the engine's
+ * command-line component reports the exit status. Only JDK types cross that boundary. Jars are
+ * installed by reference (read in place, not copied into the cache).
+ *
+ * <p>Container mode (no arguments): the framework keeps its cache in {@code data/}, FileInstall and
+ * Configuration Admin watch {@code deploy/} and {@code etc/}, the SSH console listens, and the
+ * interactive console runs when stdin is a terminal. Command-line mode: the cache is private to
+ * the process and thrown away; FileInstall does not start (nbdkit's one export needs no hot folder),
+ * and the jars of {@code deploy/} are installed as they are at start.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
     private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "logback-core", "logging", "logback-classic");
+    /** What only container mode needs: the hot folder (etc/ and deploy/ watched). */
+    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.fileinstall");
 
     private final Path home;
     private final String[] args;
+    private final CommandLine commandLine;
     private final boolean container;
+    private final LogRouting logs;
     private final AtomicInteger exitCode = new AtomicInteger();
     private final PrintStream realOut = System.out;      // before Gogo replaces System.out
     private Framework framework;
     private Path privateCache;
     private Path consoleDir;
     private FileLock instanceLock;
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
-    private Launcher(Path home, String[] args) {
+    private Launcher(Path home, String[] args, CommandLine commandLine, LogRouting logs) {
         this.home = home;
         this.args = args;
-        this.container = args.length == 0;
+        this.commandLine = commandLine;
+        this.container = args.length == 0 && System.getProperty("nbd.index.out") == null;
+        this.logs = logs;
     }
 
     public static void main(String[] args) throws Exception {
-        if (Daemon.wanted(args)) {
-            System.exit(Daemon.startInBackground(args));
-        }
         Path home = Path.of(System.getProperty("nbd.home", ".")).toAbsolutePath().normalize();
-        System.exit(new Launcher(home, args).run());
+        CommandLine cl = null;
+        if (args.length > 0) {
+            try {
+                cl = CommandLine.parse(List.of(args));
+                if (cl.probing()) {
+                    Optional<String> answer = Probe.answer(cl, home);
+                    if (answer.isPresent()) {
+                        System.out.print(answer.get());
+                        System.out.flush();
+                        System.exit(0);
+                    }
+                } else if (!cl.foreground() && !socketActivated() && !Daemon.isChild()) {
+                    System.exit(Daemon.startInBackground(args, cl));
+                }
+            } catch (CommandLine.UsageException e) {
+                fail(e.getMessage(), cl);
+            }
+        }
+        LogRouting logs = null;
+        try {
+            logs = LogRouting.install(cl == null ? null : cl.log(), Daemon.isChild());
+        } catch (IOException e) {
+            fail(e.getMessage(), cl);
+        }
+        if (cl != null && cl.single()) {
+            System.setOut(System.err);                    // -s: file descriptor 1 carries the protocol, nothing else
+        }
+        System.exit(new Launcher(home, args, cl, logs).run());
+    }
+
+    /** systemd passed a listening socket (it stays in the foreground, as a service's main process). */
+    private static boolean socketActivated() {
+        return Long.toString(ProcessHandle.current().pid()).equals(System.getenv("LISTEN_PID"));
+    }
+
+    /** One line where --log says (stderr by default), exit status 1. */
+    private static void fail(String message, CommandLine cl) {
+        try {
+            LogRouting.install(cl == null ? null : cl.log(), false);
+        } catch (IOException e) {
+            message = e.getMessage();                      // --log=syslog without logger: say that instead
+        }
+        System.err.println("nbd-osgi: " + message);
+        System.exit(1);
     }
 
     private int run() throws Exception {
         if (container && !lockInstance()) {
             return 1;
         }
-        boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
+        boolean verbose = commandLine != null && commandLine.verbose();
         configureLogging(verbose ? "debug" : container ? "info" : "warn");
-        Map<String, String> config = frameworkConfig();
-        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
-        framework = factory.newFramework(config);
+        if (commandLine != null) {
+            // -D nbdkit.backend.datapath=0 and the like: that group of -v messages, quiet
+            commandLine.debugFlags().forEach((flag, value) -> {
+                String logger = CommandLine.DEBUG_FLAG_LOGGERS.get(flag);
+                if (logger != null) {
+                    setDefault("nbd.log.level." + logger, value == 0 ? "info" : "debug");
+                }
+            });
+        }
+        framework = new FrameworkFactory().newFramework(frameworkConfig());
         framework.init();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));
         // SIGTERM and SIGINT are a request to stop: stop cleanly and exit 0, as nbdkit does
@@ -90,7 +156,7 @@ public final class Launcher {
         BundleContext ctx = framework.getBundleContext();
         List<Bundle> bundles = new ArrayList<>();
         for (Path jar : bundleJars()) {
-            bundles.add(ctx.installBundle(jar.toUri().toString()));
+            bundles.add(ctx.installBundle("reference:" + jar.toUri()));
         }
         framework.start();
         for (Bundle b : bundles) {
@@ -99,10 +165,10 @@ public final class Launcher {
                 start(b);
             }
         }
-        if (Boolean.getBoolean(Daemon.CHILD_PROPERTY)) {
+        if (Daemon.isChild()) {
             Hashtable<String, Object> ready = new Hashtable<>();
             ready.put("nbd.launcher", "ready");
-            ctx.registerService(Runnable.class, Daemon.readySignal(realOut), ready);
+            ctx.registerService(Runnable.class, Daemon.readySignal(realOut, logs), ready);
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("nbd.launcher", "true");
@@ -122,8 +188,11 @@ public final class Launcher {
      * line naming the running process.
      */
     private boolean lockInstance() throws IOException {
-        Path file = home.resolve("data/instance.lock");
-        Files.createDirectories(file.getParent());
+        Path data = home.resolve("data");
+        if (!Files.isDirectory(data)) {
+            Files.createDirectories(data, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+        }
+        Path file = data.resolve("instance.lock");
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -137,6 +206,13 @@ public final class Launcher {
             System.err.println("nbd-osgi: " + home + " is already running" + (pid.isEmpty() ? "" : " as process " + pid)
                     + " (one container per directory)");
             return false;
+        }
+        // ConfigAdmin keeps a copy of every configuration under data/cache, a secret given as a
+        // value included, in files of the default mode: only the server's user may enter data/.
+        try {
+            Files.setPosixFilePermissions(data, OWNER_ONLY);
+        } catch (IOException e) {
+            System.err.println("nbd-osgi: warning: cannot make " + data + " private to its owner: " + e.getMessage());
         }
         channel.truncate(0).write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
         instanceLock = lock;                              // held (and the channel open) until the process ends
@@ -207,6 +283,10 @@ public final class Launcher {
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
                 .forEach(k -> config.put(k, System.getProperty(k)));
         config.put("nbd.mode", container ? "container" : "cli");
+        // one resolver thread: resolving a few dozen bundles gains nothing from a pool that stays
+        config.putIfAbsent("felix.resolver.parallelism", "1");
+        // the framework's UUID must be unique, not secret: no SecureRandom to seed at start-up
+        config.putIfAbsent("felix.uuid.secure", "false");
         // the cache starts clean every time: bundles come from bundles/ and deploy/, exports from etc/
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (container) {
@@ -215,9 +295,8 @@ public final class Launcher {
             config.put("nbd.data", home.resolve("data").toString());
             config.put("nbd.etc", etc.toString());
         } else {
-            privateCache = Files.createTempDirectory("nbd-osgi-cache");
+            privateCache = PrivateDirectory.create("nbd-osgi-cache");
             config.put(Constants.FRAMEWORK_STORAGE, privateCache.toString());
-            config.put("felix.fileinstall.dir", home.resolve("deploy").toString());
             config.put("nbd.data", privateCache.toString());
         }
         config.putIfAbsent("felix.fileinstall.poll", "1000");
@@ -250,7 +329,7 @@ public final class Launcher {
             return wanted;
         }
         for (String tmp : List.of(System.getProperty("java.io.tmpdir"), "/tmp")) {
-            Path dir = Files.createTempDirectory(Path.of(tmp), "nbd-osgi-");
+            Path dir = PrivateDirectory.create(Path.of(tmp), "nbd-osgi-");
             Path socket = dir.resolve("console.sock");
             if (fitsUnixSocket(socket)) {
                 consoleDir = dir;
@@ -271,17 +350,24 @@ public final class Launcher {
 
     /**
      * The jars to install, in order: the logging bundles (so no bundle ever binds the NOP logger),
-     * the rest of {@code system/}, in container mode the consoles ({@code system/shell/}: the
-     * terminal's and SSH's), then {@code bundles/}.
+     * the rest of {@code system/} (in command-line mode without what only container mode needs), in
+     * container mode the consoles ({@code system/shell/}: the terminal's and SSH's), {@code bundles/},
+     * and in command-line mode {@code deploy/}.
      */
     private List<Path> bundleJars() throws IOException {
         List<Path> system = list(home.resolve("system"));
+        if (!container) {
+            system.removeIf(jar -> CONTAINER_ONLY.stream().anyMatch(jar.getFileName().toString()::startsWith));
+        }
         system.sort(Comparator.comparingInt(Launcher::loggingRank).thenComparing(Path::getFileName));
         List<Path> out = new ArrayList<>(system);
         if (container) {
             out.addAll(list(home.resolve("system/shell")));
         }
         out.addAll(list(home.resolve("bundles")));
+        if (!container && System.getProperty("nbd.index.out") == null) {
+            out.addAll(list(home.resolve("deploy")));
+        }
         return out;
     }
 

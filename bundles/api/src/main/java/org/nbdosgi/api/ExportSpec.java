@@ -26,7 +26,8 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
 
     /**
      * Parses nbdkit's syntax: {@code [--filter=F]... PLUGIN [[key=]value]...}; {@code --filter F}
-     * (two words) works too. Only the first parameter may omit {@code key=}.
+     * (two words) works too. Only the first parameter may omit {@code key=}. A key given twice keeps
+     * its last value.
      */
     public static ExportSpec parse(String name, boolean readOnly, List<String> args) throws ConfigException {
         List<String> filters = new ArrayList<>();
@@ -52,8 +53,12 @@ public record ExportSpec(String name, String plugin, List<String> filters, Map<S
             int eq = a.indexOf('=');
             // a key is a word: "file=/a=b" is key file; "/a=b" alone is a bare value
             if (eq > 0 && a.substring(0, eq).matches("[A-Za-z0-9_.-]+")) {
-                // a key given again joins its values; the engine refuses that unless the parameter is repeatable
-                params.merge(a.substring(0, eq), a.substring(eq + 1), (was, more) -> was + Config.REPEAT_SEPARATOR + more);
+                // a key given again joins its values (moved to where it was last given, so that of two
+                // names for one parameter the later wins): the engine keeps every value of a
+                // repeatable parameter and the last of any other, as nbdkit does
+                String key = a.substring(0, eq);
+                String before = params.remove(key);
+                params.put(key, before == null ? a.substring(eq + 1) : before + Config.REPEAT_SEPARATOR + a.substring(eq + 1));
             } else if (params.isEmpty()) {
                 params.put(MAGIC_KEY, a);
             } else {

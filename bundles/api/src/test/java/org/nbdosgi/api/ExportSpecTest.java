@@ -40,6 +40,14 @@ class ExportSpecTest {
     }
 
     @Test
+    void aKeyGivenAgainMovesToWhereItWasLastGiven() throws Exception {
+        // endpoint and endpoint-url may name one parameter: the engine takes the later of the two
+        ExportSpec s = ExportSpec.parse("", false, List.of("s3", "endpoint=a", "endpoint-url=b", "endpoint=c"));
+        assertEquals(List.of("endpoint-url", "endpoint"), List.copyOf(s.params().keySet()));
+        assertEquals("a\nc", s.params().get("endpoint"));
+    }
+
+    @Test
     void refusesWhatItCannotRead() {
         assertEquals("no plugin given", assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of())).getMessage());
         assertThrows(ConfigException.class, () -> ExportSpec.parse("", false, List.of("memory", "1G", "2G")));

@@ -63,7 +63,8 @@ public final class ConsoleSocket {
             return;
         }
         LOG.info("console socket: {}", path);
-        Thread.ofPlatform().daemon().name("nbd-console-socket").start(this::acceptLoop);
+        // a virtual thread: an idle console costs no platform thread
+        Thread.ofVirtual().name("nbd-console-socket").start(this::acceptLoop);
     }
 
     /**

@@ -220,7 +220,8 @@ public final class Chain {
     /**
      * Hands each parameter to the first layer, from the top filter down to the plugin, that declares
      * it (under its canonical name); the bare value goes to the plugin's magic parameter. A parameter
-     * given more than once (under its name or an alias) is refused unless it is repeatable. A secret
+     * given more than once (under its name or an alias) keeps its last value, as in nbdkit, unless it
+     * is repeatable: then it keeps every value, in order. A secret
      * parameter gets its value from {@code secrets} ({@code +FILE}, {@code -}, {@code -FD}).
      */
     static List<Map<String, String>> distribute(ExportSpec spec, List<Filter> filters, Plugin plugin, SecretValues secrets)
@@ -250,8 +251,10 @@ public final class Chain {
                     if (p.matches(key)) {
                         String value = e.getValue();
                         String before = out.get(i).get(p.name());
-                        if (!p.repeatable() && (before != null || value.contains(Config.REPEAT_SEPARATOR))) {
-                            throw new ConfigException(names.get(i) + ": " + p.name() + ": given more than once");
+                        if (!p.repeatable()) {
+                            // given twice (or under two names): the last wins, as in nbdkit
+                            value = value.substring(value.lastIndexOf(Config.REPEAT_SEPARATOR) + 1);
+                            before = null;
                         }
                         if (p.secret()) {
                             try {

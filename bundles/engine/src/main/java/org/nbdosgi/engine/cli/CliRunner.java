@@ -2,9 +2,9 @@ package org.nbdosgi.engine.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,11 +17,15 @@ import java.util.function.IntConsumer;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
-import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.cli.CommandLine;
+import org.nbdosgi.cli.Index;
+import org.nbdosgi.cli.PrivateDirectory;
+import org.nbdosgi.cli.Probing;
 import org.nbdosgi.engine.server.Engine;
 import org.nbdosgi.engine.server.TlsMode;
 import org.nbdosgi.tls.TlsSettings;
+import org.nbdosgi.engine.transport.StdioTransport;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -34,11 +38,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs what the launcher was started with. Control plane, on a thread of its own.
  * <ul>
- *   <li>With arguments: nbdkit's command line: one export, the listeners it names, the pid file,
- *       captive mode ({@code --run}, with {@code $console} naming the console socket for
- *       {@code nbd-osgi-client}). A bad command line is one line on stderr and exit status 1.</li>
+ *   <li>With arguments: nbdkit's command line ({@link CommandLine}): one catch-all export (every
+ *       name a client asks for reaches its plugin, as in nbdkit), the listeners it names, the pid
+ *       file, privileges dropped once listening, captive mode ({@code --run}, with
+ *       {@code $console} naming the console socket for {@code nbd-osgi-client}), and the probing
+ *       questions for plugins the launcher's index does not know. A bad command line is one line
+ *       on stderr and exit status 1.</li>
  *   <li>Without: container mode: listen as {@code etc/config.properties} says; exports come from
  *       {@code etc/} through Configuration Admin.</li>
+ *   <li>With the framework property {@code nbd.index.out} (the build): write the index of every
+ *       plugin and filter there ({@link Describer}) and exit.</li>
  * </ul>
  * Active only in a process started by the launcher, which offers the exit callback this needs.
  */
@@ -63,6 +72,7 @@ public final class CliRunner {
     private Runnable ready;
 
     private String[] args;
+    private Path home;
     private BundleContext context;
     private Path privateDir;
     private Path pidFile;
@@ -74,6 +84,7 @@ public final class CliRunner {
         this.context = ctx;
         Object a = launcher.get("nbd.args");
         this.args = a instanceof String[] s ? s : new String[0];
+        this.home = Path.of(String.valueOf(launcher.getOrDefault("nbd.home", ".")));
         Thread thread = new Thread(this::run, "nbd-cli");
         thread.setDaemon(true);
         thread.start();
@@ -97,14 +108,13 @@ public final class CliRunner {
 
     private void run() {
         try {
-            int code = args.length == 0 ? container() : commandLine(CommandLine.parse(List.of(args)));
+            String indexOut = context.getProperty("nbd.index.out");
+            int code = indexOut != null ? writeIndex(Path.of(indexOut))
+                    : args.length == 0 ? container() : commandLine(CommandLine.parse(List.of(args)));
             if (code >= 0) {
                 exit.accept(code);
             }
-        } catch (CommandLine.UsageException | ConfigException e) {
-            err.println("nbd-osgi: " + e.getMessage());
-            exit.accept(1);
-        } catch (IOException e) {
+        } catch (CommandLine.UsageException | ConfigException | IOException e) {
             err.println("nbd-osgi: " + e.getMessage());
             exit.accept(1);
         } catch (InterruptedException e) {
@@ -116,10 +126,23 @@ public final class CliRunner {
         }
     }
 
-    /** Container mode: listeners from the framework properties; keeps running (returns -1). */
+    /** The build: every plugin and filter, described from their own declarations. */
+    private int writeIndex(Path file) throws IOException {
+        new Describer(home).index(engine.plugins(), engine.filters()).store(file);
+        return 0;
+    }
+
+    /**
+     * Container mode: the socket systemd passed (socket activation), else listeners from the
+     * framework properties; keeps running (returns -1).
+     */
     private int container() throws IOException, CommandLine.UsageException {
         containerTls = new ContainerTls(engine, context);
         containerTls.start();                               // before listening: no client ever sees the wrong mode
+        if (SocketActivation.inherited()) {
+            engine.listenInherited(SocketActivation.channel());
+            return -1;
+        }
         String socket = context.getProperty("nbd.listen.socket");
         if (socket != null && !socket.isBlank()) {
             engine.listenUnix(Path.of(socket.trim()));
@@ -136,41 +159,47 @@ public final class CliRunner {
     /** Serves one export as nbdkit would; returns the exit status, or -1 to keep serving. */
     private int commandLine(CommandLine cl)
             throws CommandLine.UsageException, ConfigException, IOException, InterruptedException {
-        if (cl.version()) {
-            out.println("nbd-osgi " + context.getBundle().getVersion());
-            return 0;
+        if (cl.probing()) {
+            return probe(cl);
         }
         if (cl.plugin() == null) {
-            if (cl.help()) {
-                out.print(CommandLine.USAGE);
-                return 0;
-            }
             throw new CommandLine.UsageException("no plugin given (see nbd-osgi --help)");
         }
-        if (cl.help()) {
-            out.print(pluginHelp(cl));
-            return 0;
-        }
+        warnAboutUnusedDebugFlags(cl.debugFlags());
         if (cl.threads() != null) {
             engine.maxRequestsPerConnection(cl.threads());
         }
-        TlsOptions tls = TlsOptions.of(cl.tls());
+        engine.handshake(cl.handshakeMask(), !cl.noStructuredReplies());
+        TlsOptions tls = TlsOptions.of(cl);
         configureTls(tls);
-        ExportSpec spec = ExportSpec.parse(cl.exportName(), cl.readOnly(), cl.exportArgs());
+        boolean activated = SocketActivation.inherited();
+        if (activated && (cl.unixSocket() != null || cl.port() != null || cl.address() != null || cl.run() != null
+                || cl.single())) {
+            throw new CommandLine.UsageException("cannot use socket activation with -i, -p, --run, -s or -U");
+        }
+        // -e only names what --run's $uri asks for: the export serves every name, as nbdkit's plugin does
+        ExportSpec spec = ExportSpec.parse("", cl.readOnly(), cl.exportArgs());
         engine.addExport(spec, true);
 
+        if (cl.single()) {
+            // one client on stdin/stdout; the server ends with it
+            engine.serve(new StdioTransport(), () -> exit.accept(0));
+            dropPrivileges(cl, null);
+            return -1;
+        }
         String socket = cl.unixSocket();
         if ("-".equals(socket)) {
-            privateDir = Files.createTempDirectory("nbd-osgi");
+            privateDir = PrivateDirectory.create("nbd-osgi");
             socket = privateDir.resolve("socket").toString();
         }
         Integer port = null;
-        if (socket != null) {
+        if (activated) {
+            engine.listenInherited(SocketActivation.channel());
+        } else if (socket != null) {
             engine.listenUnix(Path.of(socket));
         }
-        if (socket == null || cl.port() != null) {
-            int wanted = cl.port() == null ? 10809 : cl.port();
-            port = listenTcp(cl.address(), wanted);
+        if (!activated && (socket == null || cl.port() != null)) {
+            port = listenTcp(cl.address(), cl.port() == null ? 10809 : cl.port(), cl.family());
         }
         if (cl.pidFile() != null) {
             pidFile = Path.of(cl.pidFile());
@@ -179,6 +208,7 @@ public final class CliRunner {
             Files.writeString(partial, ProcessHandle.current().pid() + "\n");
             Files.move(partial, pidFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
+        dropPrivileges(cl, privateDir != null || socket == null ? null : Path.of(socket));
         if (cl.exitWithParent()) {
             watchParent();
         }
@@ -191,47 +221,134 @@ public final class CliRunner {
         return -1;
     }
 
-    /** Loopback (IPv4 and, where present, IPv6) unless an address is given; returns the port. */
-    private int listenTcp(String address, int port) throws IOException {
-        if (address != null) {
-            return engine.listenTcp(new InetSocketAddress(InetAddress.getByName(address), port));
+    /** -u/-g, with the files this process made for itself handed to the new owner (socket: -U's). */
+    private void dropPrivileges(CommandLine cl, Path socket) throws IOException {
+        if (cl.user() == null && cl.group() == null) {
+            return;
         }
-        int bound = engine.listenTcp(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+        List<Path> ours = new ArrayList<>();
+        String data = context.getProperty("nbd.data");
+        if (data != null) {
+            ours.add(Path.of(data));                        // the private framework cache
+        }
+        String console = context.getProperty("nbd.console.socket");
+        if (console != null) {
+            ours.add(Path.of(console).toAbsolutePath().getParent());
+        }
+        if (privateDir != null) {
+            ours.add(privateDir);
+        }
+        if (socket != null) {
+            ours.add(socket);
+        }
+        Privileges.drop(cl.user(), cl.group(), ours);
+    }
+
+    /** --help, --version, --dump-plugin for what the launcher's index does not know (deploy/). */
+    private int probe(CommandLine cl) throws CommandLine.UsageException, ConfigException {
+        Describer describer = new Describer(home);
+        Probing.Lookup live = new Probing.Lookup() {
+            @Override
+            public Index.Entry plugin(String name) {
+                Plugin p = engine.plugin(name);
+                return p == null ? null : describer.plugin(p);
+            }
+
+            @Override
+            public Index.Entry filter(String name) {
+                Filter f = engine.filter(name);
+                return f == null ? null : describer.filter(f);
+            }
+        };
         try {
-            engine.listenTcp(new InetSocketAddress(InetAddress.getByName("::1"), bound));
-        } catch (IOException e) {
-            LOG.debug("no IPv6 loopback: {}", e.getMessage());
+            out.print(Probing.answer(cl, live, home));
+            out.flush();
+            return 0;
+        } catch (Probing.Missing m) {
+            List<String> known = (m.kind() == Index.Kind.PLUGIN ? engine.plugins().stream().map(Plugin::name)
+                    : engine.filters().stream().map(Filter::name)).sorted().toList();
+            throw new ConfigException(m.getMessage() + " (available: " + String.join(", ", known) + ")");
+        }
+    }
+
+    private void warnAboutUnusedDebugFlags(Map<String, Integer> flags) {
+        for (String flag : flags.keySet()) {
+            if (!CommandLine.DEBUG_FLAG_LOGGERS.containsKey(flag)) {
+                err.println("nbd-osgi: warning: debug flag -D " + flag + " was not used");
+            }
+        }
+    }
+
+    /**
+     * Every address of {@code -i} (of the family {@code -4}/{@code -6} allow), or with no {@code -i}
+     * the wildcard of that family (a dual-stack socket on {@code ::} reaches IPv4 clients too, as
+     * nbdkit's two sockets do). Returns the port (the first bound one's when {@code port} is 0).
+     */
+    private int listenTcp(String address, int port, CommandLine.Family family) throws IOException {
+        List<InetAddress> addresses = new ArrayList<>();
+        if (address != null) {
+            for (InetAddress a : InetAddress.getAllByName(address)) {
+                if (family == CommandLine.Family.ANY || (family == CommandLine.Family.IPV4) == (a instanceof Inet4Address)) {
+                    addresses.add(a);
+                }
+            }
+            if (addresses.isEmpty()) {
+                throw new IOException("-i " + address + ": no " + (family == CommandLine.Family.IPV4 ? "IPv4" : "IPv6") + " address");
+            }
+        } else if (family == CommandLine.Family.IPV4) {
+            addresses.add(InetAddress.getByName("0.0.0.0"));
+        } else {
+            addresses.add(InetAddress.getByName("::"));
+        }
+        int bound = port;
+        IOException failed = null;
+        int listening = 0;
+        for (InetAddress a : addresses) {
+            try {
+                bound = engine.listenTcp(new InetSocketAddress(a, bound), family == CommandLine.Family.IPV6 && address == null);
+                listening++;
+            } catch (IOException e) {
+                if (address == null && family == CommandLine.Family.ANY) {
+                    // no IPv6 on this host: the IPv4 wildcard then
+                    bound = engine.listenTcp(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), bound));
+                    listening++;
+                } else {
+                    failed = e;
+                }
+            }
+        }
+        if (listening == 0 && failed != null) {
+            throw failed;
         }
         return bound;
     }
 
     private int runCaptive(CommandLine cl, TlsOptions tls, String socket, Integer port) throws IOException, InterruptedException {
         String name = cl.exportName();
-        String encoded = URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", cl.run()).inheritIO();
         Map<String, String> env = pb.environment();
         // as nbdkit: with --tls=require the URI is nbds and names the certificates (or else the PSK file)
         boolean secure = tls.mode() == TlsMode.REQUIRE;
-        String tlsQuery = !secure ? "" : tls.certificates() != null ? "tls-certificates=" + uriQuote(tls.certificates().toString())
-                : tls.psk() != null ? "tls-psk-file=" + uriQuote(tls.psk().toString()) : "";
+        String tlsQuery = !secure ? "" : tls.certificates() != null ? "tls-certificates=" + quote(tls.certificates().toString())
+                : tls.psk() != null ? "tls-psk-file=" + quote(tls.psk().toString()) : "";
+        String scheme = secure ? "nbds" : "nbd";
+        String uri;
         if (socket != null) {
-            env.put("uri", (secure ? "nbds" : "nbd") + "+unix:///" + encoded + "?socket=" + socket
-                    + (tlsQuery.isEmpty() ? "" : "&" + tlsQuery));
-            env.put("nbd", "nbd:unix:" + socket + (name.isEmpty() ? "" : ":exportname=" + name));
+            uri = scheme + "+unix:///" + quote(name) + "?socket=" + socket + (tlsQuery.isEmpty() ? "" : "&" + tlsQuery);
             env.put("unixsocket", socket);
         } else {
-            String host = uriHost(cl.address());
-            env.put("uri", (secure ? "nbds" : "nbd") + "://" + host + ":" + port + (name.isEmpty() ? "" : "/" + encoded)
-                    + (tlsQuery.isEmpty() ? "" : "?" + tlsQuery));
-            env.put("nbd", "nbd:" + host + ":" + port + (name.isEmpty() ? "" : ":exportname=" + name));
+            uri = scheme + "://" + uriHost(cl.address()) + ":" + port + (name.isEmpty() ? "" : "/" + quote(name))
+                    + (tlsQuery.isEmpty() ? "" : "?" + tlsQuery);
         }
-        if (port != null) {
-            env.put("port", Integer.toString(port));
-        }
+        env.put("uri", uri);
+        env.put("nbd", uri);                     // nbdkit >= 1.24: the same URI (libnbd rejects the old nbd:unix: form)
+        env.put("port", port == null ? "" : Integer.toString(port));
         env.put("exportname", name);
+        env.remove("tls");                       // set only when TLS is on, as nbdkit does: 1 on, 2 require
         if (tls.mode().captiveValue() != null) {
-            env.put("tls", tls.mode().captiveValue());       // unset when off, as nbdkit does
+            env.put("tls", tls.mode().captiveValue());
         }
+        SocketActivation.VARIABLES.forEach(env::remove);   // systemd's socket is ours, not the command's
         String console = context.getProperty("nbd.console.socket");
         if (console != null) {
             env.put("console", console);
@@ -242,14 +359,17 @@ public final class CliRunner {
         return code;
     }
 
-    /** Percent-encodes what a URI query value cannot hold as is; slashes stay readable. */
-    static String uriQuote(String s) {
+    /**
+     * A URI path or query value, as nbdkit writes it: unreserved characters and '/' as they are, the
+     * rest percent-encoded.
+     */
+    static String quote(String name) {
         StringBuilder b = new StringBuilder();
-        for (byte c : s.getBytes(StandardCharsets.UTF_8)) {
+        for (byte c : name.getBytes(StandardCharsets.UTF_8)) {
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~/".indexOf(c) >= 0) {
                 b.append((char) c);
             } else {
-                b.append('%').append(String.format("%02X", c & 0xff));
+                b.append('%').append(String.format("%02X", c & 0xFF));
             }
         }
         return b.toString();
@@ -285,50 +405,24 @@ public final class CliRunner {
         return a.contains(":") ? "[" + a + "]" : a;
     }
 
+    /**
+     * nbdkit's --exit-with-parent: once the parent process is gone (we were handed to another
+     * parent), stop. A virtual thread checks four times a second, so the watch costs no platform thread.
+     */
     private void watchParent() {
-        ProcessHandle.current().parent().ifPresent(parent -> {
-            Thread t = new Thread(() -> {
-                parent.onExit().join();
-                LOG.info("parent process exited, stopping");
+        long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
+        Thread.ofVirtual().name("nbd-parent-watch").start(() -> {
+            try {
+                while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L) == parent
+                        && ProcessHandle.of(parent).isPresent()) {
+                    Thread.sleep(250);
+                }
+                LOG.info("parent process {} exited, stopping", parent);
                 exit.accept(0);
-            }, "nbd-parent-watch");
-            t.setDaemon(true);
-            t.start();
-        });
-    }
-
-    private String pluginHelp(CommandLine cl) throws ConfigException {
-        StringBuilder b = new StringBuilder();
-        for (String f : cl.filters()) {
-            Filter filter = engine.filter(f);
-            if (filter == null) {
-                throw new ConfigException("unknown filter '" + f + "'");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            describe(b, "filter", filter.name(), filter.description(), filter.parameters(), null, filter.help());
-        }
-        Plugin plugin = engine.plugin(cl.plugin());
-        if (plugin == null) {
-            throw new ConfigException("unknown plugin '" + cl.plugin() + "'");
-        }
-        describe(b, "plugin", plugin.name(), plugin.description(), plugin.parameters(), plugin.magicParameter(), plugin.help());
-        return b.toString();
-    }
-
-    private static void describe(StringBuilder b, String kind, String name, String description, List<Parameter> params,
-                                 String magic, String help) {
-        b.append(kind).append(' ').append(name).append(": ").append(description).append('\n');
-        List<String> rows = new ArrayList<>();
-        for (Parameter p : params) {
-            String key = (p.name().equals(magic) ? "[" + p.name() + "=]" : p.name() + "=") + "...";
-            rows.add(String.format("  %-28s %s%s%s%s", key, p.help(), p.required() ? " (required)" : "",
-                    p.repeatable() ? " (repeatable)" : "",
-                    p.aliases().isEmpty() ? "" : " (also: " + String.join(", ", p.aliases()) + ")"));
-        }
-        rows.forEach(r -> b.append(r).append('\n'));
-        if (help != null && !help.isBlank()) {
-            b.append(help.strip()).append('\n');
-        }
-        b.append('\n');
+        });
     }
 
     private static void deleteQuietly(Path p) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
+import org.nbdosgi.cli.CommandLine;
 import org.nbdosgi.engine.server.Engine;
 import org.nbdosgi.tls.TlsException;
 import org.osgi.framework.BundleContext;

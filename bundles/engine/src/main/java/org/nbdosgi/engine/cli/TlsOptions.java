@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 
+import org.nbdosgi.cli.CommandLine;
 import org.nbdosgi.engine.server.TlsMode;
 import org.nbdosgi.tls.TlsSettings;
 
@@ -21,8 +22,10 @@ record TlsOptions(TlsMode mode, Path certificates, boolean verifyPeer, Path psk,
     static final String PSK = "nbd.tls.psk";
     static final String AUTHZ = "nbd.tls.authz";
 
-    static TlsOptions of(CommandLine.Tls t) {
-        return new TlsOptions(t.mode(), path(t.certificates(), null), t.verifyPeer(), path(t.psk(), null), path(t.authz(), null));
+    /** From the command line's {@code --tls*} options. */
+    static TlsOptions of(CommandLine cl) {
+        return new TlsOptions(TlsMode.of(cl.tls()), path(cl.tlsCertificates(), null), cl.tlsVerifyPeer(),
+                path(cl.tlsPsk(), null), path(cl.tlsAuthz(), null));
     }
 
     /** From {@code nbd.tls*} properties; relative paths are taken from {@code home}. */

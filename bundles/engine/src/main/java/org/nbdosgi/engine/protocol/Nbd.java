@@ -112,6 +112,23 @@ public final class Nbd {
         };
     }
 
+    /** NBD_REP_ACK, NBD_REP_INFO...; an error's name for the error replies. */
+    public static String replyName(int type) {
+        return switch (type) {
+            case REP_ACK -> "NBD_REP_ACK";
+            case REP_SERVER -> "NBD_REP_SERVER";
+            case REP_INFO -> "NBD_REP_INFO";
+            case REP_META_CONTEXT -> "NBD_REP_META_CONTEXT";
+            case REP_ERR_UNSUP -> "NBD_REP_ERR_UNSUP";
+            case REP_ERR_POLICY -> "NBD_REP_ERR_POLICY";
+            case REP_ERR_INVALID -> "NBD_REP_ERR_INVALID";
+            case REP_ERR_UNKNOWN -> "NBD_REP_ERR_UNKNOWN";
+            case REP_ERR_SHUTDOWN -> "NBD_REP_ERR_SHUTDOWN";
+            case REP_ERR_TOO_BIG -> "NBD_REP_ERR_TOO_BIG";
+            default -> "reply " + Integer.toHexString(type);
+        };
+    }
+
     public static String commandName(int type) {
         return switch (type) {
             case CMD_READ -> "read";

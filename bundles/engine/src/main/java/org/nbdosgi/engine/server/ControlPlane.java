@@ -10,9 +10,12 @@ import java.util.concurrent.TimeUnit;
  * The control plane: one platform thread that runs every change to the shape of the server
  * (exports created, rewired, parked, removed), one at a time, so those changes never race each
  * other. It may block (draining an export waits for its requests). Data-plane threads never wait
- * for it.
+ * for it. The thread exists only while there is work: it ends after {@link #IDLE_SECONDS} without
+ * any (a server that just serves keeps no idle thread for it), never while a task is scheduled.
  */
 final class ControlPlane implements AutoCloseable {
+    private static final long IDLE_SECONDS = 10;
+
     private volatile Thread thread;
     private final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "nbd-control-plane");
@@ -23,6 +26,8 @@ final class ControlPlane implements AutoCloseable {
 
     ControlPlane() {
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);   // pending park timeouts die with us
+        executor.setKeepAliveTime(IDLE_SECONDS, TimeUnit.SECONDS);
+        executor.allowCoreThreadTimeOut(true);
     }
 
     /** Whether the calling thread is the control plane. */

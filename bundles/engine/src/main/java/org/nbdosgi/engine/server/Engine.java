@@ -2,6 +2,7 @@ package org.nbdosgi.engine.server;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,6 +30,7 @@ import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.chain.SecretValues;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.transport.Deadlines;
 import org.nbdosgi.engine.transport.Transport;
 import org.nbdosgi.tls.TlsException;
@@ -78,6 +81,10 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private SecretValues secrets = SecretValues.withoutStandardInput();
     private Exports exports;
     private volatile int maxRequestsPerConnection = 512;
+    private volatile int handshakeFlags = Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES;
+    private volatile boolean structuredReplies = true;
+    /** Called when a connection ends, by connection id (a client served on standard input). */
+    private final Map<Long, Runnable> whenClosed = new ConcurrentHashMap<>();
     private long maxBytesPerConnection = 64 << 20;
     private PayloadBudget budget;
     private volatile ServerTls tls = ServerTls.OFF;
@@ -252,10 +259,25 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
 
     @Override
     public int listenTcp(InetSocketAddress address) throws IOException {
-        Listener l = Listener.tcp(address, this::serve);
+        return listenTcp(address, false);
+    }
+
+    /**
+     * Listens on {@code address}; with {@code ipv6Only} a client reaching a dual-stack wildcard over
+     * IPv4 is turned away at once (the JDK cannot set IPV6_V6ONLY on a listening socket).
+     */
+    public int listenTcp(InetSocketAddress address, boolean ipv6Only) throws IOException {
+        Listener l = Listener.tcp(address, this::serve, ipv6Only);
         listeners.add(l);
         LOG.info("listening on {}", Listener.describe(l.address()));
         return l.port();
+    }
+
+    /** Serves clients of a listening socket made by someone else (systemd socket activation). */
+    public void listenInherited(ServerSocketChannel server) throws IOException {
+        Listener l = Listener.inherited(server, this::serve);
+        listeners.add(l);
+        LOG.info("listening on {} (socket activation)", Listener.describe(l.address()));
     }
 
     @Override
@@ -278,11 +300,43 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     }
 
     /**
+     * What the handshake offers: the global flags also in {@code mask} (the command line's
+     * {@code --mask-handshake}), and whether structured replies are accepted ({@code --no-sr}).
+     */
+    public void handshake(long mask, boolean structured) {
+        handshakeFlags = (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES) & (int) mask;
+        structuredReplies = structured;
+    }
+
+    @Override
+    public int handshakeFlags() {
+        return handshakeFlags;
+    }
+
+    @Override
+    public boolean structuredReplies() {
+        return structuredReplies;
+    }
+
+    /**
+     * Serves one client on {@code client} (the command line's {@code -s}: standard input and
+     * output) and runs {@code closed} when that connection ends.
+     */
+    public void serve(Transport client, Runnable closed) {
+        serve(client, Optional.of(closed));
+    }
+
+    /**
      * Serves one client on its own virtual thread, from the handshake to the end. Listeners call it
      * for each accepted socket; a transport on standard input and output ({@code -s}) would too.
      */
     private void serve(Transport client) {
+        serve(client, Optional.empty());
+    }
+
+    private void serve(Transport client, Optional<Runnable> closed) {
         long id = connectionIds.incrementAndGet();
+        closed.ifPresent(r -> whenClosed.put(id, r));
         Connection c = new Connection(id, client, this, maxRequestsPerConnection, maxBytesPerConnection);
         connections.put(id, c);
         LOG.debug("connection {} from {}", id, client.peer().address());
@@ -292,6 +346,10 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     void connectionClosed(Connection c) {
         connections.remove(c.id());
         LOG.debug("connection {} closed", c.id());
+        Runnable closed = whenClosed.remove(c.id());
+        if (closed != null) {
+            closed.run();
+        }
     }
 
     BufferPool pool() {

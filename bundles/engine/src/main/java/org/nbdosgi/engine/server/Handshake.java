@@ -57,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Handshake {
     private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
+    /** The negotiation, step by step, for -v (nbdkit's -D nbdkit.backend.controlpath=0 quiets it). */
+    private static final Logger NEGOTIATION = LoggerFactory.getLogger("nbd.controlpath.negotiation");
     /** The most option data read: a name of 4096 bytes and many meta context queries fit. */
     static final int MAX_OPTION_LENGTH = 64 * 1024;
     /** Options per connection, as nbdkit counts them. */
@@ -119,11 +121,14 @@ final class Handshake {
 
     /** Runs the handshake; what was agreed, or null when the client left or was sent away. */
     Negotiated run() throws IOException, InterruptedException {
-        send(ByteBuffer.allocate(18).putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT)
-                .putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)).flip());
+        int offered = routing.handshakeFlags();
+        NEGOTIATION.debug("connection {}: newstyle negotiation: flags: global 0x{}", id, Integer.toHexString(offered));
+        send(ByteBuffer.allocate(18).putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT).putShort((short) offered).flip());
         int clientFlags = in.readInt();
-        if ((clientFlags & ~(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)) != 0) {
-            LOG.info("connection {}: client sent unknown flags {}, disconnecting", id, Integer.toHexString(clientFlags));
+        NEGOTIATION.debug("connection {}: newstyle negotiation: client flags: 0x{}", id, Integer.toHexString(clientFlags));
+        if ((clientFlags & ~offered) != 0) {
+            LOG.info("connection {}: client sent flags the server did not offer ({}), disconnecting", id,
+                    Integer.toHexString(clientFlags));
             return null;
         }
         boolean noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
@@ -148,6 +153,7 @@ final class Handshake {
             ByteBuffer data = ByteBuffer.allocate((int) length);
             in.readFully(data);
             data.flip();
+            NEGOTIATION.debug("connection {}: newstyle negotiation: {} ({} bytes of data)", id, Nbd.optionName(option), length);
             if (tls.mode() == TlsMode.REQUIRE && !tlsActive && option != Nbd.OPT_STARTTLS && option != Nbd.OPT_ABORT) {
                 if (!toldTlsRequired) {
                     toldTlsRequired = true;
@@ -188,7 +194,9 @@ final class Handshake {
                     }
                 }
                 case Nbd.OPT_STRUCTURED_REPLY -> {
-                    if (data.hasRemaining()) {
+                    if (!routing.structuredReplies()) {
+                        optionError(option, Nbd.REP_ERR_UNSUP, "structured replies are turned off (--no-sr)");
+                    } else if (data.hasRemaining()) {
                         optionError(option, Nbd.REP_ERR_INVALID, "structured reply takes no data");
                     } else if (structured) {
                         optionError(option, Nbd.REP_ERR_INVALID, "structured replies are already on");
@@ -325,6 +333,8 @@ final class Handshake {
     }
 
     private Negotiated agreed(String name, boolean blockSizeAcknowledged, boolean noZeroes) {
+        NEGOTIATION.debug("connection {}: handshake complete: export '{}', flags 0x{}, structured replies {}", id, name,
+                Integer.toHexString(transmissionFlags), structured);
         return new Negotiated(session, structured, structured && name.equals(metaContextExport), blockSizeAcknowledged,
                 transmissionFlags, noZeroes);
     }
@@ -532,6 +542,7 @@ final class Handshake {
 
     private void optionReply(int option, int type, ByteBuffer data) throws IOException {
         int len = data == null ? 0 : data.remaining();
+        NEGOTIATION.debug("connection {}: replying to {} with {} ({} bytes)", id, Nbd.optionName(option), Nbd.replyName(type), len);
         ByteBuffer h = ByteBuffer.allocate(20).putLong(Nbd.OPTION_REPLY_MAGIC).putInt(option).putInt(type).putInt(len).flip();
         if (data == null) {
             send(h);
@@ -541,7 +552,7 @@ final class Handshake {
     }
 
     private void optionError(int option, int type, String message) throws IOException {
-        LOG.debug("connection {}: option {} refused: {}", id, option, message);
+        NEGOTIATION.debug("connection {}: {} refused: {}", id, Nbd.optionName(option), message);
         byte[] m = message.getBytes(StandardCharsets.UTF_8);
         optionReply(option, type, ByteBuffer.wrap(m, 0, Math.min(m.length, Nbd.MAX_STRING)));
     }

@@ -1,6 +1,7 @@
 package org.nbdosgi.engine.server;
 
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -44,16 +45,22 @@ final class Listener implements AutoCloseable {
 
     private final ServerSocketChannel server;
     private final SocketAddress address;
+    private final boolean ipv6Only;
+    private final boolean owned;
     private final Thread thread;
 
-    private Listener(ServerSocketChannel server, SocketAddress address, Acceptor acceptor) {
+    private Listener(ServerSocketChannel server, SocketAddress address, Acceptor acceptor, boolean ipv6Only, boolean owned) {
         this.server = server;
         this.address = address;
+        this.ipv6Only = ipv6Only;
+        this.owned = owned;
         this.thread = Thread.ofVirtual().name("nbd-accept-" + describe(address)).start(() -> acceptLoop(acceptor));
     }
 
-    static Listener tcp(InetSocketAddress address, Acceptor acceptor) throws IOException {
-        ServerSocketChannel s = ServerSocketChannel.open();
+    static Listener tcp(InetSocketAddress address, Acceptor acceptor, boolean ipv6Only) throws IOException {
+        // an IPv4 address gets an IPv4 socket: on a dual-stack one, 0.0.0.0 would mean IPv6 too
+        ServerSocketChannel s = address.getAddress() instanceof Inet4Address
+                ? ServerSocketChannel.open(StandardProtocolFamily.INET) : ServerSocketChannel.open();
         try {
             s.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             s.bind(address, BACKLOG);
@@ -61,7 +68,13 @@ final class Listener implements AutoCloseable {
             s.close();
             throw new IOException("cannot listen on " + describe(address) + ": " + e.getMessage(), e);
         }
-        return new Listener(s, s.getLocalAddress(), acceptor);
+        return new Listener(s, s.getLocalAddress(), acceptor, ipv6Only, true);
+    }
+
+    /** A listening socket someone else made and bound (systemd); its socket file is not ours to remove. */
+    static Listener inherited(ServerSocketChannel s, Acceptor acceptor) throws IOException {
+        s.configureBlocking(true);
+        return new Listener(s, s.getLocalAddress(), acceptor, false, false);
     }
 
     static Listener unix(Path path, Acceptor acceptor) throws IOException {
@@ -82,7 +95,7 @@ final class Listener implements AutoCloseable {
             }
             throw new IOException("cannot listen on " + path + ": " + e.getMessage(), e);
         }
-        return new Listener(s, UnixDomainSocketAddress.of(path), acceptor);
+        return new Listener(s, UnixDomainSocketAddress.of(path), acceptor, false, true);
     }
 
     /**
@@ -114,6 +127,10 @@ final class Listener implements AutoCloseable {
                 SocketChannel c = server.accept();
                 Peer peer;
                 if (address instanceof InetSocketAddress) {
+                    if (ipv6Only && c.getRemoteAddress() instanceof InetSocketAddress r && r.getAddress() instanceof Inet4Address) {
+                        c.close();                          // -6: an IPv4 client on the dual-stack socket
+                        continue;
+                    }
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     peer = new Peer(describe(c.getRemoteAddress()), PeerCredentials.tcp(c));
                 } else {
@@ -144,7 +161,7 @@ final class Listener implements AutoCloseable {
             // closing anyway
         }
         thread.interrupt();
-        if (address instanceof UnixDomainSocketAddress u) {
+        if (owned && address instanceof UnixDomainSocketAddress u) {
             try {
                 Files.deleteIfExists(u.getPath());
             } catch (IOException e) {

@@ -1,6 +1,6 @@
 package org.nbdosgi.engine.server;
 
-import java.util.Locale;
+import org.nbdosgi.cli.CommandLine;
 
 /** nbdkit's {@code --tls}: whether clients may, or must, upgrade with NBD_OPT_STARTTLS. */
 public enum TlsMode {
@@ -13,12 +13,12 @@ public enum TlsMode {
 
     /** {@code off}, {@code on} or {@code require}; as in nbdkit, a boolean means off or on. */
     public static TlsMode parse(String s) {
-        return switch (s.strip().toLowerCase(Locale.ROOT)) {
-            case "off", "no", "false", "0" -> OFF;
-            case "on", "yes", "true", "1" -> ON;
-            case "require" -> REQUIRE;
-            default -> throw new IllegalArgumentException("--tls=" + s + ": expected off, on or require");
-        };
+        return of(CommandLine.Tls.parse(s));
+    }
+
+    /** The mode the command line's {@code --tls} names. */
+    public static TlsMode of(CommandLine.Tls tls) {
+        return valueOf(tls.name());
     }
 
     /** {@code $tls} in captive mode, as nbdkit sets it: unset, 1 or 2. */

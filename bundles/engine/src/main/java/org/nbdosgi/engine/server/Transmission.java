@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Transmission {
     private static final Logger LOG = LoggerFactory.getLogger(Transmission.class);
+    /** Each request, for -v (nbdkit's -D nbdkit.backend.datapath=0 quiets it). */
+    private static final Logger REQUESTS = LoggerFactory.getLogger("nbd.datapath.requests");
     private static final long UNSIGNED_INT = 0xFFFFFFFFL;
     /**
      * Requests up to this size on a chain that never waits run on the reader itself; larger ones
@@ -151,6 +153,10 @@ final class Transmission {
             }
             long bytes = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE ? Math.min(inFlight.share(length), budget.share(length)) : 0;
             Request r = new Request(flags, type, cookie, offset, length, bytes);
+            if (REQUESTS.isDebugEnabled()) {
+                REQUESTS.debug("connection {}: {} offset={} count={} flags=0x{}", id, Nbd.commandName(type), offset, length,
+                        Integer.toHexString(flags));
+            }
             switch (type) {
                 case Nbd.CMD_READ -> admitRead(r);
                 case Nbd.CMD_WRITE -> start(r, readPayload(r));

@@ -15,14 +15,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * too). The phase ends with {@link Deadline#cancel}, which says whether it was in time: a deadline
  * that fired has closed the transport, or is about to.
  *
- * <p>One scheduler thread serves the whole server, so a deadline costs a queue entry, not a thread.
+ * <p>One scheduler thread (a virtual one) serves the whole server, so a deadline costs a queue entry, not a thread.
  * Data plane: arming and cancelling never block.
  */
 public final class Deadlines implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
 
     public Deadlines() {
-        timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("nbd-deadlines").unstarted(r));
+        // a virtual worker: it waits parked, so an idle server holds no platform thread for it
+        timer = new ScheduledThreadPoolExecutor(1, Thread.ofVirtual().name("nbd-deadlines").factory());
         timer.setRemoveOnCancelPolicy(true);                  // cancelled deadlines do not pile up in the queue
     }
 

@@ -40,7 +40,8 @@ public final class MemoryPlugin implements Plugin {
 
     @Override
     public List<Parameter> parameters() {
-        return List.of(Parameter.required("size", "virtual size, e.g. 1G (suffixes K M G T P E), up to 2^63-1"));
+        return List.of(Parameter.required("size", "virtual size, e.g. 1G (suffixes K M G T P E), up to 2^63-1"),
+                Parameter.of("allocator", "sparse (default) or malloc: both are the same sparse pages here; zstd is refused"));
     }
 
     @Override
@@ -56,12 +57,35 @@ public final class MemoryPlugin implements Plugin {
     @Override
     public PluginInstance create(Config config, ExportContext export) throws ConfigException {
         long size = config.size("size", -1);
+        checkAllocator(config.get("allocator", "sparse"));
         // a predecessor's pages are adopted; a smaller successor drops what lies beyond its end
         Pages pages = export.inheritedState()
                 .filter(s -> s instanceof Map<?, ?> m && m.get("root") != null)
                 .map(s -> Pages.adopt(size, (Map<?, ?>) s))
                 .orElseGet(() -> Pages.empty(size));
         return new Instance(size, pages);
+    }
+
+    /**
+     * nbdkit's allocator=: sparse and malloc are both served by {@link Pages} (allocated on first
+     * write, lock-free, freed by trim): nbdkit's malloc trades sparseness for speed, which these
+     * pages do not need to. Compression (zstd) and locking pages in RAM (mlock) are not available.
+     */
+    private static void checkAllocator(String allocator) throws ConfigException {
+        String[] parts = allocator.trim().split(",");
+        switch (parts[0]) {
+            case "sparse", "malloc" -> {
+                for (int i = 1; i < parts.length; i++) {
+                    if (parts[0].equals("malloc") && parts[i].equals("mlock=false")) {
+                        continue;
+                    }
+                    throw new ConfigException("allocator: '" + parts[i] + "' is not supported"
+                            + (parts[i].startsWith("mlock") ? " (the JVM cannot lock its memory in RAM)" : ""));
+                }
+            }
+            case "zstd" -> throw new ConfigException("allocator: zstd is not supported (the pages are not compressed; use sparse)");
+            default -> throw new ConfigException("allocator: '" + allocator + "' is not one of sparse, malloc, zstd");
+        }
     }
 
     /** One export's disk. */

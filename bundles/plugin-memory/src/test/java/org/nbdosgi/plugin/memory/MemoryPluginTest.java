@@ -143,4 +143,21 @@ class MemoryPluginTest {
     private static Pages pagesOf(PluginInstance inst) {
         return Pages.adopt(Long.MAX_VALUE, (Map<?, ?>) inst.handOver());
     }
+
+    @Test
+    void allocatorSparseAndMallocServeTheSamePagesZstdAndMlockAreRefused() throws Exception {
+        for (String allocator : new String[] {"sparse", "malloc", "malloc,mlock=false"}) {
+            Handle h = plugin.create(new Config(Map.of("size", "1M", "allocator", allocator)), new ExportContext("", false)).open(CLIENT);
+            h.write(filled(10, 4), 100, 0);
+            assertEquals(4, byteAt(h, 105), allocator);
+        }
+        assertEquals("allocator: zstd is not supported (the pages are not compressed; use sparse)",
+                assertThrows(ConfigException.class, () -> plugin.create(new Config(Map.of("size", "1M", "allocator", "zstd")),
+                        new ExportContext("", false))).getMessage());
+        assertEquals("allocator: 'mlock=true' is not supported (the JVM cannot lock its memory in RAM)",
+                assertThrows(ConfigException.class, () -> plugin.create(new Config(Map.of("size", "1M", "allocator", "malloc,mlock=true")),
+                        new ExportContext("", false))).getMessage());
+        assertThrows(ConfigException.class, () -> plugin.create(new Config(Map.of("size", "1M", "allocator", "slab")),
+                new ExportContext("", false)));
+    }
 }
