@@ -56,8 +56,10 @@ stop() {  # PID
     wait "$1" 2>/dev/null || true
 }
 
-# fio_job SOCK RW BS DEPTH [extra fio args...] : prints "IOPS MiB/s" of the job
-fio_job() {
+# fio_stats SOCK RW BS DEPTH [extra fio args...] : prints "IOPS MiB/s P50 P99 KIB" of the job: read plus
+# write IOPS and MiB/s, completion latency percentiles in microseconds (of the reads, or of the writes
+# for a job without reads), KiB moved in the measured time (ramp excluded)
+fio_stats() {
     local sock=$1 rw=$2 bs=$3 depth=$4
     shift 4
     fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
@@ -65,7 +67,14 @@ fio_job() {
         --output-format=terse --terse-version=3 "$@" 2>/dev/null |
     awk -F';' '/^3;/ { r_iops=$8; w_iops=$49; r_bw=$7; w_bw=$48;
                  iops = r_iops + w_iops; bw = (r_bw + w_bw) / 1024;
-                 printf "%d %.1f\n", iops, bw }'
+                 # terse v3: clat percentiles are fields 18-37 (reads) and 59-78 (writes), "P%=usec"; 50% and 99% are the 7th and 13th
+                 p = (r_iops > 0) ? 0 : 41; split($(24 + p), p50, "="); split($(30 + p), p99, "=");
+                 printf "%d %.1f %s %s %d\n", iops, bw, p50[2], p99[2], $6 + $47 }'
+}
+
+# fio_job SOCK RW BS DEPTH [extra fio args...] : prints "IOPS MiB/s" of the job
+fio_job() {
+    fio_stats "$@" | cut -d' ' -f1-2
 }
 
 # fill SOCK : writes the whole first GiB once, so reads see data rather than holes
@@ -128,4 +137,15 @@ memory_workloads() {
         awk -v r="$r" 'BEGIN { exit !(r < 0.8) }' && below+=("$w: $r")
     done
     if [[ ${#below[@]} -eq 0 ]]; then echo "PASS: every ratio >= 0.8"; else echo "FAIL: ratio below 0.8 for ${below[*]}"; return 1; fi
+}
+
+cpu_ticks() {  # PID: user plus system CPU time of a process so far, in clock ticks (/proc/PID/stat fields 14 and 15)
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# drop_cache FILE: writes back the file's dirty pages, then drops all its pages from the page cache
+# (GNU dd: iflag=nocache with count=0 advises DONTNEED for the whole file; no root needed)
+drop_cache() {
+    sync "$1"
+    dd if="$1" iflag=nocache count=0 status=none
 }

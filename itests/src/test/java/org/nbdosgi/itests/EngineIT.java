@@ -224,7 +224,7 @@ public class EngineIT {
             List<String> threads = readThreads(export);
             assertTrue(export + ": a large read on a thread of its own: " + threads, threads.get(0).endsWith("-request"));
             assertEquals(export + ": the small reads on the reader: " + threads, 1, threads.subList(1, 9).stream().distinct().count());
-            assertTrue(export + ": " + threads, threads.get(1).matches("nbd-data-conn-\\d+"));
+            assertTrue(export + ": " + threads, threads.get(1).matches("nbd-data-\\d+-reader"));
         }
         for (String export : List.of("delayed", "waiting")) {
             List<String> threads = readThreads(export);

@@ -109,19 +109,61 @@ final class Transmission {
     /**
      * Reads and starts requests until the client disconnects or breaks the protocol; returns when
      * every request started has replied (or found the client gone), its buffers back in the pool.
+     *
+     * <p>The reader is a platform thread (one per connection, as nbdkit has): its blocking read
+     * waits in the kernel and wakes when bytes come. A virtual thread's read that finds nothing
+     * parks instead and hands the socket to the JDK's poller (an epoll_ctl, the poller's wake-up,
+     * an unpark on a carrier): about ten more system calls and two more thread switches per
+     * request at depth 1, and per chunk of a large write's payload. Requests still run on
+     * virtual threads.
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
-        writer.neverWriteOn(Thread.currentThread());
-        boolean disconnected = false;
+        Exception[] failure = new Exception[1];
+        boolean[] disconnected = new boolean[1];
+        Thread reader = Thread.ofPlatform().daemon().name(ControlPlane.DATA_PLANE_PREFIX + id + "-reader").start(() -> {
+            writer.neverWriteOn(Thread.currentThread());
+            try {
+                disconnected[0] = readRequests();
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                failure[0] = e;
+            }
+        });
         try {
-            disconnected = readRequests();
+            joinReader(reader);
         } finally {
             inFlight.awaitNone(() -> deferredCount == 0);   // requests fail fast once the transport is gone
             writer.release();
         }
-        if (disconnected) {
+        switch (failure[0]) {
+            case null -> { }
+            case IOException e -> throw e;
+            case InterruptedException e -> throw e;
+            case RuntimeException e -> throw e;
+            default -> throw new IllegalStateException(failure[0]);
+        }
+        if (disconnected[0]) {
             transport.finish();                             // after the last reply: TLS is shut down cleanly
+        }
+    }
+
+    /**
+     * Waits for the reader to end; interrupted, interrupts it (which closes the transport, so it ends
+     * at once) and still waits, then throws.
+     */
+    private static void joinReader(Thread reader) throws InterruptedException {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                reader.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                reader.interrupt();
+            }
+        }
+        if (interrupted) {
+            throw new InterruptedException("connection interrupted");
         }
     }
 
