@@ -134,7 +134,27 @@ class CommandLineTest {
         assertEquals("-D: 'verbose' is not NAME.FLAG=N", error("-D", "verbose", "memory"));
         assertEquals("--mask-handshake: 'all' is not a 32-bit mask", error("--mask-handshake=all", "memory"));
         assertEquals("-s serves standard input: it cannot be combined with -U, -p or -i", error("-s", "-U", "x", "memory"));
-        assertTrue(error("--tls=require", "memory").contains("TLS"));
+        assertEquals("--tls=maybe: expected off, on or require", error("--tls=maybe", "memory"));
+        assertEquals("option --tls-verify-peer takes no value", error("--tls-verify-peer=yes", "memory"));
+        assertEquals("option --tls-psk needs a value", error("memory", "--tls-psk"));
+    }
+
+    @Test
+    void tlsOptionsAsNbdkitTakesThem() throws Exception {
+        CommandLine c = parse("--tls=require", "--tls-certificates", "/pki", "--tls-verify-peer",
+                "--tls-psk=/keys.psk", "--tls-authz=/authz", "memory", "1G");
+        assertEquals(CommandLine.Tls.REQUIRE, c.tls());
+        assertEquals("/pki", c.tlsCertificates());
+        assertTrue(c.tlsVerifyPeer());
+        assertEquals("/keys.psk", c.tlsPsk());
+        assertEquals("/authz", c.tlsAuthz());
+        assertEquals(List.of("memory", "1G"), c.exportArgs());
+        assertEquals(CommandLine.Tls.ON, parse("--tls=yes", "memory").tls(), "a boolean, as nbdkit takes it");
+        assertEquals(CommandLine.Tls.OFF, parse("--tls=on", "memory", "--tls=off").tls(), "the last given wins");
+        CommandLine none = parse("memory");
+        assertEquals(CommandLine.Tls.OFF, none.tls());
+        assertFalse(none.tlsVerifyPeer());
+        assertNull(none.tlsCertificates());
     }
 
     @Test

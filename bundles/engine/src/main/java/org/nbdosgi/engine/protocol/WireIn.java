@@ -20,7 +20,7 @@ public final class WireIn {
     private static final int EXACT = 4096;
     private static final int AHEAD = 64 * 1024;
 
-    private final Transport transport;
+    private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
     private final BufferPool pool;
     private ByteBuffer buf;
     private boolean readAhead;
@@ -31,6 +31,17 @@ public final class WireIn {
         this.transport = transport;
         this.pool = pool;
         this.buf = pool.acquire(EXACT).flip();
+    }
+
+    /**
+     * Reads from {@code next} from now on: after NBD_OPT_STARTTLS, the TLS transport over the same
+     * stream. Exact reading guarantees nothing of the old transport is buffered at that point.
+     */
+    public void continueOn(Transport next) {
+        if (buf.hasRemaining()) {
+            throw new IllegalStateException("bytes of the previous transport are still buffered");
+        }
+        transport = next;
     }
 
     /** From now on, refills take as much as the transport has (transmission). */

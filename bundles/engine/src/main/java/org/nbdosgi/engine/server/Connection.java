@@ -10,6 +10,7 @@ import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.Deadlines.Deadline;
+import org.nbdosgi.engine.transport.Peer;
 import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,9 +82,16 @@ final class Connection implements Runnable {
         Handshake h = handshake;
         Session s = h == null ? null : h.session();
         Transmission t = transmission;
-        return new ConnectionInfo(id, transport.peer().address(), s == null ? null : s.export().name(),
+        Peer peer = current().peer();
+        return new ConnectionInfo(id, peer.address(), s == null ? null : s.export().name(),
                 h == null ? null : h.requestedName(), since, t == null ? 0 : t.inFlight(),
-                t == null ? 0 : t.requests(), t == null ? 0 : t.bytesRead(), t == null ? 0 : t.bytesWritten());
+                t == null ? 0 : t.requests(), t == null ? 0 : t.bytesRead(), t == null ? 0 : t.bytesWritten(), peer.client());
+    }
+
+    /** The transport the client is on now: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
+    private Transport current() {
+        Handshake h = handshake;
+        return h == null ? transport : h.transport();
     }
 
     /**
@@ -108,7 +116,8 @@ final class Connection implements Runnable {
             handshake = h;
             Negotiated agreed = handshake(h);
             if (agreed != null) {
-                LOG.debug("connection {} from {}: attached to export '{}'", id, transport.peer().address(),
+                Transport client = h.transport();
+                LOG.debug("connection {} from {}: attached to export '{}'", id, client.peer().address(),
                         agreed.session().export().name());
                 RequestMeter m = engine.counting() ? new RequestMeter() : null;
                 if (m != null) {
@@ -116,7 +125,7 @@ final class Connection implements Runnable {
                     agreed.session().export().meter().attach(m);
                     meter = m;
                 }
-                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), engine.budget(), maxRequests, maxBytes, m);
+                Transmission t = new Transmission(this, agreed, client, in, engine.pool(), engine.budget(), maxRequests, maxBytes, m);
                 transmission = t;
                 try {
                     t.run();
@@ -139,6 +148,7 @@ final class Connection implements Runnable {
             if (s != null) {
                 s.close();
             }
+            closeQuietly(current());                        // a TLS transport closes the socket below and frees its state
             closeQuietly(transport);
             in.release();                                   // the connection's buffers go back now, not at a GC
             engine.connectionClosed(this);

@@ -153,10 +153,11 @@ final class Transmission {
             in.stampArrivals();                         // before the reader starts: it reads the flag
         }
         Exception[] failure = new Exception[1];
+        boolean[] disconnected = new boolean[1];
         Thread reader = Thread.ofPlatform().daemon().name(ControlPlane.DATA_PLANE_PREFIX + id + "-reader").start(() -> {
             writer.neverWriteOn(Thread.currentThread());
             try {
-                readRequests();
+                disconnected[0] = readRequests();
             } catch (IOException | InterruptedException | RuntimeException e) {
                 failure[0] = e;
             }
@@ -173,6 +174,9 @@ final class Transmission {
             case InterruptedException e -> throw e;
             case RuntimeException e -> throw e;
             default -> throw new IllegalStateException(failure[0]);
+        }
+        if (disconnected[0]) {
+            transport.finish();                             // after the last reply: TLS is shut down cleanly
         }
     }
 
@@ -196,7 +200,8 @@ final class Transmission {
         }
     }
 
-    private void readRequests() throws IOException, InterruptedException {
+    /** True when the client disconnected (NBD_CMD_DISC), false when it broke the protocol. */
+    private boolean readRequests() throws IOException, InterruptedException {
         while (true) {
             int magic = in.readInt();
             int flags = in.readShort();
@@ -206,11 +211,11 @@ final class Transmission {
             long length = in.readInt() & UNSIGNED_INT;
             if (magic != Nbd.REQUEST_MAGIC) {
                 LOG.info("connection {}: bad request magic {}, disconnecting", id, Integer.toHexString(magic));
-                return;
+                return false;
             }
             if (type == Nbd.CMD_DISC) {
                 LOG.debug("connection {}: client disconnected", id);
-                return;
+                return true;
             }
             RequestCheck.Refusal refused = check.check(type, flags, offset, length);
             if (refused != null) {
