@@ -15,6 +15,11 @@
  * <p>Planes: service and instance methods run on the engine's control plane (serialized, may block).
  * {@link Handle} data methods run on the data plane: any virtual thread, concurrently as the
  * export's thread model allows; they never wait for the control plane.
+ *
+ * <p>Metrics: a layer may report its own through {@link PluginInstance#metrics} or
+ * {@link FilterInstance#metrics} (a {@link MetricSink}, with {@link LatencyHistogram} for durations,
+ * {@link CallLatency} for calls upstream); tools read them, with the engine's, through
+ * {@code org.nbdosgi.api.admin.ServerMetrics}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.1.0")

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
@@ -18,6 +19,7 @@ import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
@@ -438,6 +440,21 @@ public final class Chain {
             }
         }
         return below;
+    }
+
+    /**
+     * Each layer reports its own metrics, outermost first, into the sink {@code perLayer} gives for
+     * its name and occurrence in the export's spec (1 for the first layer of that name). Any thread.
+     */
+    public void metrics(BiFunction<String, Integer, MetricSink> perLayer) {
+        for (int i = 0; i < layers.size(); i++) {
+            LayerInstance l = layers.get(i);
+            try {
+                l.metrics(perLayer.apply(l.name(), occurrence.get(i) + 1));
+            } catch (RuntimeException e) {
+                LOG.debug("layer '{}': its metrics were not reported: {}", l.name(), e.toString());
+            }
+        }
     }
 
     /** What each layer reports about itself, outermost first; the values of its secret parameters show as {@code ***}. */

@@ -9,6 +9,7 @@ import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -123,6 +124,15 @@ public final class LayerInstance {
     void removed() {
         if (filter != null) {
             filter.removed();
+        }
+    }
+
+    /** The instance reports its own metrics (any thread, while it lives). */
+    public void metrics(MetricSink sink) {
+        if (filter != null) {
+            filter.metrics(sink);
+        } else {
+            plugin.metrics(sink);
         }
     }
 
