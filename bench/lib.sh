@@ -8,6 +8,7 @@ NBD_OSGI=${NBD_OSGI:-$ROOT/runtime/target/nbd-osgi/bin/nbd-osgi}
 WORK=$(mktemp -d /tmp/nbd-bench.XXXXXX)
 RUNTIME=${RUNTIME:-10}        # seconds per workload
 RAMP=${RAMP:-2}
+SCHEME=${SCHEME:-nbd+unix}    # nbds+unix: the servers require TLS (bench/tls.sh)
 PIDS=()
 
 cleanup() {
@@ -61,7 +62,7 @@ stop() {  # PID
 fio_stats() {
     local sock=$1 rw=$2 bs=$3 depth=$4
     shift 4
-    fio --name=bench --ioengine=nbd --uri="nbd+unix:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
+    fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
         --size=1G --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap --randrepeat=0 \
         --output-format=terse --terse-version=3 "$@" 2>/dev/null |
     awk -F';' '/^3;/ { r_iops=$8; w_iops=$49; r_bw=$7; w_bw=$48;
@@ -78,7 +79,7 @@ fio_job() {
 
 # fill SOCK : writes the whole first GiB once, so reads see data rather than holes
 fill() {
-    fio --name=fill --ioengine=nbd --uri="nbd+unix:///?socket=$1" --rw=write --bs=1M --iodepth=16 --size=1G \
+    fio --name=fill --ioengine=nbd --uri="$SCHEME:///?socket=$1" --rw=write --bs=1M --iodepth=16 --size=1G \
         --output-format=terse >/dev/null 2>&1
 }
 
@@ -92,6 +93,50 @@ threads_of() {  # PID: platform threads of a process, from /proc
 
 median() {  # VALUES... : the middle value (the lower middle for an even count)
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# memory_workloads TITLE SERVER_ARGS... : the foundation workloads (1 MiB sequential write and read,
+# 4 KiB random write and read) against nbd-osgi and nbdkit, each started with SERVER_ARGS and
+# filled first; ROUNDS (default 3) alternating rounds, medians. Prints the table, whose first
+# column is headed TITLE, and PASS, or FAIL and returns 1, against the bar (ratio >= 0.8 each).
+memory_workloads() {
+    local title=$1
+    shift
+    local rounds=${ROUNDS:-3}
+    local workloads=("write 1M 16" "read 1M 16" "randwrite 4k 32" "randread 4k 32")
+    local -A samples
+    local round server w rw bs depth iops mibs value ours theirs unit r
+    for round in $(seq 1 "$rounds"); do
+        for server in nbd-osgi nbdkit; do
+            start "$server" "mem-$server-$round" "$@"
+            fill "$SOCK"
+            for w in "${workloads[@]}"; do
+                read -r rw bs depth <<<"$w"
+                read -r iops mibs <<<"$(fio_job "$SOCK" "$rw" "$bs" "$depth")"
+                value=$([[ $bs == 1M ]] && echo "$mibs" || echo "$iops")
+                samples["$server $w"]+="$value "
+            done
+            stop "$SERVER_PID"
+        done
+    done
+
+    echo "| $title | nbd-osgi | nbdkit | ratio |"
+    echo "|---|---|---|---|"
+    for w in "${workloads[@]}"; do
+        read -r rw bs depth <<<"$w"
+        ours=$(median ${samples["nbd-osgi $w"]})
+        theirs=$(median ${samples["nbdkit $w"]})
+        unit=$([[ $bs == 1M ]] && echo "MiB/s" || echo "IOPS")
+        echo "| $rw $bs depth $depth | $ours $unit | $theirs $unit | $(ratio "$ours" "$theirs") |"
+    done
+    echo
+    echo "(median of $rounds alternating rounds, ${RUNTIME}s each after ${RAMP}s ramp; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    local below=()
+    for w in "${workloads[@]}"; do
+        r=$(ratio "$(median ${samples["nbd-osgi $w"]})" "$(median ${samples["nbdkit $w"]})")
+        awk -v r="$r" 'BEGIN { exit !(r < 0.8) }' && below+=("$w: $r")
+    done
+    if [[ ${#below[@]} -eq 0 ]]; then echo "PASS: every ratio >= 0.8"; else echo "FAIL: ratio below 0.8 for ${below[*]}"; return 1; fi
 }
 
 cpu_ticks() {  # PID: user plus system CPU time of a process so far, in clock ticks (/proc/PID/stat fields 14 and 15)

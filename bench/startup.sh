@@ -55,10 +55,12 @@ row "launch to first request (memory 1G)" "$ow ($oc)" "$kw ($kc)" s "<= 1.0 s $(
 home=$(cd "$(dirname "$NBD_OSGI")/.." && pwd)
 cp -a "$home" "$WORK/container"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# container mode serves metrics too (default 127.0.0.1:9810, maybe another run's): a free port of its own
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 walls=()
 for _ in $(seq 1 "$ROUNDS"); do
     t0=$(date +%s%N)
-    NBD_OSGI_JAVA_OPTS="-Dnbd.listen.port=$port" "$WORK/container/bin/nbd-osgi" </dev/null >"$WORK/container.log" 2>&1 &
+    NBD_OSGI_JAVA_OPTS="-Dnbd.listen.port=$port -Dnbd.metrics=127.0.0.1:$mport" "$WORK/container/bin/nbd-osgi" </dev/null >"$WORK/container.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     until nbdinfo --size "nbd://127.0.0.1:$port/" >/dev/null 2>&1; do

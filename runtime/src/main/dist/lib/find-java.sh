@@ -43,6 +43,8 @@ fi
 
 # JNA needs native access on Java 22+ (and 21 accepts the flag).
 jvm_flags="--enable-native-access=ALL-UNNAMED"
+# The ip filter's uid:/gid:/pid: rules need a Unix socket's SO_PEERCRED, read on the socket's descriptor.
+jvm_flags="$jvm_flags --add-exports java.base/sun.nio.ch=ALL-UNNAMED"
 # Felix reads sun.misc.Unsafe; Java 24+ warns about it unless told it is allowed.
 if [ "$jdk_major" -ge 24 ]; then jvm_flags="$jvm_flags --sun-misc-unsafe-memory-access=allow"; fi
 

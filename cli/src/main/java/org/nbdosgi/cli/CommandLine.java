@@ -38,6 +38,8 @@ public final class CommandLine {
         IP_ADDR("-i", "--ip-addr --ipaddr", "ADDR", "listen on this address only (default: every address)"),
         LOG(null, "--log", "stderr|syslog|null", "where messages go (default: stderr; in the background a private log file)"),
         MASK_HANDSHAKE(null, "--mask-handshake", "MASK", "offer only these bits of the handshake flags (default: all)"),
+        METRICS(null, "--metrics", "[ADDR:]PORT", "serve Prometheus metrics at http://ADDR:PORT/metrics (default address:"
+                + " loopback) and JMX beans"),
         NEWSTYLE("-n", "--newstyle --new-style", null, "fixed newstyle negotiation (always on)"),
         NO_SR(null, "--no-sr", null, "do not offer structured replies"),
         OLDSTYLE("-o", "--oldstyle --old-style", null, null,
@@ -51,7 +53,12 @@ public final class CommandLine {
         SINGLE("-s", "--single --stdin", null, "serve one client on standard input and output, then exit"),
         SWAP(null, "--swap", null, null, "--swap is not supported (the JVM cannot lock itself into memory)"),
         THREADS("-t", "--threads", "N", "requests in flight per connection (default 512)"),
-        TLS(null, "--tls", "off", "TLS: only off for now"),
+        TLS(null, "--tls", "off|on|require", "TLS: refused, offered, or required before any other option"),
+        TLS_CERTIFICATES(null, "--tls-certificates", "DIR", "ca-cert.pem, server-cert.pem, server-key.pem, ca-crl.pem"
+                + " (default: /etc/pki/nbdkit as root, else ~/.pki/nbdkit)"),
+        TLS_PSK(null, "--tls-psk", "FILE", "pre-shared keys, identity:hexkey lines"),
+        TLS_VERIFY_PEER(null, "--tls-verify-peer", null, "require a client certificate signed by the CA"),
+        TLS_AUTHZ(null, "--tls-authz", "FILE", "allow-lists of client identities per export (needs --tls=on or require)"),
         UNIX("-U", "--unix", "SOCKET", "listen on a Unix domain socket; -U - makes a private one"),
         USER("-u", "--user", "USER", "change to this user (name or number) once listening"),
         VERBOSE("-v", "--verbose", null, "debug messages: the negotiation and each request"),
@@ -113,7 +120,7 @@ public final class CommandLine {
     }
 
     /** Whether {@code --tls=on|require} work (shown as {@code tls=} by --dump-config). */
-    public static final boolean TLS_SUPPORTED = false;
+    public static final boolean TLS_SUPPORTED = true;
 
     /**
      * The {@code -D} flags with a meaning here, nbdkit's: each quiets (0) or keeps (1) a group of
@@ -125,6 +132,21 @@ public final class CommandLine {
 
     /** The value given for {@code --log}. */
     public enum Log { STDERR, SYSLOG, NULL }
+
+    /** The value of {@code --tls}: TLS refused, offered, or required before any other option. */
+    public enum Tls {
+        OFF, ON, REQUIRE;
+
+        /** {@code off}, {@code on} or {@code require}; as in nbdkit, a boolean means off or on. */
+        public static Tls parse(String s) {
+            return switch (s.strip().toLowerCase(Locale.ROOT)) {
+                case "off", "no", "false", "0" -> OFF;
+                case "on", "yes", "true", "1" -> ON;
+                case "require" -> REQUIRE;
+                default -> throw new IllegalArgumentException("--tls=" + s + ": expected off, on or require");
+            };
+        }
+    }
 
     /** Address family restriction of {@code -4}/{@code -6}: the last one given wins, as in nbdkit. */
     public enum Family { ANY, IPV4, IPV6 }
@@ -250,6 +272,7 @@ public final class CommandLine {
                     }
                 }
                 case LOG -> log(g);
+                case METRICS -> metricsAddress(g);
                 case DEBUG -> debugFlag(g);
                 case FILTER -> {
                     if (!v.matches("[A-Za-z0-9_-]+")) {
@@ -257,8 +280,10 @@ public final class CommandLine {
                     }
                 }
                 case TLS -> {
-                    if (!v.equals("off")) {
-                        throw new UsageException("--tls=" + v + ": TLS is not supported yet");
+                    try {
+                        Tls.parse(v);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(e.getMessage());
                     }
                 }
                 default -> {
@@ -284,6 +309,16 @@ public final class CommandLine {
         } catch (NumberFormatException e) {
             throw new UsageException(g.typed() + ": '" + g.value() + "' is not a number");
         }
+    }
+
+    /** {@code [ADDR:]PORT}; the launcher installs the metrics bundle and passes it on as {@code nbd.metrics}. */
+    private static void metricsAddress(Given g) throws UsageException {
+        String v = g.value();
+        int colon = v.lastIndexOf(':');
+        if (colon == 0 || (colon > 0 && v.substring(0, colon).isBlank())) {
+            throw new UsageException(g.typed() + "=" + v + ": expected [ADDR:]PORT");
+        }
+        number(new Given(g.option(), g.typed(), v.substring(colon + 1)), 0, 65535);
     }
 
     private static Log log(Given g) throws UsageException {
@@ -435,6 +470,33 @@ public final class CommandLine {
     public long handshakeMask() {
         String m = value(Option.MASK_HANDSHAKE);
         return m == null ? 0xFFFFFFFFL : Long.decode(m.trim());
+    }
+
+    /** Where to serve metrics ({@code [ADDR:]PORT}), or null: no metrics bundle, nothing counted. */
+    public String metrics() {
+        return value(Option.METRICS);
+    }
+
+    /** {@code --tls}, off when not given. */
+    public Tls tls() {
+        String t = value(Option.TLS);
+        return t == null ? Tls.OFF : Tls.parse(t);
+    }
+
+    public String tlsCertificates() {
+        return value(Option.TLS_CERTIFICATES);
+    }
+
+    public String tlsPsk() {
+        return value(Option.TLS_PSK);
+    }
+
+    public boolean tlsVerifyPeer() {
+        return has(Option.TLS_VERIFY_PEER);
+    }
+
+    public String tlsAuthz() {
+        return value(Option.TLS_AUTHZ);
     }
 
     public String user() {

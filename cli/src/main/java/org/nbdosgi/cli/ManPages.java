@@ -122,7 +122,7 @@ public final class ManPages {
                 .SH FILES
                 .TP
                 \\fIetc/config.properties\\fR
-                listening address and port, limits (container mode)
+                listening address and port, limits, the metrics address (container mode)
                 .TP
                 \\fIetc/org.nbdosgi.export\\-NAME.cfg\\fR
                 one export each (container mode)

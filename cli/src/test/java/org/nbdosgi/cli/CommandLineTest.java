@@ -78,6 +78,18 @@ class CommandLineTest {
     }
 
     @Test
+    void metricsAddressIsPortOrAddressAndPortAndCheckedAtOnce() throws Exception {
+        assertNull(parse("memory", "1G").metrics(), "no metrics unless asked for");
+        assertEquals("9810", parse("--metrics=9810", "memory", "1G").metrics());
+        assertEquals("0.0.0.0:9811", parse("memory", "1G", "--metrics", "0.0.0.0:9811").metrics());
+        assertEquals("[::1]:9812", parse("--metrics=[::1]:9812", "memory").metrics());
+        assertEquals("--metrics=:9810: expected [ADDR:]PORT", error("--metrics=:9810", "memory"));
+        assertEquals("--metrics: 'x' is not a number", error("--metrics=localhost:x", "memory"));
+        assertEquals("--metrics: 70000 is out of range (0..65535)", error("--metrics=70000", "memory"));
+        assertTrue(CommandLine.usage().contains("--metrics=[ADDR:]PORT"), "in --help and so in the man page");
+    }
+
+    @Test
     void probingQuestions() throws Exception {
         assertTrue(parse("--help").help());
         assertEquals("memory", parse("memory", "--help").plugin());
@@ -122,7 +134,27 @@ class CommandLineTest {
         assertEquals("-D: 'verbose' is not NAME.FLAG=N", error("-D", "verbose", "memory"));
         assertEquals("--mask-handshake: 'all' is not a 32-bit mask", error("--mask-handshake=all", "memory"));
         assertEquals("-s serves standard input: it cannot be combined with -U, -p or -i", error("-s", "-U", "x", "memory"));
-        assertTrue(error("--tls=require", "memory").contains("TLS"));
+        assertEquals("--tls=maybe: expected off, on or require", error("--tls=maybe", "memory"));
+        assertEquals("option --tls-verify-peer takes no value", error("--tls-verify-peer=yes", "memory"));
+        assertEquals("option --tls-psk needs a value", error("memory", "--tls-psk"));
+    }
+
+    @Test
+    void tlsOptionsAsNbdkitTakesThem() throws Exception {
+        CommandLine c = parse("--tls=require", "--tls-certificates", "/pki", "--tls-verify-peer",
+                "--tls-psk=/keys.psk", "--tls-authz=/authz", "memory", "1G");
+        assertEquals(CommandLine.Tls.REQUIRE, c.tls());
+        assertEquals("/pki", c.tlsCertificates());
+        assertTrue(c.tlsVerifyPeer());
+        assertEquals("/keys.psk", c.tlsPsk());
+        assertEquals("/authz", c.tlsAuthz());
+        assertEquals(List.of("memory", "1G"), c.exportArgs());
+        assertEquals(CommandLine.Tls.ON, parse("--tls=yes", "memory").tls(), "a boolean, as nbdkit takes it");
+        assertEquals(CommandLine.Tls.OFF, parse("--tls=on", "memory", "--tls=off").tls(), "the last given wins");
+        CommandLine none = parse("memory");
+        assertEquals(CommandLine.Tls.OFF, none.tls());
+        assertFalse(none.tlsVerifyPeer());
+        assertNull(none.tlsCertificates());
     }
 
     @Test

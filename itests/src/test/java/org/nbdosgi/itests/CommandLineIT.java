@@ -226,7 +226,7 @@ public class CommandLineIT {
         Tools.run(T, "cp", "-r", Distribution.home().toString(), copy.toString()).ok();
         ProcessBuilder pb = new ProcessBuilder(copy.resolve("bin/nbd-osgi").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("container.log").toFile());
-        pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + port);
+        pb.environment().put("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + port + " -Dnbd.metrics=" + Tools.freePort());
         Process p = pb.start();
         try {
             String uri = "nbd://127.0.0.1:" + port + "/";

@@ -61,7 +61,9 @@ public final class Instance implements AutoCloseable {
 
     /** Starts the container with extra JVM options (e.g. -Dnbd.park.timeout=5s); waits for the console. */
     public Instance start(String... jvmOptions) throws Exception {
-        List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port));
+        // metrics on a free port too (container mode's default, 9810, is shared by every test run);
+        // an option in jvmOptions comes later and wins
+        List<String> opts = new ArrayList<>(List.of("-Dnbd.listen.port=" + port, "-Dnbd.metrics=127.0.0.1:" + Tools.freePort()));
         if (List.of(jvmOptions).stream().noneMatch(o -> o.startsWith("-Dnbd.ssh.port="))) {
             opts.add("-Dnbd.ssh.port=off");             // 8101 may be another test's, or another instance's
         }

@@ -21,12 +21,14 @@ public class InteractiveConsoleIT {
         Instance nbd = Instance.copy(Files.createTempDirectory("nbdit"));
         Files.writeString(nbd.etc().resolve("org.nbdosgi.export-scratch.cfg"), "name = scratch\nplugin = memory\nsize = 1M\n");
         try (PseudoTerminal t = new PseudoTerminal(nbd.home().resolve("bin/nbd-osgi").toString(),
-                Map.of("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + Tools.freePort() + " -Dnbd.ssh.port=off"))) {
+                Map.of("NBD_OSGI_JAVA_OPTS", "-Dnbd.listen.port=" + Tools.freePort() + " -Dnbd.ssh.port=off -Dnbd.metrics=" + Tools.freePort()))) {
             Process p = t.process();
             int at = t.await(Duration.ofSeconds(60), 0, "nbd-osgi> ");
             t.await(Duration.ofSeconds(30), 0, "export 'scratch' started");
-            // the bundles after plugin-memory still log as they start: type once the last (vddk) has, so no line cuts the echo
+            // the bundles after plugin-memory still log as they start: type once the last (vddk, then system/metrics) has,
+            // so no line cuts the echo
             t.await(Duration.ofSeconds(30), 0, "plugin 'vddk' available");
+            t.await(Duration.ofSeconds(30), 0, "metrics: Prometheus endpoint");
             assertTrue(t.text(), t.text().contains("Ctrl-D or exit asks before stopping the server"));
 
             t.type("help\r");

@@ -150,6 +150,23 @@ public final class ServerProcess implements AutoCloseable {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 
+    /**
+     * Waits (30 s at most) until the log holds {@code text} {@code times} times, then checks it
+     * holds it exactly that often (a refusal is logged once); returns the log.
+     */
+    public String awaitLog(String text, int times) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String log = log();
+        while (Instance.count(log, text) < times && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            log = log();
+        }
+        if (Instance.count(log, text) != times) {
+            throw new AssertionError("'" + text + "' " + Instance.count(log, text) + " times in the log, not " + times + ":\n" + log);
+        }
+        return log;
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

@@ -55,12 +55,19 @@ import org.osgi.framework.launch.Framework;
  * interactive console runs when stdin is a terminal. Command-line mode: the cache is private to
  * the process and thrown away; FileInstall does not start (nbdkit's one export needs no hot folder),
  * and the jars of {@code deploy/} are installed as they are at start.
+ *
+ * <p>Metrics ({@code system/metrics/}: the Prometheus endpoint and JMX beans) are installed only when
+ * wanted: in container mode unless {@code nbd.metrics = off} (default {@value #CONTAINER_METRICS}),
+ * on the command line only with {@code --metrics=[ADDR:]PORT}. The framework property
+ * {@code nbd.metrics} then holds the address; without it the engine does not count either.
  */
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
     private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "logback-core", "logging", "logback-classic");
     /** What only container mode needs: the hot folder (etc/ and deploy/ watched). */
     private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.fileinstall");
+    /** Where container mode serves metrics unless etc/config.properties says otherwise. */
+    static final String CONTAINER_METRICS = "127.0.0.1:9810";
 
     private final Path home;
     private final String[] args;
@@ -72,6 +79,7 @@ public final class Launcher {
     private Framework framework;
     private Path privateCache;
     private Path consoleDir;
+    private boolean metricsWanted;
     private FileLock instanceLock;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
@@ -146,7 +154,9 @@ public final class Launcher {
                 }
             });
         }
-        framework = new FrameworkFactory().newFramework(frameworkConfig());
+        Map<String, String> config = frameworkConfig();
+        metricsWanted = config.containsKey("nbd.metrics");
+        framework = new FrameworkFactory().newFramework(config);
         framework.init();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopFramework, "nbd-shutdown"));
         // SIGTERM and SIGINT are a request to stop: stop cleanly and exit 0, as nbdkit does
@@ -283,6 +293,13 @@ public final class Launcher {
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("nbd."))
                 .forEach(k -> config.put(k, System.getProperty(k)));
         config.put("nbd.mode", container ? "container" : "cli");
+        String metrics = container ? config.getOrDefault("nbd.metrics", CONTAINER_METRICS).trim()
+                : commandLine == null ? null : commandLine.metrics();
+        if (metrics == null || metrics.isEmpty() || metrics.equals("off")) {
+            config.remove("nbd.metrics");
+        } else {
+            config.put("nbd.metrics", metrics);
+        }
         // one resolver thread: resolving a few dozen bundles gains nothing from a pool that stays
         config.putIfAbsent("felix.resolver.parallelism", "1");
         // the framework's UUID must be unique, not secret: no SecureRandom to seed at start-up
@@ -367,6 +384,9 @@ public final class Launcher {
         out.addAll(list(home.resolve("bundles")));
         if (!container && System.getProperty("nbd.index.out") == null) {
             out.addAll(list(home.resolve("deploy")));
+        }
+        if (metricsWanted) {
+            out.addAll(list(home.resolve("system/metrics")));
         }
         return out;
     }

@@ -32,6 +32,10 @@ public interface FilterInstance extends AutoCloseable {
         return null;
     }
 
+    /** As {@link PluginInstance#metrics}: this filter's own metrics, optional. */
+    default void metrics(MetricSink sink) {
+    }
+
     /** Releases what the export held. Handles this filter opened on the layer below are closed by the engine afterwards. */
     @Override
     default void close() throws IOException {

@@ -48,6 +48,14 @@ public interface PluginInstance extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Reports this instance's own metrics (optional): upstream latency, cache hits, whatever a user
+     * watching the export would want. Called on a reader's thread at any time while the instance
+     * lives, concurrently with requests; it reads counters and never waits. See {@link MetricSink}.
+     */
+    default void metrics(MetricSink sink) {
+    }
+
     /** Releases what the export held. */
     @Override
     default void close() throws IOException {

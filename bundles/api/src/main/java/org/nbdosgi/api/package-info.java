@@ -13,7 +13,11 @@
  * <p>Planes: service and instance methods run on the engine's control plane (serialized, may block).
  * {@link Handle} data methods run on the data plane: any virtual thread, concurrently as the
  * export's thread model allows; they never wait for the control plane.
+ *
+ * <p>Metrics: a layer may report its own through {@link PluginInstance#metrics} or
+ * {@link FilterInstance#metrics} (a {@link MetricSink}, with {@link LatencyHistogram} for durations);
+ * the engine's are read through the {@link ServerMetrics} service.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.1.0")
+@org.osgi.annotation.versioning.Version("0.2.0")
 package org.nbdosgi.api;

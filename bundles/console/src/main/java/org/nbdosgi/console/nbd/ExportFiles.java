@@ -95,6 +95,13 @@ final class ExportFiles {
         for (Map.Entry<String, String> p : spec.params().entrySet()) {
             line(b, p.getKey().equals(ExportSpec.MAGIC_KEY) ? magic : p.getKey(), p.getValue());
         }
+        if (Files.exists(file)) {
+            // what the console does not change stays: the export's TLS allow-list (tls.allow)
+            Properties old = load(file);
+            for (String k : old.stringPropertyNames().stream().filter(k -> k.startsWith("tls.")).sorted().toList()) {
+                line(b, k, old.getProperty(k));
+            }
+        }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         boolean secret = spec.params().keySet().stream()

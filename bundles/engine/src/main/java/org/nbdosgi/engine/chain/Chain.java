@@ -2,11 +2,13 @@ package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
@@ -17,6 +19,7 @@ import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.LayerInfo;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
@@ -320,6 +323,21 @@ public final class Chain {
     /** Whether a layer of this chain was created by {@code service} (a Plugin or Filter object). */
     public boolean uses(Object service) {
         return layers.stream().anyMatch(l -> l.service() == service);
+    }
+
+    /**
+     * Each layer reports its own metrics, outermost first, into the sink {@code perLayer} gives for
+     * its name and occurrence (1 for the first layer of that name). Any thread.
+     */
+    public void metrics(BiFunction<String, Integer, MetricSink> perLayer) {
+        Map<String, Integer> seen = new HashMap<>();
+        for (LayerInstance l : layers) {
+            try {
+                l.metrics(perLayer.apply(l.name(), seen.merge(l.name(), 1, Integer::sum)));
+            } catch (RuntimeException e) {
+                LOG.debug("layer '{}': its metrics were not reported: {}", l.name(), e.toString());
+            }
+        }
     }
 
     /** What each layer reports about itself, outermost first; the values of its secret parameters show as {@code ***}. */

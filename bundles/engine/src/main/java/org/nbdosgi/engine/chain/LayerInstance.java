@@ -9,6 +9,7 @@ import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -89,6 +90,15 @@ public final class LayerInstance {
         }
         String own = filter.defaultExport();
         return own != null ? own : below.defaultExport();
+    }
+
+    /** The instance reports its own metrics (any thread, while it lives). */
+    public void metrics(MetricSink sink) {
+        if (filter != null) {
+            filter.metrics(sink);
+        } else {
+            plugin.metrics(sink);
+        }
     }
 
     /** The state for a successor of the same plugin or filter (hot swap), or null. */

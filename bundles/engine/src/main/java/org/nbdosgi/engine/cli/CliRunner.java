@@ -23,6 +23,8 @@ import org.nbdosgi.cli.Index;
 import org.nbdosgi.cli.PrivateDirectory;
 import org.nbdosgi.cli.Probing;
 import org.nbdosgi.engine.server.Engine;
+import org.nbdosgi.engine.server.TlsMode;
+import org.nbdosgi.tls.TlsSettings;
 import org.nbdosgi.engine.transport.StdioTransport;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -75,6 +77,7 @@ public final class CliRunner {
     private Path privateDir;
     private Path pidFile;
     private volatile Process captive;
+    private ContainerTls containerTls;
 
     @Activate
     void activate(BundleContext ctx) {
@@ -89,6 +92,9 @@ public final class CliRunner {
 
     @Deactivate
     void deactivate() {
+        if (containerTls != null) {
+            containerTls.close();
+        }
         Process p = captive;
         if (p != null) {
             p.destroy();
@@ -130,7 +136,9 @@ public final class CliRunner {
      * Container mode: the socket systemd passed (socket activation), else listeners from the
      * framework properties; keeps running (returns -1).
      */
-    private int container() throws IOException {
+    private int container() throws IOException, CommandLine.UsageException {
+        containerTls = new ContainerTls(engine, context);
+        containerTls.start();                               // before listening: no client ever sees the wrong mode
         if (SocketActivation.inherited()) {
             engine.listenInherited(SocketActivation.channel());
             return -1;
@@ -162,6 +170,8 @@ public final class CliRunner {
             engine.maxRequestsPerConnection(cl.threads());
         }
         engine.handshake(cl.handshakeMask(), !cl.noStructuredReplies());
+        TlsOptions tls = TlsOptions.of(cl);
+        configureTls(tls);
         boolean activated = SocketActivation.inherited();
         if (activated && (cl.unixSocket() != null || cl.port() != null || cl.address() != null || cl.run() != null
                 || cl.single())) {
@@ -206,7 +216,7 @@ public final class CliRunner {
             ready.run();
         }
         if (cl.run() != null) {
-            return runCaptive(cl, socket, port);
+            return runCaptive(cl, tls, socket, port);
         }
         return -1;
     }
@@ -313,22 +323,31 @@ public final class CliRunner {
         return bound;
     }
 
-    private int runCaptive(CommandLine cl, String socket, Integer port) throws IOException, InterruptedException {
+    private int runCaptive(CommandLine cl, TlsOptions tls, String socket, Integer port) throws IOException, InterruptedException {
         String name = cl.exportName();
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", cl.run()).inheritIO();
         Map<String, String> env = pb.environment();
+        // as nbdkit: with --tls=require the URI is nbds and names the certificates (or else the PSK file)
+        boolean secure = tls.mode() == TlsMode.REQUIRE;
+        String tlsQuery = !secure ? "" : tls.certificates() != null ? "tls-certificates=" + quote(tls.certificates().toString())
+                : tls.psk() != null ? "tls-psk-file=" + quote(tls.psk().toString()) : "";
+        String scheme = secure ? "nbds" : "nbd";
         String uri;
         if (socket != null) {
-            uri = "nbd+unix:///" + quote(name) + "?socket=" + socket;
+            uri = scheme + "+unix:///" + quote(name) + "?socket=" + socket + (tlsQuery.isEmpty() ? "" : "&" + tlsQuery);
             env.put("unixsocket", socket);
         } else {
-            uri = "nbd://" + uriHost(cl.address()) + ":" + port + (name.isEmpty() ? "" : "/" + quote(name));
+            uri = scheme + "://" + uriHost(cl.address()) + ":" + port + (name.isEmpty() ? "" : "/" + quote(name))
+                    + (tlsQuery.isEmpty() ? "" : "?" + tlsQuery);
         }
         env.put("uri", uri);
         env.put("nbd", uri);                     // nbdkit >= 1.24: the same URI (libnbd rejects the old nbd:unix: form)
         env.put("port", port == null ? "" : Integer.toString(port));
         env.put("exportname", name);
-        env.remove("tls");                       // set only when TLS is on
+        env.remove("tls");                       // set only when TLS is on, as nbdkit does: 1 on, 2 require
+        if (tls.mode().captiveValue() != null) {
+            env.put("tls", tls.mode().captiveValue());
+        }
         SocketActivation.VARIABLES.forEach(env::remove);   // systemd's socket is ours, not the command's
         String console = context.getProperty("nbd.console.socket");
         if (console != null) {
@@ -340,7 +359,10 @@ public final class CliRunner {
         return code;
     }
 
-    /** An export name in a URI path, as nbdkit writes it: unreserved characters and '/' as they are. */
+    /**
+     * A URI path or query value, as nbdkit writes it: unreserved characters and '/' as they are, the
+     * rest percent-encoded.
+     */
     static String quote(String name) {
         StringBuilder b = new StringBuilder();
         for (byte c : name.getBytes(StandardCharsets.UTF_8)) {
@@ -351,6 +373,17 @@ public final class CliRunner {
             }
         }
         return b.toString();
+    }
+
+    /** Loads the TLS material into the engine, or throws one line for the user. */
+    private void configureTls(TlsOptions tls) throws CommandLine.UsageException, IOException {
+        TlsSettings settings;
+        try {
+            settings = tls.settings();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.UsageException(e.getMessage());
+        }
+        engine.configureTls(tls.mode(), settings);
     }
 
     /**

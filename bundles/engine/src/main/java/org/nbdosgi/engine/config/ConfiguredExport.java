@@ -8,6 +8,8 @@ import java.util.Map;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.engine.server.Engine;
+import org.nbdosgi.tls.TlsAuthorization;
+import org.nbdosgi.tls.TlsException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -21,9 +23,12 @@ import org.slf4j.LoggerFactory;
  * One export per factory configuration {@value #FACTORY_PID} (FileInstall turns
  * {@code etc/org.nbdosgi.export-NAME.cfg} into one). Keys: {@code name}, {@code plugin},
  * {@code filters} (comma-separated, outermost first), {@code readonly}, {@code catchall} (also serve
- * every export name no other export has; without a catch-all export, unknown names are refused);
- * every other key without a dot is a parameter of the chain. Editing the file rewires the export live; deleting it removes
- * the export. Control plane.
+ * every export name no other export has; without a catch-all export, unknown names are refused),
+ * {@code tls.allow} (the client identities allowed on the export, separated by {@code ;}:
+ * {@code psk:NAME}, {@code subject:DN}, {@code dns:NAME}...; the export then needs TLS); every other
+ * key without a dot is a parameter of the chain. Editing the file rewires the export live (a new
+ * allow-list applies to clients that connect from then on); deleting it removes the export.
+ * Control plane.
  */
 @Component(configurationPid = ConfiguredExport.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 public final class ConfiguredExport {
@@ -31,6 +36,7 @@ public final class ConfiguredExport {
     private static final Logger LOG = LoggerFactory.getLogger(ConfiguredExport.class);
     public static final String CATCH_ALL = "catchall";
     private static final List<String> RESERVED = List.of("name", "plugin", "filters", "readonly", CATCH_ALL);
+    static final String TLS_ALLOW = "tls.allow";
 
     @Reference
     private Engine engine;
@@ -41,7 +47,9 @@ public final class ConfiguredExport {
     void activate(Map<String, Object> props) {
         try {
             ExportSpec spec = specOf(props);
+            List<String> allowed = allowList(props);
             name = spec.name();
+            engine.allowList(name, allowed);                // before any client can reach the export
             engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
@@ -54,10 +62,12 @@ public final class ConfiguredExport {
     void modified(Map<String, Object> props) {
         try {
             ExportSpec spec = specOf(props);
+            List<String> allowed = allowList(props);
             if (name != null && !name.equals(spec.name())) {
                 deactivate();
             }
             name = spec.name();
+            engine.allowList(name, allowed);
             engine.addConfiguredExport(spec, catchAll(props));
         } catch (ConfigException e) {
             LOG.error("export configuration {}: {}", props.getOrDefault("felix.fileinstall.filename", props.get("service.pid")),
@@ -73,6 +83,17 @@ public final class ConfiguredExport {
             } catch (ConfigException e) {
                 LOG.debug("export '{}' was already gone: {}", name, e.getMessage());
             }
+            engine.allowList(name, List.of());
+        }
+    }
+
+    /** The {@code tls.allow} identities; a bad one refuses the whole configuration, so it never opens an export. */
+    static List<String> allowList(Map<String, Object> props) throws ConfigException {
+        Object v = props.get(TLS_ALLOW);
+        try {
+            return TlsAuthorization.parseList(v == null ? null : v.toString(), TLS_ALLOW);
+        } catch (TlsException e) {
+            throw new ConfigException(e.getMessage());
         }
     }
 

@@ -17,6 +17,7 @@ import org.nbdosgi.api.ThreadModel;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.chain.HandleRegistry;
+import org.nbdosgi.engine.metrics.ExportMeter;
 
 /**
  * One named export: its spec, its running {@link Chain}, its drain {@link Gate} and the sessions
@@ -31,6 +32,7 @@ public final class Export {
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final ReentrantLock serializeAllRequests = new ReentrantLock();
     private final Semaphore serializeConnections = new Semaphore(1, true);
+    private final ExportMeter meter = new ExportMeter();
     private final long parkTimeoutMillis;
     private volatile Chain chain;
     private volatile ExportState state = ExportState.FAILED;
@@ -100,6 +102,11 @@ public final class Export {
         return sessions;
     }
 
+    /** The request totals of the connections attached to this export (when the engine counts). */
+    public ExportMeter meter() {
+        return meter;
+    }
+
     /** Control plane: the export now runs {@code c} built from {@code s}. */
     public void running(ExportSpec s, Chain c) {
         this.spec = s;
@@ -161,7 +168,7 @@ public final class Export {
         }
         boolean ok = false;
         try {
-            enterGate();
+            enterGate(false);
             try {
                 c = chain;
                 if (c == null || state != ExportState.RUNNING) {
@@ -195,12 +202,20 @@ public final class Export {
         }
     }
 
-    /** Data plane: waits at the gate up to the park timeout. */
-    void enterGate() throws InterruptedException, NbdException {
+    /**
+     * Data plane: waits at the gate up to the park timeout. Returns how long it waited, when
+     * {@code timed} and the gate was closed (0 on the fast path: no clock is read).
+     */
+    long enterGate(boolean timed) throws InterruptedException, NbdException {
+        if (gate.tryEnter()) {
+            return 0;
+        }
+        long start = timed ? System.nanoTime() : 0;
         if (!gate.enter(parkTimeoutMillis, TimeUnit.MILLISECONDS)) {
             throw new NbdException(NbdError.ESHUTDOWN, "export '" + name() + "' stayed unavailable for "
                     + parkTimeoutMillis / 1000 + " s" + (message == null ? "" : ": " + message));
         }
+        return timed ? System.nanoTime() - start : 0;
     }
 
     ReentrantLock serializeAllRequests() {

@@ -19,6 +19,12 @@ public final class Gate {
     private final Condition changed = lock.newCondition();
     private final BooleanSupplier onControlPlane;
     private volatile boolean closed;
+    // how often and how long the gate was closed: the control plane writes, readers of metrics read,
+    // both under pauseLock (never taken by a request), so a reader never sees a pause counted twice
+    private final Object pauseLock = new Object();
+    private long pauses;
+    private long pausedNanos;
+    private long closedAt;
 
     /** @param onControlPlane tells whether the calling thread is the control plane */
     public Gate(BooleanSupplier onControlPlane) {
@@ -50,7 +56,8 @@ public final class Gate {
         }
     }
 
-    private boolean tryEnter() {
+    /** Data plane: enters if the gate is open, without waiting; false if it is closed. */
+    public boolean tryEnter() {
         if (closed) {
             return false;
         }
@@ -74,7 +81,12 @@ public final class Gate {
         if (!onControlPlane.getAsBoolean()) {
             throw new IllegalStateException("an export can only be drained from the control plane");
         }
-        closed = true;
+        synchronized (pauseLock) {
+            if (!closed) {
+                closedAt = System.nanoTime();
+                closed = true;
+            }
+        }
         lock.lock();
         try {
             while (inside.get() != 0) {
@@ -87,8 +99,28 @@ public final class Gate {
 
     /** Control plane: reopens the gate; waiting requests proceed. */
     public void open() {
-        closed = false;
+        synchronized (pauseLock) {
+            if (closed) {
+                pausedNanos += System.nanoTime() - closedAt;
+                pauses++;
+            }
+            closed = false;
+        }
         signal();
+    }
+
+    /** How many times the gate was closed and opened again (rewires, swaps, parks that ended). */
+    public long pauses() {
+        synchronized (pauseLock) {
+            return pauses;
+        }
+    }
+
+    /** How long the gate has been closed in all, the pause going on now included (it only grows). */
+    public long pausedNanos() {
+        synchronized (pauseLock) {
+            return pausedNanos + (closed ? Math.max(0, System.nanoTime() - closedAt) : 0);
+        }
     }
 
     public boolean isClosed() {

@@ -10,6 +10,7 @@ import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
 import org.nbdosgi.engine.chain.Boundary;
+import org.nbdosgi.engine.metrics.RequestMeter;
 
 /**
  * One client's attachment to an export: the top of the chain as opened for it, and what it was
@@ -31,6 +32,7 @@ public final class Session implements AutoCloseable {
     private final ReentrantLock serializeRequests = new ReentrantLock();
     private volatile Boundary top;
     private volatile String revoked;
+    private RequestMeter meter;
 
     Session(Export export, ClientContext client, Boundary top, Consumer<String> disconnect, boolean holdsConnectionSlot) {
         this.export = export;
@@ -72,13 +74,25 @@ public final class Session implements AutoCloseable {
         disconnect.accept(why);
     }
 
+    /**
+     * Before the first request: requests that wait at the export's closed gate add their wait to
+     * {@code m}. Set by the connection before it starts its request threads, which see it.
+     */
+    public void meter(RequestMeter m) {
+        this.meter = m;
+    }
+
     boolean holdsConnectionSlot() {
         return holdsConnectionSlot;
     }
 
     /** Data plane: runs one request. */
     public void run(Body body) throws IOException, InterruptedException {
-        export.enterGate();
+        RequestMeter m = meter;
+        long waited = export.enterGate(m != null);
+        if (waited > 0) {
+            m.parked(waited);
+        }
         try {
             if (revoked != null) {
                 throw new NbdException(NbdError.ESHUTDOWN, revoked);

@@ -96,6 +96,7 @@ public final class Nbd {
     /** Longest string (export name, description, query) the spec lets us accept. */
     public static final int MAX_STRING = 4096;
 
+    /** The spec's name of an option, for logs ({@code NBD_OPT_GO}). */
     public static String optionName(int option) {
         return switch (option) {
             case OPT_EXPORT_NAME -> "NBD_OPT_EXPORT_NAME";

@@ -20,15 +20,28 @@ public final class WireIn {
     private static final int EXACT = 4096;
     private static final int AHEAD = 64 * 1024;
 
-    private final Transport transport;
+    private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
     private final BufferPool pool;
     private ByteBuffer buf;
     private boolean readAhead;
+    private boolean stampArrivals;
+    private long arrived;
 
     public WireIn(Transport transport, BufferPool pool) {
         this.transport = transport;
         this.pool = pool;
         this.buf = pool.acquire(EXACT).flip();
+    }
+
+    /**
+     * Reads from {@code next} from now on: after NBD_OPT_STARTTLS, the TLS transport over the same
+     * stream. Exact reading guarantees nothing of the old transport is buffered at that point.
+     */
+    public void continueOn(Transport next) {
+        if (buf.hasRemaining()) {
+            throw new IllegalStateException("bytes of the previous transport are still buffered");
+        }
+        transport = next;
     }
 
     /** From now on, refills take as much as the transport has (transmission). */
@@ -51,6 +64,19 @@ public final class WireIn {
     }
 
     /**
+     * From now on, each refill notes the time it brought bytes ({@link #arrived}): the requests in
+     * one refill arrived together, so timing them costs one clock read per system call, not per request.
+     */
+    public void stampArrivals() {
+        stampArrivals = true;
+    }
+
+    /** {@link System#nanoTime()} when the bytes last read from the buffer arrived (after {@link #stampArrivals}). */
+    public long arrived() {
+        return arrived;
+    }
+
+    /**
      * Makes at least {@code n} bytes available (at most 4 KiB), or throws EOFException. Exact,
      * it reads no more than {@code want} bytes ({@code n <= want}) in all.
      */
@@ -70,6 +96,9 @@ public final class WireIn {
             }
         } finally {
             buf.flip();
+        }
+        if (stampArrivals) {
+            arrived = System.nanoTime();
         }
     }
 

@@ -7,8 +7,10 @@ import java.time.Instant;
 
 import org.nbdosgi.api.ConnectionInfo;
 import org.nbdosgi.engine.export.Session;
+import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.Deadlines.Deadline;
+import org.nbdosgi.engine.transport.Peer;
 import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,7 @@ final class Connection implements Runnable {
     private volatile Handshake handshake;
     private volatile Transmission transmission;
     private volatile String shutdownReason;
+    private volatile RequestMeter meter;
 
     Connection(long id, Transport transport, Engine engine, int maxRequests, long maxBytes) {
         this.id = id;
@@ -54,13 +57,41 @@ final class Connection implements Runnable {
         return shutdownReason;
     }
 
+    /** The session once the handshake attached the client, else null. */
+    Session session() {
+        Handshake h = handshake;
+        return h == null ? null : h.session();
+    }
+
+    /** Where this connection's requests are counted, or null (not counting, or not in transmission yet). */
+    RequestMeter meter() {
+        return meter;
+    }
+
+    /** Requests and payload bytes in flight now. */
+    long[] inFlight() {
+        Transmission t = transmission;
+        return t == null ? new long[2] : new long[] {t.inFlight(), t.bytesInFlight()};
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
     ConnectionInfo info() {
         Handshake h = handshake;
         Session s = h == null ? null : h.session();
         Transmission t = transmission;
-        return new ConnectionInfo(id, transport.peer().address(), s == null ? null : s.export().name(),
+        Peer peer = current().peer();
+        return new ConnectionInfo(id, peer.address(), s == null ? null : s.export().name(),
                 h == null ? null : h.requestedName(), since, t == null ? 0 : t.inFlight(),
-                t == null ? 0 : t.requests(), t == null ? 0 : t.bytesRead(), t == null ? 0 : t.bytesWritten());
+                t == null ? 0 : t.requests(), t == null ? 0 : t.bytesRead(), t == null ? 0 : t.bytesWritten(), peer.client());
+    }
+
+    /** The transport the client is on now: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
+    private Transport current() {
+        Handshake h = handshake;
+        return h == null ? transport : h.transport();
     }
 
     /**
@@ -85,11 +116,24 @@ final class Connection implements Runnable {
             handshake = h;
             Negotiated agreed = handshake(h);
             if (agreed != null) {
-                LOG.debug("connection {} from {}: attached to export '{}'", id, transport.peer().address(),
+                Transport client = h.transport();
+                LOG.debug("connection {} from {}: attached to export '{}'", id, client.peer().address(),
                         agreed.session().export().name());
-                Transmission t = new Transmission(this, agreed, transport, in, engine.pool(), engine.budget(), maxRequests, maxBytes);
+                RequestMeter m = engine.counting() ? new RequestMeter() : null;
+                if (m != null) {
+                    agreed.session().meter(m);
+                    agreed.session().export().meter().attach(m);
+                    meter = m;
+                }
+                Transmission t = new Transmission(this, agreed, client, in, engine.pool(), engine.budget(), maxRequests, maxBytes, m);
                 transmission = t;
-                t.run();
+                try {
+                    t.run();
+                } finally {
+                    if (m != null) {
+                        agreed.session().export().meter().detach(m);     // after the last reply: exact totals
+                    }
+                }
             }
         } catch (EOFException | AsynchronousCloseException e) {
             LOG.debug("connection {}: client went away: {}", id, e.getMessage());
@@ -104,6 +148,7 @@ final class Connection implements Runnable {
             if (s != null) {
                 s.close();
             }
+            closeQuietly(current());                        // a TLS transport closes the socket below and frees its state
             closeQuietly(transport);
             in.release();                                   // the connection's buffers go back now, not at a GC
             engine.connectionClosed(this);

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ConnectionInfo;
@@ -32,6 +33,9 @@ import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.transport.Deadlines;
 import org.nbdosgi.engine.transport.Transport;
+import org.nbdosgi.tls.TlsException;
+import org.nbdosgi.tls.TlsServer;
+import org.nbdosgi.tls.TlsSettings;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
@@ -52,11 +56,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Framework properties: {@code nbd.park.timeout} (how long requests wait for an unavailable
  * export, default 30s), {@code nbd.handshake.timeout} (how long a client may take to enter
- * transmission, default 10s, 0 for no limit), {@code nbd.connection.requests} (requests running
- * per connection, default 512), {@code nbd.connection.bytes} (write payload bytes, and read bytes,
- * in flight per connection, default 64M) and {@code nbd.payload.budget} (payload bytes in flight
- * in the whole server, shared by the connections first come, first served; default a quarter of
- * the direct memory the JVM may use, at least 256M).
+ * transmission, STARTTLS's TLS handshake included, default 10s, 0 for no limit),
+ * {@code nbd.connection.requests} (requests running per connection, default 512),
+ * {@code nbd.connection.bytes} (write payload bytes, and read bytes, in flight per connection,
+ * default 64M), {@code nbd.payload.budget} (payload bytes in flight in the whole server, shared by
+ * the connections first come, first served; default a quarter of the direct memory the JVM may
+ * use, at least 256M) and {@code nbd.tls.reload} (how often TLS material files are checked for
+ * changes, default 1s).
  */
 @Component(service = {ServerAdmin.class, Engine.class}, immediate = true)
 public final class Engine implements ServerAdmin, Catalog, Routing {
@@ -81,6 +87,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     private final Map<Long, Runnable> whenClosed = new ConcurrentHashMap<>();
     private long maxBytesPerConnection = 64 << 20;
     private PayloadBudget budget;
+    private boolean counting;
+    private volatile ServerTls tls = ServerTls.OFF;
+    private Duration tlsReload = Duration.ofSeconds(1);
+    /** Each configured export's own allow-list ({@code tls.allow} in its etc/ file). */
+    private final Map<String, List<String>> allowLists = new ConcurrentHashMap<>();
 
     public Engine() {
     }
@@ -109,8 +120,14 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (bytes != null) {
             maxBytesPerConnection = Units.parseSize(bytes);
         }
+        String metrics = context.getProperty("nbd.metrics");
+        counting = metrics != null && !metrics.isBlank() && !metrics.trim().equals("off");
         String total = context.getProperty("nbd.payload.budget");
         budget = new PayloadBudget(total != null ? Units.parseSize(total) : defaultBudget());
+        String reload = context.getProperty("nbd.tls.reload");
+        if (reload != null) {
+            tlsReload = Units.parseDuration(reload);
+        }
         exports = new Exports(this, pool, control, parkTimeoutMillis);
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection, {} in the server)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection),
@@ -120,6 +137,11 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     @Deactivate
     void deactivate() throws Exception {
         stopListening();
+        ServerTls t = tls;
+        tls = ServerTls.OFF;
+        if (t.material() != null) {
+            t.material().close();
+        }
         control.call(() -> {
             exports.removeAll();
             return null;
@@ -337,6 +359,77 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return pool;
     }
 
+    /** Whether requests are counted and timed (framework property {@code nbd.metrics} set, not {@code off}). */
+    boolean counting() {
+        return counting;
+    }
+
+    /** The exports, for reading metrics (any thread). */
+    Collection<Export> allExports() {
+        Exports e = exports;
+        return e == null ? List.of() : e.all();
+    }
+
+    /** The connections now, for reading metrics (any thread). */
+    Collection<Connection> liveConnections() {
+        return connections.values();
+    }
+
+    // ---- TLS (control plane) ------------------------------------------------------------------
+
+    /**
+     * Sets the server's TLS: {@code --tls} and the material. Connections that start from now on
+     * use it; established ones keep what they negotiated. The material's files are then watched
+     * and reloaded when they change. A setting whose material does not load throws (one line
+     * naming the file) and leaves the previous one in force. {@code settings} is ignored when
+     * the mode is off.
+     */
+    public void configureTls(TlsMode mode, TlsSettings settings) throws TlsException {
+        ServerTls next = mode == TlsMode.OFF ? ServerTls.OFF : new ServerTls(mode, TlsServer.start(settings, tlsReload));
+        ServerTls old = tls;
+        tls = next;
+        if (old.material() != null) {
+            old.material().close();
+        }
+        if (mode != old.mode()) {
+            LOG.info("TLS mode: {}", mode.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /** The mode now in force. */
+    public TlsMode tlsMode() {
+        return tls.mode();
+    }
+
+    /**
+     * Sets the allow-list an export's configuration gives ({@code tls.allow}); empty for none. Set
+     * before the export starts, so no client reaches it unchecked.
+     */
+    public void allowList(String export, List<String> identities) {
+        if (identities.isEmpty()) {
+            allowLists.remove(export);
+        } else {
+            allowLists.put(export, List.copyOf(identities));
+        }
+    }
+
+    @Override
+    public ServerTls tls() {
+        return tls;
+    }
+
+    @Override
+    public List<String> allowed(String export) {
+        List<String> own = allowLists.getOrDefault(export, List.of());
+        List<String> fromFile = tls.rulesFor(export);
+        if (fromFile.isEmpty()) {
+            return own;
+        }
+        List<String> all = new ArrayList<>(fromFile);
+        all.addAll(own);
+        return all;
+    }
+
     PayloadBudget budget() {
         return budget;
     }
@@ -401,13 +494,16 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return null;
     }
 
-    /** What NBD_OPT_LIST shows: each export, or the names its chain lists under it. */
+    /** What NBD_OPT_LIST shows: each export {@code visible} lets through, or the names its chain lists under it. */
     @Override
-    public List<ExportEntry> listExports() {
+    public List<ExportEntry> listExports(Predicate<String> visible) {
         List<ExportEntry> out = new ArrayList<>();
         List<Export> sorted = new ArrayList<>(exports.all());
         sorted.sort(Comparator.comparing(Export::name));
         for (Export e : sorted) {
+            if (!visible.test(e.name())) {
+                continue;
+            }
             Chain c = e.chain();
             List<ExportEntry> inner = List.of();
             if (c != null) {

@@ -6,6 +6,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -19,7 +20,12 @@ import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.WireIn;
+import org.nbdosgi.engine.transport.TlsTransport;
 import org.nbdosgi.engine.transport.Transport;
+import org.nbdosgi.tls.TlsAuthorization;
+import org.nbdosgi.tls.TlsEngine;
+import org.nbdosgi.tls.TlsException;
+import org.nbdosgi.tls.TlsPeer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +35,17 @@ import org.slf4j.LoggerFactory;
  * {@link Negotiated}. Runs on the connection's reader; {@link #session} and
  * {@link #requestedName} may be read by any thread.
  *
- * <p>The haggling state (structured replies, the selected meta context) lives in fields so that
- * NBD_OPT_STARTTLS can reset it, as the spec requires, when the handshake goes on over TLS.
+ * <p>TLS: the server's {@link ServerTls} is taken once, at the start, so the connection's mode
+ * never changes. NBD_OPT_STARTTLS is acknowledged, the TLS handshake runs over the plain transport
+ * (under the {@link Connection}'s handshake deadline, which closes it), and the haggling goes on
+ * over the TLS transport with its state reset: the haggling state (structured replies, the selected
+ * meta context) lives in fields for that, as the spec requires. Under {@code --tls=require} every
+ * other option before TLS gets NBD_REP_ERR_TLS_REQD and NBD_OPT_EXPORT_NAME ends the connection, so
+ * nothing about the exports is told in clear. An export with an allow-list of identities is
+ * TLS-only (also under {@code --tls=on}): before TLS it is not listed and NBD_OPT_INFO/GO get
+ * NBD_REP_ERR_TLS_REQD; after it, a client whose identity is not on the list gets
+ * NBD_REP_ERR_POLICY, does not see the export in NBD_OPT_LIST, and the server logs one line naming
+ * the identity and the export.
  *
  * <p>Limits, so that a client cannot hold the server in the handshake: option data over
  * {@value #MAX_OPTION_LENGTH} bytes is refused with NBD_REP_ERR_TOO_BIG and the client disconnected
@@ -38,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * limit), the next one disconnects; a name (export name, meta context query) must be valid UTF-8
  * without NUL and at most 4096 bytes long, as the spec's strings are, else NBD_REP_ERR_INVALID (after
  * NBD_OPT_EXPORT_NAME, which has no error reply, a disconnect). The time the whole handshake may
- * take is bounded by the {@link Connection}'s deadline.
+ * take, STARTTLS's TLS handshake included, is bounded by the {@link Connection}'s deadline.
  */
 final class Handshake {
     private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
@@ -60,10 +75,14 @@ final class Handshake {
     }
 
     private final long id;
-    private final Transport transport;
     private final WireIn in;
     private final Routing routing;
     private final Consumer<String> disconnect;
+    private final ServerTls tls;
+
+    private volatile Transport transport;
+    private boolean tlsActive;
+    private boolean toldTlsRequired;
 
     private volatile String requestedName;
     private volatile Session session;
@@ -82,6 +101,12 @@ final class Handshake {
         this.in = in;
         this.routing = routing;
         this.disconnect = disconnect;
+        this.tls = routing.tls();
+    }
+
+    /** The transport the client is on now: the plain one, or the TLS one after NBD_OPT_STARTTLS. Any thread. */
+    Transport transport() {
+        return transport;
     }
 
     /** The export name the client asked for last, or null. */
@@ -129,6 +154,19 @@ final class Handshake {
             in.readFully(data);
             data.flip();
             NEGOTIATION.debug("connection {}: newstyle negotiation: {} ({} bytes of data)", id, Nbd.optionName(option), length);
+            if (tls.mode() == TlsMode.REQUIRE && !tlsActive && option != Nbd.OPT_STARTTLS && option != Nbd.OPT_ABORT) {
+                if (!toldTlsRequired) {
+                    toldTlsRequired = true;
+                    LOG.warn("connection {} from {}: option {} before TLS, which this server requires{}", id,
+                            transport.peer().address(), Nbd.optionName(option),
+                            option == Nbd.OPT_EXPORT_NAME ? ": disconnecting" : "");
+                }
+                if (option == Nbd.OPT_EXPORT_NAME) {
+                    return null;                            // it has no error reply
+                }
+                optionError(option, Nbd.REP_ERR_TLS_REQD, "TLS is required: send NBD_OPT_STARTTLS first");
+                continue;
+            }
             switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> {
                     try {
@@ -140,14 +178,13 @@ final class Handshake {
                 }
                 case Nbd.OPT_ABORT -> {
                     optionReply(option, Nbd.REP_ACK, null);
+                    transport.finish();
                     return null;
                 }
                 case Nbd.OPT_LIST -> list(option, data);
                 case Nbd.OPT_STARTTLS -> {
-                    if (data.hasRemaining()) {
-                        optionError(option, Nbd.REP_ERR_INVALID, "starttls takes no data");
-                    } else {
-                        optionError(option, Nbd.REP_ERR_POLICY, "TLS is not available on this server");
+                    if (!startTls(option, data)) {
+                        return null;
                     }
                 }
                 case Nbd.OPT_INFO, Nbd.OPT_GO -> {
@@ -182,10 +219,15 @@ final class Handshake {
             LOG.info("connection {}: unknown export '{}', disconnecting", id, name);
             return null;
         }
+        Refusal refused = access(route);
+        if (refused != null) {
+            LOG.debug("connection {}: export '{}' refused: {}, disconnecting", id, name, refused.message());
+            return null;
+        }
         try {
             attach(route);
         } catch (IOException e) {
-            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+            logRefusal(name, e);
             return null;
         }
         Negotiated agreed = agreed(name, false, noZeroes);
@@ -200,7 +242,7 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "list takes no data");
             return;
         }
-        for (ExportEntry e : routing.listExports()) {
+        for (ExportEntry e : routing.listExports(this::visible)) {
             byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
             byte[] desc = e.description() == null ? new byte[0] : e.description().getBytes(StandardCharsets.UTF_8);
             optionReply(option, Nbd.REP_SERVER, ByteBuffer.allocate(4 + name.length + desc.length)
@@ -243,9 +285,15 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return null;
         }
+        Refusal refused = access(route);
+        if (refused != null) {
+            optionError(option, refused.error(), refused.message());
+            return null;
+        }
         try {
             attach(route);
         } catch (IOException e) {
+            logRefusal(name, e);
             NbdError error = NbdException.errorOf(e);
             int err = switch (error) {
                 case ESHUTDOWN -> Nbd.REP_ERR_SHUTDOWN;
@@ -253,7 +301,6 @@ final class Handshake {
                 default -> Nbd.REP_ERR_UNKNOWN;
             };
             // the details (server paths, what a name is on disk) are for the log, not the client
-            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
             optionError(option, err, "export '" + name + "' cannot be opened: " + error.text());
             return null;
         }
@@ -292,8 +339,103 @@ final class Handshake {
                 transmissionFlags, noZeroes);
     }
 
+    /** A refusal by a layer: a policy one (a filter such as ip or limit said no) is worth a warning. */
+    private void logRefusal(String name, IOException e) {
+        if (NbdException.errorOf(e) == NbdError.EPERM) {
+            LOG.warn("connection {} from {}: export '{}' refused: {}", id, transport.peer().address(), name, e.getMessage());
+        } else {
+            LOG.info("connection {}: export '{}' refused: {}", id, name, e.getMessage());
+        }
+    }
+
+    /** Why a client may not open an export: the option error, and the message the client gets. */
+    private record Refusal(int error, String message) {
+    }
+
+    /**
+     * Whether this client may open the export {@code route} leads to: an export with an allow-list
+     * needs TLS, and an identity on the list. Null if it may; a refusal for lack of identity is
+     * logged here, once per attempt.
+     */
+    private Refusal access(Route route) {
+        String export = route.export().name();
+        List<String> allowed = routing.allowed(export);
+        if (allowed.isEmpty()) {
+            return null;
+        }
+        if (!tlsActive) {
+            if (tls.mode() == TlsMode.OFF) {
+                LOG.warn("connection {} from {}: export '{}' has an allow-list, but TLS is off: refused", id,
+                        transport.peer().address(), export);
+                return new Refusal(Nbd.REP_ERR_POLICY, "access to this export is not allowed");
+            }
+            return new Refusal(Nbd.REP_ERR_TLS_REQD, "this export requires TLS");
+        }
+        org.nbdosgi.api.Peer peer = transport.peer().client();
+        if (!TlsAuthorization.matches(allowed, peer.tlsIdentities())) {
+            LOG.warn("connection {} from {}: {} is not allowed on export '{}': refused", id, transport.peer().address(),
+                    peer.tlsIdentity() == null ? "a client without TLS credentials" : peer.tlsIdentity(), export);
+            return new Refusal(Nbd.REP_ERR_POLICY, "access to this export is not allowed");
+        }
+        return null;
+    }
+
+    /** Whether NBD_OPT_LIST shows an export to this client: only those it may open. */
+    private boolean visible(String export) {
+        List<String> allowed = routing.allowed(export);
+        return allowed.isEmpty()
+                || (tlsActive && TlsAuthorization.matches(allowed, transport.peer().client().tlsIdentities()));
+    }
+
+    /**
+     * NBD_OPT_STARTTLS: the ACK, the TLS handshake, and the haggling starts over on TLS. False
+     * when the connection must end (the handshake failed: the spec allows no going back).
+     */
+    private boolean startTls(int option, ByteBuffer data) throws IOException {
+        if (data.hasRemaining()) {
+            optionError(option, Nbd.REP_ERR_INVALID, "starttls takes no data");
+            return true;
+        }
+        if (tlsActive) {
+            optionError(option, Nbd.REP_ERR_INVALID, "TLS is already on");
+            return true;
+        }
+        if (tls.mode() == TlsMode.OFF) {
+            optionError(option, Nbd.REP_ERR_POLICY, "TLS is not available on this server");
+            return true;
+        }
+        TlsEngine engine;
+        try {
+            engine = tls.material().newEngine();
+        } catch (TlsException e) {
+            LOG.error("connection {}: TLS cannot start: {}", id, e.getMessage());
+            optionError(option, Nbd.REP_ERR_POLICY, "TLS cannot start on this server");
+            return true;
+        }
+        optionReply(option, Nbd.REP_ACK, null);
+        Transport plain = transport;
+        TlsTransport secure;
+        try {
+            // bounded by the connection's handshake deadline: when it passes, the plain transport is
+            // closed and the read below fails with an I/O error, which goes up to be logged there, once
+            secure = TlsTransport.handshake(plain, engine);
+        } catch (TlsException e) {
+            LOG.warn("connection {} from {}: {}", id, plain.peer().address(), e.getMessage());
+            return false;
+        }
+        in.continueOn(secure);
+        transport = secure;
+        tlsActive = true;
+        structured = false;                                 // nothing negotiated in clear survives
+        metaContextExport = null;
+        TlsPeer p = secure.tlsPeer();
+        LOG.debug("connection {}: {} {} with {}", id, p.version(), p.cipher(), p.identity());
+        return true;
+    }
+
     private void attach(Route route) throws IOException, InterruptedException {
-        ClientContext client = new ClientContext(route.innerName(), false, transport.peer().address(), id);
+        ClientContext client = new ClientContext(route.innerName(), false, transport.peer().address(), id,
+                transport.peer().client());
         Session s = route.export().attach(client, disconnect);
         session = s;
         transmissionFlags = flags(s.top());

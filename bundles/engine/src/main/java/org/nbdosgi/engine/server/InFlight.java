@@ -166,6 +166,12 @@ final class InFlight {
         return unanswered.get();
     }
 
+    /** Payload bytes in flight now (write payloads and read data, counted in 4 KiB units). */
+    long bytes() {
+        long u = used.get();
+        return (writeUnits(u) + readUnits(u)) << UNIT_SHIFT;
+    }
+
     private interface Condition {
         boolean holds();
     }

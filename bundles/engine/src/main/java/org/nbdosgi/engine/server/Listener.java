@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.nbdosgi.engine.transport.Peer;
+import org.nbdosgi.engine.transport.PeerCredentials;
 import org.nbdosgi.engine.transport.SocketTransport;
 import org.nbdosgi.engine.transport.Transport;
 import org.slf4j.Logger;
@@ -124,18 +125,18 @@ final class Listener implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel c = server.accept();
-                String remote;
+                Peer peer;
                 if (address instanceof InetSocketAddress) {
                     if (ipv6Only && c.getRemoteAddress() instanceof InetSocketAddress r && r.getAddress() instanceof Inet4Address) {
                         c.close();                          // -6: an IPv4 client on the dual-stack socket
                         continue;
                     }
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    remote = describe(c.getRemoteAddress());
+                    peer = new Peer(describe(c.getRemoteAddress()), PeerCredentials.tcp(c));
                 } else {
-                    remote = "unix:" + (++n);
+                    peer = new Peer("unix:" + (++n), PeerCredentials.unix(c));
                 }
-                acceptor.accepted(new SocketTransport(c, new Peer(remote)));
+                acceptor.accepted(new SocketTransport(c, peer));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {

@@ -12,6 +12,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.engine.export.Session;
+import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.ReplyWriter;
@@ -50,8 +51,30 @@ final class Transmission {
     /** Reads waiting for read bytes, at most: a few MiB of headers for a client that reads no reply. */
     static final int MAX_DEFERRED = 65536;
 
-    /** A request as read; {@code bytes} is its share of the budgets (0 unless a read or a write). */
-    private record Request(int flags, int type, long cookie, long offset, long length, long bytes) {
+    /**
+     * A request as read; {@code bytes} is its share of the budgets (0 unless a read or a write),
+     * {@code arrived} when its header came in, and {@code error} is set on the way to an error reply
+     * (both for the meter).
+     */
+    private static final class Request {
+        final int flags;
+        final int type;
+        final long cookie;
+        final long offset;
+        final long length;
+        final long bytes;
+        final long arrived;
+        NbdError error;
+
+        Request(int flags, int type, long cookie, long offset, long length, long bytes, long arrived) {
+            this.flags = flags;
+            this.type = type;
+            this.cookie = cookie;
+            this.offset = offset;
+            this.length = length;
+            this.bytes = bytes;
+            this.arrived = arrived;
+        }
     }
 
     private final Connection connection;
@@ -72,9 +95,11 @@ final class Transmission {
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
+    private final RequestMeter meter;
 
+    /** @param meter where requests are counted and timed, or null when the engine does not count */
     Transmission(Connection connection, Negotiated agreed, Transport transport, WireIn in, BufferPool pool,
-                 PayloadBudget budget, int maxRequests, long maxBytes) {
+                 PayloadBudget budget, int maxRequests, long maxBytes, RequestMeter meter) {
         this.connection = connection;
         this.id = connection.id();
         this.session = agreed.session();
@@ -88,10 +113,15 @@ final class Transmission {
         this.budget = budget;
         this.inFlight = new InFlight(maxRequests, maxBytes);
         this.requestThreads = Thread.ofVirtual().name(ControlPlane.DATA_PLANE_PREFIX + id + "-request");
+        this.meter = meter;
     }
 
     int inFlight() {
         return inFlight.requests();
+    }
+
+    long bytesInFlight() {
+        return inFlight.bytes();
     }
 
     long requests() {
@@ -119,11 +149,15 @@ final class Transmission {
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
+        if (meter != null) {
+            in.stampArrivals();                         // before the reader starts: it reads the flag
+        }
         Exception[] failure = new Exception[1];
+        boolean[] disconnected = new boolean[1];
         Thread reader = Thread.ofPlatform().daemon().name(ControlPlane.DATA_PLANE_PREFIX + id + "-reader").start(() -> {
             writer.neverWriteOn(Thread.currentThread());
             try {
-                readRequests();
+                disconnected[0] = readRequests();
             } catch (IOException | InterruptedException | RuntimeException e) {
                 failure[0] = e;
             }
@@ -140,6 +174,9 @@ final class Transmission {
             case InterruptedException e -> throw e;
             case RuntimeException e -> throw e;
             default -> throw new IllegalStateException(failure[0]);
+        }
+        if (disconnected[0]) {
+            transport.finish();                             // after the last reply: TLS is shut down cleanly
         }
     }
 
@@ -163,7 +200,8 @@ final class Transmission {
         }
     }
 
-    private void readRequests() throws IOException, InterruptedException {
+    /** True when the client disconnected (NBD_CMD_DISC), false when it broke the protocol. */
+    private boolean readRequests() throws IOException, InterruptedException {
         while (true) {
             int magic = in.readInt();
             int flags = in.readShort();
@@ -173,11 +211,11 @@ final class Transmission {
             long length = in.readInt() & UNSIGNED_INT;
             if (magic != Nbd.REQUEST_MAGIC) {
                 LOG.info("connection {}: bad request magic {}, disconnecting", id, Integer.toHexString(magic));
-                return;
+                return false;
             }
             if (type == Nbd.CMD_DISC) {
                 LOG.debug("connection {}: client disconnected", id);
-                return;
+                return true;
             }
             RequestCheck.Refusal refused = check.check(type, flags, offset, length);
             if (refused != null) {
@@ -185,11 +223,13 @@ final class Transmission {
                     in.skip(length);                        // stay in step without holding the payload
                 }
                 LOG.debug("connection {}: {} refused: {}", id, Nbd.commandName(type), refused.reason());
-                writer.error(cookie, refused.error().code(), refused.reason(), () -> { });
+                long arrived = in.arrived();
+                writer.error(cookie, refused.error().code(), refused.reason(), meter == null ? () -> { }
+                        : () -> meter.completed(type, 0, arrived, System.nanoTime(), refused.error()));
                 continue;
             }
             long bytes = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE ? Math.min(inFlight.share(length), budget.share(length)) : 0;
-            Request r = new Request(flags, type, cookie, offset, length, bytes);
+            Request r = new Request(flags, type, cookie, offset, length, bytes, in.arrived());
             if (REQUESTS.isDebugEnabled()) {
                 REQUESTS.debug("connection {}: {} offset={} count={} flags=0x{}", id, Nbd.commandName(type), offset, length,
                         Integer.toHexString(flags));
@@ -309,6 +349,7 @@ final class Transmission {
         finished(r, payload);
         Runnable done = r.type == Nbd.CMD_READ ? () -> readAnswered(r, data[0]) : () -> {
             requests.increment();
+            count(r);
             inFlight.answered();
         };
         send(done, reply);
@@ -369,6 +410,7 @@ final class Transmission {
     /** A read's reply is written (or dropped): its buffer and bytes are free. */
     private void readAnswered(Request r, ByteBuffer data) {
         requests.increment();
+        count(r);
         if (data != null) {
             pool.release(data);
         }
@@ -407,11 +449,27 @@ final class Transmission {
                 NbdError err = NbdException.errorOf(failure);
                 logFailure(r, err, "failed after " + good + " bytes: " + failure.getMessage());
                 ByteBuffer prefix = buf.slice(0, good);
+                r.error = err;
                 return d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), err.text(), d);
             }
         }
         bytesRead.add(r.length);
         return d -> writer.readData(r.cookie, r.offset, buf, df, d);
+    }
+
+    /** Its reply is written (or dropped with the client): the meter counts it, from arrival to now. */
+    private void count(Request r) {
+        if (meter != null) {
+            meter.completed(r.type, r.error == null ? moved(r) : 0, r.arrived, System.nanoTime(), r.error);
+        }
+    }
+
+    /** The bytes a successful request moved (read, write) or covered (trim, zero, cache). */
+    private static long moved(Request r) {
+        return switch (r.type) {
+            case Nbd.CMD_READ, Nbd.CMD_WRITE, Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES, Nbd.CMD_CACHE -> r.length;
+            default -> 0;
+        };
     }
 
     private interface Reply {
@@ -434,6 +492,7 @@ final class Transmission {
      */
     private Reply errorReply(Request r, Exception e) {
         NbdError err = e instanceof InterruptedException ? NbdError.ESHUTDOWN : NbdException.errorOf(e);
+        r.error = err;
         logFailure(r, err, e instanceof NbdException ? e.getMessage() : e.toString());
         return d -> writer.error(r.cookie, err.code(), err.text(), d);
     }

@@ -48,6 +48,13 @@ public interface Transport extends Closeable {
      */
     void shutdownInput() throws IOException;
 
+    /**
+     * Ends the stream as a clean disconnect requires, before the close, after the last reply (TLS
+     * sends its close_notify; a plain socket has nothing to add). The connection's thread.
+     */
+    default void finish() throws IOException {
+    }
+
     /** Closes both directions; a blocked read or write fails. Any thread; a second call does nothing. */
     @Override
     void close() throws IOException;

@@ -21,5 +21,6 @@ class CliRunnerTest {
         assertEquals("/disks/disk.raw", CliRunner.quote("/disks/disk.raw"), "slashes stay (nbd+unix:////disks/...)");
         assertEquals("a%20b%3Fc", CliRunner.quote("a b?c"));
         assertEquals("%C3%A9", CliRunner.quote("\u00e9"));
+        assertEquals("/tmp/my%20dir/a%26b", CliRunner.quote("/tmp/my dir/a&b"), "a tls-certificates= path in the query");
     }
 }

@@ -61,6 +61,26 @@ class GateTest {
     }
 
     @Test
+    void eachClosingIsAPauseWhoseTimeGrowsWhileItLasts() throws Exception {
+        assertEquals(0, gate.pauses());
+        assertEquals(0, gate.pausedNanos());
+        control.set(true);
+        gate.close();
+        gate.close();                                      // already closed: the same pause
+        Thread.sleep(20);
+        long during = gate.pausedNanos();
+        assertTrue(during >= TimeUnit.MILLISECONDS.toNanos(20), "the pause going on counts: " + during);
+        gate.open();
+        assertEquals(1, gate.pauses());
+        long after = gate.pausedNanos();
+        assertTrue(after >= during);
+        Thread.sleep(10);
+        assertEquals(after, gate.pausedNanos(), "an open gate adds nothing");
+        gate.open();                                       // already open: no pause
+        assertEquals(1, gate.pauses());
+    }
+
+    @Test
     void onlyTheControlPlaneMayDrain() {
         assertThrows(IllegalStateException.class, gate::close);
     }

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ExportEntry;
@@ -21,17 +22,32 @@ import org.nbdosgi.engine.transport.MemoryTransport;
 /** The option haggling over an in-memory transport, with a server that has no exports to attach to. */
 class HandshakeTest {
     /** A server whose list shows two names but which routes none (attaching needs a running export). */
-    private static final Routing NO_ROUTE = new Routing() {
-        @Override
-        public Route route(String name) {
-            return null;
-        }
+    private static final Routing NO_ROUTE = routing(ServerTls.OFF);
 
-        @Override
-        public List<ExportEntry> listExports() {
-            return List.of(new ExportEntry("a", null), new ExportEntry("b", "disk b"));
-        }
-    };
+    /** A server with {@code tls} whose list shows two names ("a", and "b" described as "disk b") and which routes none. */
+    static Routing routing(ServerTls tls) {
+        return new Routing() {
+            @Override
+            public Route route(String name) {
+                return null;
+            }
+
+            @Override
+            public List<ExportEntry> listExports(Predicate<String> visible) {
+                return List.of(new ExportEntry("a", null), new ExportEntry("b", "disk b"));
+            }
+
+            @Override
+            public ServerTls tls() {
+                return tls;
+            }
+
+            @Override
+            public List<String> allowed(String export) {
+                return List.of();
+            }
+        };
+    }
 
     /** What a client sends: its flags, then options. */
     private static final class Script {
@@ -61,8 +77,12 @@ class HandshakeTest {
     }
 
     private static MemoryTransport run(Script s) throws Exception {
+        return run(s, NO_ROUTE);
+    }
+
+    private static MemoryTransport run(Script s, Routing routing) throws Exception {
         MemoryTransport t = new MemoryTransport(s.bytes.toByteArray());
-        assertNull(new Handshake(1, t, new WireIn(t, new BufferPool()), NO_ROUTE, why -> { }).run(), "no transmission without an export");
+        assertNull(new Handshake(1, t, new WireIn(t, new BufferPool()), routing, why -> { }).run(), "no transmission without an export");
         return t;
     }
 
@@ -189,5 +209,46 @@ class HandshakeTest {
     void aClientThatLeavesMidOptionIsAnEof() {
         MemoryTransport t = new MemoryTransport(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).raw(new byte[] {0x49, 0x48}).bytes.toByteArray());
         assertThrows(EOFException.class, () -> new Handshake(1, t, new WireIn(t, new BufferPool()), NO_ROUTE, why -> { }).run());
+    }
+
+    @Test
+    void tlsRequiredRefusesEveryOptionButStartTlsAndAbortBeforeTls() throws Exception {
+        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null));
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
+                .option(Nbd.OPT_LIST)
+                .option(Nbd.OPT_STRUCTURED_REPLY)
+                .option(Nbd.OPT_INFO, goRequest("a"))
+                .option(Nbd.OPT_GO, goRequest(""))
+                .option(99)
+                .option(Nbd.OPT_ABORT), require);
+        List<Reply> r = replies(t);
+        String why = "TLS is required: send NBD_OPT_STARTTLS first";
+        assertEquals(new Reply(Nbd.OPT_LIST, Nbd.REP_ERR_TLS_REQD, why), r.get(0), "not even the export names");
+        assertEquals(new Reply(Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ERR_TLS_REQD, why), r.get(1));
+        assertEquals(new Reply(Nbd.OPT_INFO, Nbd.REP_ERR_TLS_REQD, why), r.get(2));
+        assertEquals(new Reply(Nbd.OPT_GO, Nbd.REP_ERR_TLS_REQD, why), r.get(3));
+        assertEquals(new Reply(99, Nbd.REP_ERR_TLS_REQD, why), r.get(4), "unknown options too, as the spec says");
+        assertEquals(new Reply(Nbd.OPT_ABORT, Nbd.REP_ACK, ""), r.get(5));
+        assertEquals(6, r.size());
+    }
+
+    @Test
+    void tlsRequiredEndsTheConnectionOnExportNameBeforeTls() throws Exception {
+        Routing require = routing(new ServerTls(TlsMode.REQUIRE, null));
+        byte[] name = "a".getBytes(StandardCharsets.US_ASCII);
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE).option(Nbd.OPT_EXPORT_NAME, name)
+                .option(Nbd.OPT_LIST), require);
+        assertEquals(List.of(), replies(t), "no reply at all: NBD_OPT_EXPORT_NAME has no error reply");
+    }
+
+    @Test
+    void startTlsWithoutTlsOrWithDataIsRefused() throws Exception {
+        MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
+                .option(Nbd.OPT_STARTTLS, new byte[] {1})
+                .option(Nbd.OPT_STARTTLS)
+                .option(Nbd.OPT_ABORT));
+        List<Reply> r = replies(t);
+        assertEquals(new Reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "starttls takes no data"), r.get(0));
+        assertEquals(new Reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not available on this server"), r.get(1));
     }
 }

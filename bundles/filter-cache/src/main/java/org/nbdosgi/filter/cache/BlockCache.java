@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
 
 import org.nbdosgi.api.Extents;
@@ -48,6 +49,9 @@ final class BlockCache implements AutoCloseable {
     final int maxRun;
     private final String name;
     private final AtomicBoolean warnedFileFull = new AtomicBoolean();
+    // bytes of client reads served from the cache file (or known zeros) and from the layer below
+    private final LongAdder hitBytes = new LongAdder();
+    private final LongAdder missBytes = new LongAdder();
 
     private BlockCache(CacheOptions options, Geometry g, Lower lower, CacheFile file, String name) {
         this.options = options;
@@ -118,6 +122,7 @@ final class BlockCache implements AutoCloseable {
                 runEnd++;
             }
             long stop = Math.min(end, g.start(runEnd));
+            missBytes.add(stop - pos);
             if (options.cacheOnRead().active()) {
                 fill(b, (int) (runEnd - b), buf, offset);
             } else {
@@ -138,15 +143,18 @@ final class BlockCache implements AutoCloseable {
             if (BlockStates.occupies(s)) {
                 file.read(dst, pos);
                 states.touch(b);
+                hitBytes.add(stop - pos);
                 return stop;
             }
             if (BlockStates.readsZeros(s)) {
                 Zeros.fill(dst);
+                hitBytes.add(stop - pos);
                 return stop;
             }
         } finally {
             lock.unlockRead(stamp);
         }
+        missBytes.add(stop - pos);
         if (options.cacheOnRead().active()) {                  // reclaimed since: as any miss
             fill(b, 1, buf, bufOffset);
         } else {
@@ -354,6 +362,19 @@ final class BlockCache implements AutoCloseable {
 
     long dirtyBlocks() {
         return states.dirtyBlocks();
+    }
+
+    long hitBytes() {
+        return hitBytes.sum();
+    }
+
+    long missBytes() {
+        return missBytes.sum();
+    }
+
+    /** Bytes of the cache file holding blocks now. */
+    long cachedBytes() {
+        return space.used() * g.blockSize();
     }
 
     /** Control plane, the export stopping (drained): writes back what is dirty, in every mode, then drops the cache file. */

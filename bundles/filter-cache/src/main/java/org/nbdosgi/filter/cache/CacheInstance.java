@@ -12,6 +12,7 @@ import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
+import org.nbdosgi.api.MetricSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +75,29 @@ final class CacheInstance implements FilterInstance {
             caches.put(name, cache);
         }
         return cache;
+    }
+
+    /** Hits and misses of client reads, cached and dirty bytes, over every cache of the export. Any thread. */
+    @Override
+    public void metrics(MetricSink sink) {
+        List<BlockCache> all;
+        synchronized (this) {
+            all = List.copyOf(caches.values());
+        }
+        long hits = 0;
+        long misses = 0;
+        long dirty = 0;
+        long cached = 0;
+        for (BlockCache c : all) {
+            hits += c.hitBytes();
+            misses += c.missBytes();
+            dirty += c.dirtyBlocks() * c.g.blockSize();
+            cached += c.cachedBytes();
+        }
+        sink.counter("read_hit_bytes_total", "Bytes of client reads served from the cache", hits);
+        sink.counter("read_miss_bytes_total", "Bytes of client reads that went to the layer below", misses);
+        sink.gauge("dirty_bytes", "Bytes in the cache the layer below has not seen yet (written, zeroed or trimmed)", dirty);
+        sink.gauge("cached_bytes", "Bytes of blocks held in the cache file", cached);
     }
 
     /**

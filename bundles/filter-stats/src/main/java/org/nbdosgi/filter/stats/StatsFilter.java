@@ -1,6 +1,7 @@
 package org.nbdosgi.filter.stats;
 
 import java.util.List;
+import java.util.Map;
 
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
@@ -46,7 +47,9 @@ public final class StatsFilter implements Filter {
                 Parameter.of("statsfile", "where the statistics are written when the export stops (without it: the log, and nbd:stats)"),
                 Parameter.of("statsappend", "true: append to the statsfile instead of replacing it"),
                 Parameter.of("statsthreshold", "percentile of requests the size and alignment histograms cover, 0-100 (default "
-                        + DEFAULT_THRESHOLD + "; 0: no histograms)"));
+                        + DEFAULT_THRESHOLD + "; 0: no histograms)"),
+                Parameter.of("statsbyidentity", "true: the report also counts per client identity (TLS psk:NAME or "
+                        + "certificate subject; 'no TLS', 'anonymous')"));
     }
 
     @Override
@@ -55,6 +58,7 @@ public final class StatsFilter implements Filter {
                 Examples:
                   nbd-osgi --filter=stats memory 1G statsfile=/tmp/stats.txt
                   nbd-osgi --filter=stats memory 1G statsfile=/dev/stderr statsthreshold=100
+                  nbd-osgi --tls=require --tls-psk=keys.psk --filter=stats memory 1G statsbyidentity=true
                 In the console: nbd:stats EXPORT, nbd:stats --reset EXPORT""";
     }
 
@@ -69,10 +73,14 @@ public final class StatsFilter implements Filter {
             throw new ConfigException("statsappend: only makes sense with statsfile=FILE");
         }
         boolean histograms = threshold > 0;
+        boolean byIdentity = config.bool("statsbyidentity", false);
         Counters counters = export.inheritedState().map(s -> StatsInstance.inherit(s, histograms))
                 .orElseGet(() -> new Counters(System.nanoTime(), histograms));
+        Map<String, Counters> identities = byIdentity
+                ? export.inheritedState().map(StatsInstance::inheritIdentities).orElseGet(java.util.concurrent.ConcurrentHashMap::new)
+                : null;
         StatsFile file = config.has("statsfile") ? StatsFile.open(config.require("statsfile"), append) : null;
-        StatsInstance instance = new StatsInstance(export.exportName(), next, threshold, file, counters, live);
+        StatsInstance instance = new StatsInstance(export.exportName(), next, threshold, file, counters, identities, live);
         live.add(instance);
         return instance;
     }

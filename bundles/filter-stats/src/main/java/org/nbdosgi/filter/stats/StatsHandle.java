@@ -17,10 +17,13 @@ import org.nbdosgi.api.Support;
  */
 final class StatsHandle extends FilterHandle {
     private final Counters counters;
+    /** The client identity's counters (statsbyidentity), or null. */
+    private final Counters identity;
 
-    StatsHandle(Handle next, Counters counters) {
+    StatsHandle(Handle next, Counters counters, Counters identity) {
         super(next);
         this.counters = counters;
+        this.identity = identity;
     }
 
     @Override
@@ -97,6 +100,10 @@ final class StatsHandle extends FilterHandle {
 
     /** Only requests that succeeded are counted, as nbdkit does. */
     private void count(Op op, long offset, long length, long start) {
-        counters.record(op, offset, length, System.nanoTime() - start);
+        long elapsed = System.nanoTime() - start;
+        counters.record(op, offset, length, elapsed);
+        if (identity != null) {
+            identity.record(op, offset, length, elapsed);
+        }
     }
 }

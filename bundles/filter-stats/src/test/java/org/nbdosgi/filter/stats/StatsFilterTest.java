@@ -16,12 +16,14 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.api.Peer;
 import org.nbdosgi.api.Support;
 
 class StatsFilterTest {
@@ -240,5 +242,38 @@ class StatsFilterTest {
             both.println(failed.getMessage());              // a failed command: what the console shows
         }
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void statsbyidentityBreaksTheCountsDownByClientIdentity() throws Exception {
+        StatsInstance stats = create(Map.of("statsbyidentity", "true"));
+        Peer alice = new Peer(false, null, -1, -1, -1, "TLSv1.3", "TLS_AES_128_GCM_SHA256", List.of("psk:alice"));
+        Peer anonymous = new Peer(false, null, -1, -1, -1, "TLSv1.3", "TLS_AES_256_GCM_SHA384", List.of());
+        Handle a = stats.open(new ClientContext("", false, "a", 1, alice));
+        Handle b = stats.open(new ClientContext("", false, "b", 2, anonymous));
+        Handle c = stats.open(new ClientContext("", false, "c", 3, Peer.NONE));
+        read(a, 0, 4096);
+        read(a, 4096, 4096);
+        b.write(ByteBuffer.allocateDirect(512), 0, 0);
+        c.flush(0);
+        List<String> lines = stats.report().lines().toList();
+        assertTrue(lines.get(0).startsWith("total: 4 ops, "), lines.toString());
+        int section = lines.indexOf("by client identity:");
+        List<String> tail = lines.subList(section + 1, lines.size());
+        assertEquals("anonymous:", tail.get(0));
+        assertTrue(tail.get(1).startsWith("  total: 1 ops, "), tail.toString());
+        assertTrue(tail.get(2).startsWith("  write: 1 ops, "), tail.toString());
+        assertEquals("no TLS:", tail.get(3));
+        assertTrue(tail.get(5).startsWith("  flush: 1 ops, "), tail.toString());
+        assertEquals("psk:alice:", tail.get(6));
+        assertTrue(tail.get(7).startsWith("  total: 2 ops, ") && tail.get(7).contains("8.00 KiB"), tail.toString());
+
+        stats.reportAndReset();
+        read(a, 0, 512);
+        String after = stats.report();
+        assertTrue(after.contains("psk:alice:\n  total: 1 ops, "), after);
+        assertTrue(after.contains("anonymous:\n  total: 0 ops, "), after);
+        assertTrue(!create(Map.of()).report().contains("by client identity"), "only when asked for");
+        stats.close();
     }
 }

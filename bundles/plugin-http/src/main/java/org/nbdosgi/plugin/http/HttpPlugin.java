@@ -9,6 +9,7 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
@@ -62,6 +63,11 @@ public final class HttpPlugin implements Plugin {
         @Override
         public Handle open(ClientContext client) {
             return new HttpHandle(remote);
+        }
+
+        @Override
+        public void metrics(MetricSink sink) {
+            remote.metrics(sink);
         }
 
         @Override

@@ -23,7 +23,9 @@ import java.util.concurrent.Semaphore;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.nbdosgi.api.CallLatency;
 import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.slf4j.Logger;
@@ -42,12 +44,15 @@ import org.slf4j.LoggerFactory;
  */
 final class Remote implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Remote.class);
+    private static final int GET = 0;
     private static final Pattern CONTENT_RANGE = Pattern.compile("\\s*bytes\\s+(?:(\\d+)-(\\d+)|\\*)/(\\d+|\\*)\\s*");
 
     private final HttpSettings settings;
     private final String where;
     private final HttpClient client;
     private final HttpRequest.Builder template;
+    /** How long the server takes to answer a read's ranged GET (its whole body), and how many fail. */
+    private final CallLatency calls = new CallLatency("get");
     private final Semaphore slots;
     private long size;
 
@@ -99,6 +104,11 @@ final class Remote implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new ConfigException("url: interrupted while asking " + r.where + " for its size");
         }
+    }
+
+    /** The server's latency for reads ({@code nbd_http_request_seconds{op="get"}}). Any thread. */
+    void metrics(MetricSink sink) {
+        calls.report(sink);
     }
 
     long size() {
@@ -166,13 +176,16 @@ final class Remote implements AutoCloseable {
         }
         Fill fill = new Fill(buf.duplicate());
         boolean complete = false;
+        long start = System.nanoTime();
         try {
             client.send(request, info -> body(info, fill, offset, length));
             complete = true;
+            calls.record(GET, start, false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted reading " + where);
         } catch (IOException e) {
+            calls.record(GET, start, true);
             throw new NbdException(NbdError.EIO, "http: GET " + where + " bytes " + range + ": " + describe(e), e);
         } finally {
             if (!complete) {

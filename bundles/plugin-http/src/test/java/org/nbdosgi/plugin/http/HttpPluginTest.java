@@ -30,6 +30,8 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.LatencyHistogram;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
@@ -61,8 +63,11 @@ class HttpPluginTest {
         return s;
     }
 
+    private PluginInstance lastInstance;
+
     private Handle open(String... params) throws Exception {
         PluginInstance instance = new HttpPlugin().create(config(params), new ExportContext("", true));
+        lastInstance = instance;
         open.add(instance);
         Handle h = instance.open(new ClientContext("", true, "test", 1));
         open.add(h);
@@ -99,6 +104,50 @@ class HttpPluginTest {
         }
         assertEquals("HEAD", s.requests().get(0).method(), "the size came from HEAD");
         assertEquals("bytes=12345-82344", s.requests().get(3).range());
+    }
+
+    @Test
+    void theServersLatencyAndFailuresArePublished() throws Exception {
+        RangeServer s = serve(RangeServer.Quirk.NONE);
+        Handle h = open("url=" + s.url());
+        s.delay(Duration.ofMillis(50));
+        read(h, 0, 4096);
+        read(h, 8192, 4096);
+        long[] get = getCalls(lastInstance);
+        assertEquals(2, get[0], "two GETs timed");
+        assertTrue(get[1] >= 100_000_000, "each took the server's 50 ms at least: " + get[1] + " ns in all");
+        assertEquals(0, get[2]);
+
+        RangeServer bad = serve(RangeServer.Quirk.CLAIMS_RANGES_BUT_IGNORES_THEM);
+        Handle failing = open("url=" + bad.url());
+        assertThrows(NbdException.class, () -> read(failing, 4096, 4096));
+        long[] failed = getCalls(lastInstance);
+        assertEquals(1, failed[0]);
+        assertEquals(1, failed[2], "the failed GET is counted");
+    }
+
+    /** The instance's GET metrics: count, sum of nanoseconds, failures. */
+    private static long[] getCalls(PluginInstance instance) {
+        long[] out = new long[3];
+        instance.metrics(new MetricSink() {
+            @Override
+            public void counter(String name, String help, double value, String... labels) {
+                assertEquals(List.of("op", "get"), List.of(labels));
+                out[2] = (long) value;
+            }
+
+            @Override
+            public void gauge(String name, String help, double value, String... labels) {
+            }
+
+            @Override
+            public void latency(String name, String help, LatencyHistogram histogram, String... labels) {
+                assertEquals("request_seconds", name);
+                out[0] = histogram.count();
+                out[1] = histogram.sumNanos();
+            }
+        });
+        return out;
     }
 
     @Test

@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.nbdosgi.api.CallLatency;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.PluginInstance;
 import org.slf4j.Logger;
@@ -23,6 +25,8 @@ final class NbdInstance implements PluginInstance {
     private final NbdSettings settings;
     private final String threadPrefix;
     private final AtomicInteger connectionNumber = new AtomicInteger();
+    /** The upstream's latency and failures per command, over every connection to it. */
+    private final CallLatency calls = new CallLatency(Upstream.CALLS);
 
     NbdInstance(NbdSettings settings, String exportName) {
         this.settings = settings;
@@ -45,7 +49,7 @@ final class NbdInstance implements PluginInstance {
                 LOG.debug("upstream {} does not offer multi-conn: one connection, not {}", settings.target(), settings.connections());
             }
             while (upstreams.size() < n) {
-                upstreams.add(Upstream.connect(settings, export, threadPrefix + connectionNumber.incrementAndGet()));
+                upstreams.add(Upstream.connect(settings, export, threadPrefix + connectionNumber.incrementAndGet(), calls));
             }
             return new NbdHandle(upstreams, client.readOnly());
         } catch (IOException | RuntimeException e) {
@@ -55,11 +59,17 @@ final class NbdInstance implements PluginInstance {
         }
     }
 
+    /** How long the upstream server takes to answer, by command ({@code nbd_nbd_request_seconds{op="read"}}). Any thread. */
+    @Override
+    public void metrics(MetricSink sink) {
+        calls.report(sink);
+    }
+
     /** The first connection, tried {@code retry} more times a second apart (nbdkit's {@code retry=}). */
     private Upstream connectRetrying(String export) throws IOException {
         for (int attempt = 0; ; attempt++) {
             try {
-                return Upstream.connect(settings, export, threadPrefix + connectionNumber.incrementAndGet());
+                return Upstream.connect(settings, export, threadPrefix + connectionNumber.incrementAndGet(), calls);
             } catch (NbdException e) {
                 if (attempt >= settings.retry()) {
                     throw e;

@@ -10,6 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.nbdosgi.api.BlockSize;
+import org.nbdosgi.api.CallLatency;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
@@ -81,12 +82,14 @@ final class Upstream implements AutoCloseable {
     private final AtomicInteger callers = new AtomicInteger();
     private final CompletableFuture<Info> connected = new CompletableFuture<>();
     private final Thread thread;
+    private final CallLatency calls;
     private volatile Pointer handle;
     private volatile boolean closing;
     private volatile String lostReason;
 
-    private Upstream(NbdSettings settings, String exportName, String name) {
+    private Upstream(NbdSettings settings, String exportName, String name, CallLatency calls) {
         this.settings = settings;
+        this.calls = calls;
         this.exportName = exportName;
         this.name = name;
         this.wakeFd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
@@ -98,14 +101,15 @@ final class Upstream implements AutoCloseable {
 
     /**
      * Connects to the upstream server on a new platform thread named {@code name}; waits (the
-     * caller's virtual thread unmounted) until the handshake is done.
+     * caller's virtual thread unmounted) until the handshake is done. Its commands are timed into
+     * {@code calls} (named as {@link #CALLS}).
      *
      * @throws NbdException EIO with libnbd's reason when the server cannot be reached or refuses
      */
-    static Upstream connect(NbdSettings settings, String exportName, String name) throws NbdException {
+    static Upstream connect(NbdSettings settings, String exportName, String name, CallLatency calls) throws NbdException {
         Upstream u;
         try {
-            u = new Upstream(settings, exportName, name);
+            u = new Upstream(settings, exportName, name, calls);
         } catch (LastErrorException e) {
             throw new NbdException(NbdError.EIO, "eventfd: " + e.getMessage());
         }
@@ -344,36 +348,46 @@ final class Upstream implements AutoCloseable {
 
     // ---- request threads ------------------------------------------------------------------------
 
+    /** The kinds of command, as the metrics' op label names them. */
+    static final String[] CALLS = {"read", "write", "flush", "trim", "zero", "cache", "block_status"};
+    private static final int READ = 0;
+    private static final int WRITE = 1;
+    private static final int FLUSH = 2;
+    private static final int TRIM = 3;
+    private static final int ZERO = 4;
+    private static final int CACHE = 5;
+    private static final int BLOCK_STATUS = 6;
+
     void pread(ByteBuffer buf, long offset) throws NbdException {
         Pointer p = address(buf);
         long n = buf.remaining();
-        run("read", null, (h, c, e) -> LibNbd.nbd_aio_pread(h, p, n, offset, c, 0));
+        run(READ, null, (h, c, e) -> LibNbd.nbd_aio_pread(h, p, n, offset, c, 0));
     }
 
     void pwrite(ByteBuffer buf, long offset, int flags) throws NbdException {
         Pointer p = address(buf);
         long n = buf.remaining();
-        run("write", null, (h, c, e) -> LibNbd.nbd_aio_pwrite(h, p, n, offset, c, flags));
+        run(WRITE, null, (h, c, e) -> LibNbd.nbd_aio_pwrite(h, p, n, offset, c, flags));
     }
 
     void flush() throws NbdException {
-        run("flush", null, (h, c, e) -> LibNbd.nbd_aio_flush(h, c, 0));
+        run(FLUSH, null, (h, c, e) -> LibNbd.nbd_aio_flush(h, c, 0));
     }
 
     void trim(long offset, long length, int flags) throws NbdException {
-        run("trim", null, (h, c, e) -> LibNbd.nbd_aio_trim(h, length, offset, c, flags));
+        run(TRIM, null, (h, c, e) -> LibNbd.nbd_aio_trim(h, length, offset, c, flags));
     }
 
     void zero(long offset, long length, int flags) throws NbdException {
-        run("zero", null, (h, c, e) -> LibNbd.nbd_aio_zero(h, length, offset, c, flags));
+        run(ZERO, null, (h, c, e) -> LibNbd.nbd_aio_zero(h, length, offset, c, flags));
     }
 
     void cache(long offset, long length) throws NbdException {
-        run("cache", null, (h, c, e) -> LibNbd.nbd_aio_cache(h, length, offset, c, 0));
+        run(CACHE, null, (h, c, e) -> LibNbd.nbd_aio_cache(h, length, offset, c, 0));
     }
 
     void blockStatus(long offset, long length, int flags, Extents extents) throws NbdException {
-        Pending p = run("block status", extents, (h, c, e) -> LibNbd.nbd_aio_block_status(h, length, offset, e, c, flags));
+        Pending p = run(BLOCK_STATUS, extents, (h, c, e) -> LibNbd.nbd_aio_block_status(h, length, offset, e, c, flags));
         if (p.extentsError != null) {
             throw p.extentsError;
         }
@@ -385,7 +399,20 @@ final class Upstream implements AutoCloseable {
     }
 
     /** Issues a command and waits for its completion; the buffer it names stays in use until then. */
-    private Pending run(String op, Extents extents, Command command) throws NbdException {
+    private Pending run(int call, Extents extents, Command command) throws NbdException {
+        long start = System.nanoTime();
+        try {
+            Pending p = issueAndWait(call, extents, command);
+            calls.record(call, start, false);
+            return p;
+        } catch (NbdException e) {
+            calls.record(call, start, true);
+            throw e;
+        }
+    }
+
+    private Pending issueAndWait(int call, Extents extents, Command command) throws NbdException {
+        String op = CALLS[call].replace('_', ' ');
         Pending p = new Pending(extents);
         callers.incrementAndGet();
         try {

@@ -21,6 +21,8 @@ import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.LatencyHistogram;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.PluginInstance;
@@ -48,6 +50,38 @@ class NbdPluginTest {
         byte[] b = new byte[n];
         ThreadLocalRandom.current().nextBytes(b);
         return ByteBuffer.allocateDirect(n).put(b).flip();
+    }
+
+    @Test
+    void theUpstreamsLatencyIsPublishedPerCommand() throws Exception {
+        try (Nbdkit up = Nbdkit.start(dir, "up", "memory", "64M")) {
+            PluginInstance instance = instance("socket=" + up.socket());
+            try (Handle h = open(instance)) {
+                for (int i = 0; i < 3; i++) {
+                    h.write(random(4096), i * 4096L, 0);
+                }
+                h.read(ByteBuffer.allocateDirect(8192), 0, 0);
+                h.flush(0);
+            }
+            Map<String, Long> counts = new LinkedHashMap<>();
+            instance.metrics(new MetricSink() {
+                @Override
+                public void counter(String name, String help, double value, String... labels) {
+                    assertEquals(0, (long) value, "no failures: " + labels[1]);
+                }
+
+                @Override
+                public void gauge(String name, String help, double value, String... labels) {
+                }
+
+                @Override
+                public void latency(String name, String help, LatencyHistogram histogram, String... labels) {
+                    counts.put(labels[1], histogram.count());
+                }
+            });
+            assertEquals(Map.of("write", 3L, "read", 1L, "flush", 1L), counts);
+            instance.close();
+        }
     }
 
     @Test

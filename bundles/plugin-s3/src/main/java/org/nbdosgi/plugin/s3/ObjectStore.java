@@ -3,7 +3,9 @@ package org.nbdosgi.plugin.s3;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,12 +16,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import org.nbdosgi.api.ConfigException;
+import org.nbdosgi.api.CallLatency;
+import org.nbdosgi.api.MetricSink;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
@@ -35,8 +40,6 @@ import software.amazon.awssdk.core.client.config.SdkAdvancedAsyncClientOption;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.exception.SdkServiceException;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
@@ -87,6 +90,15 @@ class ObjectStore implements AutoCloseable {
     private final String bucket;
     private final String what;                    // for log lines: s3://bucket/key
     private final AtomicLong failures = new AtomicLong();
+    /** The kinds of call, as log lines and the metrics' op label name them. */
+    private static final String[] CALLS = {"GET", "PUT", "DELETE", "LIST", "HEAD"};
+    private static final int GET = 0;
+    private static final int PUT = 1;
+    private static final int DELETE = 2;
+    private static final int LIST = 3;
+    private static final int HEAD = 4;
+    /** Upstream latency and failures per kind of call, for the metrics. */
+    private final CallLatency calls = new CallLatency(Arrays.stream(CALLS).map(c -> c.toLowerCase(Locale.ROOT)).toArray(String[]::new));
     private volatile boolean batchDeletes = true;
 
     private final EventLoopGroup eventLoops;
@@ -159,7 +171,7 @@ class ObjectStore implements AutoCloseable {
      */
     CompletableFuture<Got> get(String key, long from, Sink sink) {
         String range = "bytes=" + from + "-" + (from + sink.length() - 1);
-        return watch("GET", key, () -> s3.getObject(r -> r.bucket(bucket).key(key).range(range), new Receiver(sink))
+        return watch(GET, key, () -> s3.getObject(r -> r.bucket(bucket).key(key).range(range), new Receiver(sink))
                 .thenApply(n -> new Got(true, n))
                 .exceptionallyCompose(e -> status(e) == 404 || status(e) == 416
                         ? CompletableFuture.completedFuture(new Got(status(e) == 416, 0))
@@ -168,7 +180,7 @@ class ObjectStore implements AutoCloseable {
 
     /** Stores {@code body} (read from position to limit) as object {@code key}. */
     CompletableFuture<Void> put(String key, AsyncRequestBody body, long length) {
-        return watch("PUT", key, () -> s3.putObject(r -> r.bucket(bucket).key(key).contentLength(length), body).thenApply(r -> null));
+        return watch(PUT, key, () -> s3.putObject(r -> r.bucket(bucket).key(key).contentLength(length), body).thenApply(r -> null));
     }
 
     /**
@@ -176,7 +188,7 @@ class ObjectStore implements AutoCloseable {
      * writes (501) gets a plain PUT: then two processes creating one disk at once both win.
      */
     CompletableFuture<Boolean> create(String key, byte[] body) {
-        return watch("PUT", key, () -> s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*"), AsyncRequestBody.fromBytes(body))
+        return watch(PUT, key, () -> s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*"), AsyncRequestBody.fromBytes(body))
                 .thenApply(r -> true)
                 .exceptionallyCompose(e -> switch (status(e)) {
                     case 412 -> CompletableFuture.completedFuture(false);
@@ -187,7 +199,7 @@ class ObjectStore implements AutoCloseable {
 
     /** Deletes object {@code key}; deleting a missing object succeeds. */
     CompletableFuture<Void> delete(String key) {
-        return watch("DELETE", key, () -> s3.deleteObject(r -> r.bucket(bucket).key(key)).thenApply(r -> null));
+        return watch(DELETE, key, () -> s3.deleteObject(r -> r.bucket(bucket).key(key)).thenApply(r -> null));
     }
 
     /**
@@ -199,7 +211,7 @@ class ObjectStore implements AutoCloseable {
             return CompletableFuture.allOf(keys.stream().map(this::delete).toArray(CompletableFuture[]::new));
         }
         Delete delete = Delete.builder().quiet(true).objects(keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList()).build();
-        return watch("DELETE", keys.getFirst() + ".." + keys.getLast(), () -> s3.deleteObjects(r -> r.bucket(bucket).delete(delete))
+        return watch(DELETE, keys.getFirst() + ".." + keys.getLast(), () -> s3.deleteObjects(r -> r.bucket(bucket).delete(delete))
                 .thenCompose(ObjectStore::checkDeleted).exceptionallyCompose(e -> {
             if (status(e) != 501) {
                 return CompletableFuture.failedFuture(e);
@@ -221,12 +233,12 @@ class ObjectStore implements AutoCloseable {
 
     /** Up to {@code max} keys under {@code prefix} after {@code startAfter} (null: from the first), in order. */
     CompletableFuture<ListObjectsV2Response> list(String prefix, String startAfter, int max) {
-        return watch("LIST", prefix, () -> s3.listObjectsV2(r -> r.bucket(bucket).prefix(prefix).startAfter(startAfter).maxKeys(max)));
+        return watch(LIST, prefix, () -> s3.listObjectsV2(r -> r.bucket(bucket).prefix(prefix).startAfter(startAfter).maxKeys(max)));
     }
 
     /** The size of object {@code key}, or -1 when there is none. */
     CompletableFuture<Long> size(String key) {
-        return watch("HEAD", key, () -> s3.headObject(r -> r.bucket(bucket).key(key)).thenApply(r -> r.contentLength())
+        return watch(HEAD, key, () -> s3.headObject(r -> r.bucket(bucket).key(key)).thenApply(r -> r.contentLength())
                 .exceptionallyCompose(e -> status(e) == 404 ? CompletableFuture.completedFuture(-1L) : CompletableFuture.failedFuture(e)));
     }
 
@@ -262,8 +274,10 @@ class ObjectStore implements AutoCloseable {
     }
 
     /** Makes a call, retrying it where it failed in the client (see {@link #CALL_ATTEMPTS}), and logs how it ended. */
-    private <T> CompletableFuture<T> watch(String call, String key, Supplier<CompletableFuture<T>> attempt) {
+    private <T> CompletableFuture<T> watch(int call, String key, Supplier<CompletableFuture<T>> attempt) {
+        long start = System.nanoTime();
         return retried(call, key, attempt, 1).handle((v, e) -> {
+            calls.record(call, start, e != null);
             if (e == null) {
                 long failed = failures.getAndSet(0);
                 if (failed > 0) {
@@ -271,7 +285,7 @@ class ObjectStore implements AutoCloseable {
                 }
                 return CompletableFuture.completedFuture(v);
             }
-            String message = call + " s3://" + bucket + "/" + key + ": " + reason(e);
+            String message = CALLS[call] + " s3://" + bucket + "/" + key + ": " + reason(e);
             if (failures.getAndIncrement() == 0) {
                 LOG.warn("{}: {}; requests fail until the store answers again", what, message);
             }
@@ -280,12 +294,12 @@ class ObjectStore implements AutoCloseable {
     }
 
     // Whole-object GET, PUT and DELETE (and HEAD, LIST) are idempotent: repeating one the client failed is safe.
-    private <T> CompletableFuture<T> retried(String call, String key, Supplier<CompletableFuture<T>> attempt, int n) {
+    private <T> CompletableFuture<T> retried(int call, String key, Supplier<CompletableFuture<T>> attempt, int n) {
         return attempt.get().handle((v, e) -> {
             if (e == null || n >= CALL_ATTEMPTS || !failedInClient(e)) {
                 return e == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(e);
             }
-            LOG.debug("{}: {} {} failed in the client, attempt {} of {}: {}", what, call, key, n, CALL_ATTEMPTS, reason(e));
+            LOG.debug("{}: {} {} failed in the client, attempt {} of {}: {}", what, CALLS[call], key, n, CALL_ATTEMPTS, reason(e));
             return CompletableFuture.supplyAsync(() -> retried(call, key, attempt, n + 1),
                     CompletableFuture.delayedExecutor(RETRY_DELAY_MILLIS * n, TimeUnit.MILLISECONDS)).thenCompose(x -> x);
         }).thenCompose(x -> x);
@@ -306,6 +320,11 @@ class ObjectStore implements AutoCloseable {
         FinalFailure(String message, Throwable cause) {
             super(message, cause);
         }
+    }
+
+    /** How long the store took to answer each kind of call, and how many failed. Any thread. */
+    void metrics(MetricSink sink) {
+        calls.report(sink);
     }
 
     private static Throwable unwrap(Throwable e) {

@@ -11,10 +11,10 @@ import java.util.stream.LongStream;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.plugin.s3.ObjectStore.Got;
 import org.nbdosgi.plugin.s3.ObjectStore.Sink;
-
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 
@@ -317,6 +317,12 @@ final class S3Disk implements PluginInstance {
     @Override
     public Object handOver() {
         return HandOver.of(settings, geometry);
+    }
+
+    /** Upstream latency and failures per kind of call to the object store. */
+    @Override
+    public void metrics(MetricSink sink) {
+        store.metrics(sink);
     }
 
     @Override

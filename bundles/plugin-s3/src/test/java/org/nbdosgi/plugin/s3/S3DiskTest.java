@@ -36,6 +36,8 @@ import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.LatencyHistogram;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.Support;
 
@@ -310,6 +312,40 @@ class S3DiskTest {
         assertFalse(h.canWrite());
         assertFalse(h.canExtents());
         assertArrayEquals(java.util.Arrays.copyOfRange(image, 12345, 12345 + 100_000), read(h, 12345, 100_000));
+    }
+
+    @Test
+    void theStoresLatencyIsPublishedPerCall() throws Exception {
+        PluginInstance disk = instance(params("size", Long.toString(4L * OBJECT), "object-size", Integer.toString(OBJECT)));
+        Handle h = disk.open(CLIENT);
+        Map<String, Long> before = calls(disk);
+        h.write(random(OBJECT, 10), OBJECT, 0);                              // one whole object: one PUT
+        read(h, OBJECT, OBJECT);                                             // one GET
+        Map<String, Long> after = calls(disk);
+        assertEquals(1L, after.get("put") - before.getOrDefault("put", 0L), after.toString());
+        assertEquals(1L, after.get("get") - before.getOrDefault("get", 0L), after.toString());
+    }
+
+    /** How many calls of each kind the disk's request_seconds histograms counted. */
+    private static Map<String, Long> calls(PluginInstance disk) {
+        Map<String, Long> out = new HashMap<>();
+        disk.metrics(new MetricSink() {
+            @Override
+            public void counter(String name, String help, double value, String... labels) {
+            }
+
+            @Override
+            public void gauge(String name, String help, double value, String... labels) {
+            }
+
+            @Override
+            public void latency(String name, String help, LatencyHistogram histogram, String... labels) {
+                assertEquals("request_seconds", name);
+                assertEquals("op", labels[0]);
+                out.put(labels[1], histogram.count());
+            }
+        });
+        return out;
     }
 
     @Test
