@@ -6,12 +6,15 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -34,6 +37,7 @@ import software.amazon.awssdk.core.async.SdkPublisher;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.client.config.SdkAdvancedAsyncClientOption;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.exception.SdkServiceException;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
@@ -73,6 +77,14 @@ class ObjectStore implements AutoCloseable {
     private static final RetryStrategy RETRIES = AwsRetryStrategy.configure(StandardRetryStrategy.builder())
             .maxAttempts(6).circuitBreakerEnabled(false).build();
 
+    /**
+     * Attempts of one call that fails in the client itself (no HTTP status): the SDK's retries skip
+     * some of those, e.g. its Netty client's race on a reused pooled connection
+     * ("Duplicate handler name", aws/aws-sdk-java-v2#1903).
+     */
+    static final int CALL_ATTEMPTS = 3;
+    private static final long RETRY_DELAY_MILLIS = 50;
+
     private final S3AsyncClient s3;
     private final AwsCredentialsProvider credentials;
     private final String bucket;
@@ -93,6 +105,11 @@ class ObjectStore implements AutoCloseable {
 
     /** @param name names the client's threads, e.g. the export's name */
     ObjectStore(S3Settings settings, String name) {
+        this(settings, name, UnaryOperator.identity());
+    }
+
+    /** @param client wraps the SDK's client: a test's way to make calls fail */
+    ObjectStore(S3Settings settings, String name, UnaryOperator<S3AsyncClient> client) {
         this.bucket = settings.bucket();
         this.what = settings.where();
         // Our own event loops rather than the SDK's: they stop at once on close (the SDK's wait for two
@@ -104,7 +121,7 @@ class ObjectStore implements AutoCloseable {
             return t;
         });
         this.credentials = credentials(settings);
-        this.s3 = build(settings, eventLoops, credentials);
+        this.s3 = client.apply(build(settings, eventLoops, credentials));
     }
 
     private static S3AsyncClient build(S3Settings settings, EventLoopGroup eventLoops, AwsCredentialsProvider credentials) {
@@ -154,7 +171,7 @@ class ObjectStore implements AutoCloseable {
      */
     CompletableFuture<Got> get(String key, long from, Sink sink) {
         String range = "bytes=" + from + "-" + (from + sink.length() - 1);
-        return watch(GET, key, s3.getObject(r -> r.bucket(bucket).key(key).range(range), new Receiver(sink))
+        return watch(GET, key, () -> s3.getObject(r -> r.bucket(bucket).key(key).range(range), new Receiver(sink))
                 .thenApply(n -> new Got(true, n))
                 .exceptionallyCompose(e -> status(e) == 404 || status(e) == 416
                         ? CompletableFuture.completedFuture(new Got(status(e) == 416, 0))
@@ -163,7 +180,7 @@ class ObjectStore implements AutoCloseable {
 
     /** Stores {@code body} (read from position to limit) as object {@code key}. */
     CompletableFuture<Void> put(String key, AsyncRequestBody body, long length) {
-        return watch(PUT, key, s3.putObject(r -> r.bucket(bucket).key(key).contentLength(length), body).thenApply(r -> null));
+        return watch(PUT, key, () -> s3.putObject(r -> r.bucket(bucket).key(key).contentLength(length), body).thenApply(r -> null));
     }
 
     /**
@@ -171,7 +188,7 @@ class ObjectStore implements AutoCloseable {
      * writes (501) gets a plain PUT: then two processes creating one disk at once both win.
      */
     CompletableFuture<Boolean> create(String key, byte[] body) {
-        return watch(PUT, key, s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*"), AsyncRequestBody.fromBytes(body))
+        return watch(PUT, key, () -> s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*"), AsyncRequestBody.fromBytes(body))
                 .thenApply(r -> true)
                 .exceptionallyCompose(e -> switch (status(e)) {
                     case 412 -> CompletableFuture.completedFuture(false);
@@ -182,7 +199,7 @@ class ObjectStore implements AutoCloseable {
 
     /** Deletes object {@code key}; deleting a missing object succeeds. */
     CompletableFuture<Void> delete(String key) {
-        return watch(DELETE, key, s3.deleteObject(r -> r.bucket(bucket).key(key)).thenApply(r -> null));
+        return watch(DELETE, key, () -> s3.deleteObject(r -> r.bucket(bucket).key(key)).thenApply(r -> null));
     }
 
     /**
@@ -194,8 +211,8 @@ class ObjectStore implements AutoCloseable {
             return CompletableFuture.allOf(keys.stream().map(this::delete).toArray(CompletableFuture[]::new));
         }
         Delete delete = Delete.builder().quiet(true).objects(keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList()).build();
-        CompletableFuture<Void> batch = s3.deleteObjects(r -> r.bucket(bucket).delete(delete)).thenCompose(ObjectStore::checkDeleted);
-        return watch(DELETE, keys.getFirst() + ".." + keys.getLast(), batch.exceptionallyCompose(e -> {
+        return watch(DELETE, keys.getFirst() + ".." + keys.getLast(), () -> s3.deleteObjects(r -> r.bucket(bucket).delete(delete))
+                .thenCompose(ObjectStore::checkDeleted).exceptionallyCompose(e -> {
             if (status(e) != 501) {
                 return CompletableFuture.failedFuture(e);
             }
@@ -208,20 +225,20 @@ class ObjectStore implements AutoCloseable {
     private static CompletableFuture<Void> checkDeleted(DeleteObjectsResponse r) {
         if (r.hasErrors() && !r.errors().isEmpty()) {
             var e = r.errors().getFirst();
-            return CompletableFuture.failedFuture(new IOException(r.errors().size() + " objects not deleted, the first "
-                    + e.key() + ": " + e.code() + " " + e.message()));
+            return CompletableFuture.failedFuture(new FinalFailure(r.errors().size() + " objects not deleted, the first "
+                    + e.key() + ": " + e.code() + " " + e.message(), null));
         }
         return CompletableFuture.completedFuture(null);
     }
 
     /** Up to {@code max} keys under {@code prefix} after {@code startAfter} (null: from the first), in order. */
     CompletableFuture<ListObjectsV2Response> list(String prefix, String startAfter, int max) {
-        return watch(LIST, prefix, s3.listObjectsV2(r -> r.bucket(bucket).prefix(prefix).startAfter(startAfter).maxKeys(max)));
+        return watch(LIST, prefix, () -> s3.listObjectsV2(r -> r.bucket(bucket).prefix(prefix).startAfter(startAfter).maxKeys(max)));
     }
 
     /** The size of object {@code key}, or -1 when there is none. */
     CompletableFuture<Long> size(String key) {
-        return watch(HEAD, key, s3.headObject(r -> r.bucket(bucket).key(key)).thenApply(r -> r.contentLength())
+        return watch(HEAD, key, () -> s3.headObject(r -> r.bucket(bucket).key(key)).thenApply(r -> r.contentLength())
                 .exceptionallyCompose(e -> status(e) == 404 ? CompletableFuture.completedFuture(-1L) : CompletableFuture.failedFuture(e)));
     }
 
@@ -256,9 +273,10 @@ class ObjectStore implements AutoCloseable {
         return c instanceof IOException io ? io : new IOException(c.getMessage(), c);
     }
 
-    private <T> CompletableFuture<T> watch(int call, String key, CompletableFuture<T> f) {
+    /** Makes a call, retrying it where it failed in the client (see {@link #CALL_ATTEMPTS}), and logs how it ended. */
+    private <T> CompletableFuture<T> watch(int call, String key, Supplier<CompletableFuture<T>> attempt) {
         long start = System.nanoTime();
-        return f.handle((v, e) -> {
+        return retried(call, key, attempt, 1).handle((v, e) -> {
             calls.record(call, start, e != null);
             if (e == null) {
                 long failed = failures.getAndSet(0);
@@ -271,8 +289,37 @@ class ObjectStore implements AutoCloseable {
             if (failures.getAndIncrement() == 0) {
                 LOG.warn("{}: {}; requests fail until the store answers again", what, message);
             }
-            return CompletableFuture.<T>failedFuture(new IOException(message, unwrap(e)));
+            return CompletableFuture.<T>failedFuture(new FinalFailure(message, unwrap(e)));
         }).thenCompose(x -> x);
+    }
+
+    // Whole-object GET, PUT and DELETE (and HEAD, LIST) are idempotent: repeating one the client failed is safe.
+    private <T> CompletableFuture<T> retried(int call, String key, Supplier<CompletableFuture<T>> attempt, int n) {
+        return attempt.get().handle((v, e) -> {
+            if (e == null || n >= CALL_ATTEMPTS || !failedInClient(e)) {
+                return e == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(e);
+            }
+            LOG.debug("{}: {} {} failed in the client, attempt {} of {}: {}", what, CALLS[call], key, n, CALL_ATTEMPTS, reason(e));
+            return CompletableFuture.supplyAsync(() -> retried(call, key, attempt, n + 1),
+                    CompletableFuture.delayedExecutor(RETRY_DELAY_MILLIS * n, TimeUnit.MILLISECONDS)).thenCompose(x -> x);
+        }).thenCompose(x -> x);
+    }
+
+    /**
+     * A failure without an answer from the store (a closed connection, the client's own machinery),
+     * other than the call's timeout running out, a cancelled call or a final failure.
+     */
+    private static boolean failedInClient(Throwable e) {
+        Throwable c = unwrap(e);
+        return !(c instanceof SdkServiceException || c instanceof ApiCallTimeoutException
+                || c instanceof CancellationException || c instanceof FinalFailure);
+    }
+
+    /** A failure not to retry: the store's own answer, or a call already given up on. */
+    private static final class FinalFailure extends IOException {
+        FinalFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** How long the store took to answer each kind of call, and how many failed. Any thread. */
