@@ -17,14 +17,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.nbdosgi.api.ConnectionInfo;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ConnectionInfo;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -95,11 +97,9 @@ public class BackpressureIT {
     }
 
     /** Waits until the plugin has seen {@code n} writes, then gives the server time to take more if it would. */
-    private void awaitWritesArrived(int n) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (plugin.writesArrived.get() < n && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
+    private void awaitWritesArrived(int n) throws Exception {
+        Wait.until(Duration.ofSeconds(10), () -> n + " writes at the plugin (" + plugin.writesArrived.get() + " so far)",
+                () -> plugin.writesArrived.get() >= n);
         Thread.sleep(500);
     }
 

@@ -8,25 +8,32 @@ import static org.junit.Assert.assertTrue;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Hashtable;
 import java.util.List;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.api.admin.LayerInfo;
+import org.nbdosgi.api.admin.ServerAdmin;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 
 /**
  * The cache filter in Felix with dirty blocks in writeback mode while the export is rewired or a
- * bundle is updated under a connected client: nothing acknowledged is lost.
+ * bundle is updated under a connected client: nothing acknowledged is lost. And a rewire above a
+ * warm cache leaves it warm.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -96,6 +103,64 @@ public class CacheEngineIT {
             assertArrayEquals("the memory plugin alone has the data", data, c.read(4096, data.length));
         }
         admin.removeExport("rewired");
+    }
+
+    /**
+     * 64 MiB read through the cache over a slow layer (delay rdelay=50ms over the test plugin, which
+     * counts the reads reaching it); a stats filter inserted above the cache and removed again
+     * rebuilds only itself, so reading the 64 MiB again, on the same connection and on a new one,
+     * is served from the cache: no read reaches the plugin.
+     */
+    @Test
+    public void aWarmCacheStaysWarmWhenAFilterIsInsertedAboveItAndRemovedAgain() throws Exception {
+        TestPlugin plugin = new TestPlugin();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Plugin.NAME_PROPERTY, "test");
+        ServiceRegistration<Plugin> registration = context.registerService(Plugin.class, plugin, props);
+        List<String> chain = List.of("--filter=cache", "--filter=delay", "test", "64M", "rdelay=50ms", "cache-on-read=true");
+        List<String> withStats = new java.util.ArrayList<>(List.of("--filter=stats"));
+        withStats.addAll(chain);
+        try {
+            admin.addExport(ExportSpec.parse("warm", false, chain));
+            long missed;
+            try (NbdClient c = NbdClient.unix(listen())) {
+                c.go("warm");
+                readAll(c);
+                missed = readsBelow(plugin);
+                assertTrue("the first pass reads from below", missed > 0);
+
+                admin.rewire("warm", ExportSpec.parse("warm", false, withStats), false);
+                assertEquals(List.of("stats", "cache", "delay", "test"), layers("warm"));
+                readAll(c);
+                assertEquals("reads after inserting stats above the cache are hits", missed, readsBelow(plugin));
+
+                admin.rewire("warm", ExportSpec.parse("warm", false, chain), false);
+                readAll(c);
+                assertEquals("and after removing it again", missed, readsBelow(plugin));
+            }
+            try (NbdClient c = NbdClient.unix(listen())) {
+                c.go("warm");
+                readAll(c);
+                assertEquals("a new client gets hits too", missed, readsBelow(plugin));
+            }
+        } finally {
+            admin.removeExport("warm");
+            registration.unregister();
+        }
+    }
+
+    private static void readAll(NbdClient c) throws Exception {
+        for (long at = 0; at < (64 << 20); at += 8 << 20) {
+            assertEquals(8 << 20, c.read(at, 8 << 20).length);
+        }
+    }
+
+    private static long readsBelow(TestPlugin plugin) {
+        return plugin.calls.stream().filter(s -> s.startsWith("read ")).count();
+    }
+
+    private List<String> layers(String export) {
+        return admin.export(export).layers().stream().map(LayerInfo::name).toList();
     }
 
     /** The new plugin would shrink the disk under the client: refused, and the old plugin comes back with its data. */

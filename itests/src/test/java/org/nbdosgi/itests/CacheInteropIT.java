@@ -169,11 +169,15 @@ public class CacheInteropIT {
         assertTrue("the stopping export wrote its dirty blocks back", same(img, file(dir, "expected.img", expected)));
     }
 
+    /**
+     * Every read below the cache waits 500 ms, so a repeated read that takes less than that reached
+     * no layer below: it was a hit. (A ratio of times failed on a loaded machine; the delay does not.)
+     */
     @Test
-    public void cacheOnReadOverADelayedLayerMakesTheSecondReadTenTimesFaster() throws Exception {
+    public void cacheOnReadServesTheSecondReadWithoutGoingBelow() throws Exception {
         Path dir = dir("on-read");
         Path img = image(dir, 16 * MIB, 7);
-        try (ServerProcess s = serve(dir, "--filter=cache", "--filter=delay", "file", img.toString(), "rdelay=50ms",
+        try (ServerProcess s = serve(dir, "--filter=cache", "--filter=delay", "file", img.toString(), "rdelay=500ms",
                 "cache-on-read=true"); NbdClient c = connect(s)) {
             long t0 = System.nanoTime();
             byte[] first = c.read(2 * MIB + 123, MIB);
@@ -184,8 +188,8 @@ public class CacheInteropIT {
                 assertArrayEquals(first, c.read(2 * MIB + 123, MIB));
                 warm = Math.min(warm, System.nanoTime() - t0);
             }
-            assertTrue("first read " + cold / 1000 + " us (50 ms below it)", cold >= 50_000_000L);
-            assertTrue("second read " + warm / 1000 + " us, first " + cold / 1000 + " us: not 10x faster", warm * 10 <= cold);
+            assertTrue("first read " + cold / 1000 + " us (500 ms below it)", cold >= 500_000_000L);
+            assertTrue("second read " + warm / 1000 + " us: it went below the cache", warm < 500_000_000L);
             assertArrayEquals(Arrays.copyOfRange(Files.readAllBytes(img), 2 * MIB + 123, 3 * MIB + 123), first);
             c.disconnect();
         }

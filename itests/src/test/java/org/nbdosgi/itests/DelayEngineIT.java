@@ -11,11 +11,13 @@ import java.util.List;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -56,18 +58,14 @@ public class DelayEngineIT {
         }
 
         delay.start();
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (true) {
+        Wait.until(Duration.ofSeconds(10), "the export with the delay filter starting (DS registers the filter asynchronously)", () -> {
             try {
                 admin.addExport(ExportSpec.parse("slow", false, List.of("--filter=delay", "memory", "1M", "rdelay=50ms")));
-                break;
-            } catch (ConfigException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(50);                                   // DS registers the service asynchronously
+                return true;
+            } catch (ConfigException notYet) {
+                return false;
             }
-        }
+        });
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go("slow");
             long start = System.nanoTime();

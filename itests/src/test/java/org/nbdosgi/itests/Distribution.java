@@ -28,6 +28,11 @@ public final class Distribution {
         return Path.of(System.getProperty("nbd.runtime", "../runtime/target/nbd-osgi")).toAbsolutePath().normalize();
     }
 
+    /** The test kit bundle (waiting, RAM disks, ext2 images), for the tests that run inside Felix. */
+    static Path testkit() {
+        return Path.of(System.getProperty("nbd.testkit", "../bundles/testkit/target/testkit-0.1.0-SNAPSHOT.jar")).toAbsolutePath().normalize();
+    }
+
     /** A fresh directory for one test's files, under target/work. */
     public static Path workDir(String name) throws IOException {
         Path dir = Path.of(System.getProperty("nbd.work", "target/work")).toAbsolutePath().resolve(name);
@@ -58,6 +63,7 @@ public final class Distribution {
         for (Path jar : jars(home().resolve("bundles"))) {
             options.add(bundle(jar.toUri().toString()).startLevel(3).start());
         }
+        options.add(bundle(testkit().toUri().toString()).startLevel(3).start());
         for (Path jar : extra) {
             options.add(bundle(jar.toUri().toString()).startLevel(4).start());
         }

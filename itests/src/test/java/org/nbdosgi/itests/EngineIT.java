@@ -14,13 +14,15 @@ import java.util.Random;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -163,11 +165,9 @@ public class EngineIT {
             c.write(ByteBuffer.wrap(new byte[100]));                  // and a write cut short
             c.close();
         }
-        long deadline = System.currentTimeMillis() + 10_000;
-        while ((!admin.connections().isEmpty() || plugin.closed.get() < plugin.open.get()) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(List.of(), admin.connections());
+        Wait.until(Duration.ofSeconds(10), () -> "every connection gone and its handles closed (connections "
+                + admin.connections() + ", " + plugin.open.get() + " handles opened, " + plugin.closed.get() + " closed)",
+                () -> admin.connections().isEmpty() && plugin.closed.get() >= plugin.open.get());
         assertEquals(10, plugin.open.get());
         assertEquals("every handle opened was closed", plugin.open.get(), plugin.closed.get());
         assertEquals(0, admin.exports().get(0).clients());

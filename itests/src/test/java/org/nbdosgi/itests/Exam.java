@@ -1,11 +1,11 @@
 package org.nbdosgi.itests;
 
-import static org.junit.Assert.assertEquals;
-
+import java.time.Duration;
 import java.util.Random;
 
-import org.nbdosgi.api.ExportState;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
@@ -23,13 +23,9 @@ final class Exam {
         throw new AssertionError("no bundle " + symbolicName);
     }
 
-    /** Waits (up to 10 s) until the export runs again after an update or rewire. */
-    static void awaitRunning(ServerAdmin admin, String export) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export(export).state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(ExportState.RUNNING, admin.export(export).state());
+    /** Waits (up to 30 s: a loaded machine) until the export runs again after an update or rewire. */
+    static void awaitRunning(ServerAdmin admin, String export) throws Exception {
+        Wait.until(Duration.ofSeconds(30), "export '" + export + "' running", () -> admin.export(export).state() == ExportState.RUNNING);
     }
 
     static byte[] random(long seed, int length) {

@@ -21,13 +21,15 @@ import java.util.concurrent.Future;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.junit.After;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Ext2Images;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -45,6 +47,8 @@ import org.osgi.framework.ServiceRegistration;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class Ext2FilterIT {
+    private static final Duration T = Duration.ofSeconds(120);
+
     @Inject
     private ServerAdmin admin;
 
@@ -106,14 +110,14 @@ public class Ext2FilterIT {
             export(name, false, "--filter=ext2", ImageFilePlugin.NAME, image.toString(), "ext2file=/disk.raw");
 
             Path byNbdcopy = dir.resolve(type + "-nbdcopy.raw");
-            Tools.run(Ext2Images.T, "nbdcopy", uri(name), byNbdcopy.toString()).ok();
+            Tools.run(T, "nbdcopy", uri(name), byNbdcopy.toString()).ok();
             assertEquals(type + ": nbdcopy's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), byNbdcopy));
 
             Path byQemu = dir.resolve(type + "-qemu.raw");
-            Tools.run(Ext2Images.T, "qemu-img", "convert", "-f", "raw", "-O", "raw", uri(name), byQemu.toString()).ok();
+            Tools.run(T, "qemu-img", "convert", "-f", "raw", "-O", "raw", uri(name), byQemu.toString()).ok();
             assertEquals(type + ": qemu-img's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), byQemu));
 
-            String map = Tools.run(Ext2Images.T, "nbdinfo", "--map", uri(name)).ok().out();
+            String map = Tools.run(T, "nbdinfo", "--map", uri(name)).ok().out();
             assertEquals(type + ": block status describes the inner file's holes",
                     Ext2Images.expectedMap(Ext2Images.blockSize(image)), Ext2Images.map(map));
             unexport(name);
@@ -143,11 +147,11 @@ public class Ext2FilterIT {
             Ext2Images.assertClean(image);          // flushed: consistent while the export still runs
 
             Path back = dir.resolve(type + "-back.raw");
-            Tools.run(Ext2Images.T, "nbdcopy", uri(name), back.toString()).ok();
+            Tools.run(T, "nbdcopy", uri(name), back.toString()).ok();
             assertArrayEquals(expected, Files.readAllBytes(back));
             unexport(name);
             assertArrayEquals(type + ": debugfs finds the written bytes in the file", expected,
-                    Files.readAllBytes(Ext2Images.dump(image, "/disk.raw", dir.resolve(type + "-dump.raw"))));
+                    Ext2Images.dump(image, "/disk.raw", dir));
             Ext2Images.assertClean(image);
         }
     }
@@ -190,7 +194,7 @@ public class Ext2FilterIT {
             assertArrayEquals(Arrays.copyOfRange(expected, half, 2 * half), reader.read(half, half));
         }
         unexport("par");
-        assertArrayEquals(expected, Files.readAllBytes(Ext2Images.dump(image, "/disk.raw", dir.resolve("dump.raw"))));
+        assertArrayEquals(expected, Ext2Images.dump(image, "/disk.raw", dir));
         Ext2Images.assertClean(image);
     }
 
@@ -223,7 +227,7 @@ public class Ext2FilterIT {
 
             assertArrayEquals("refused clients disturb nobody", otherBytes, other.read(0, 1 << 20));
             Path copy = dir.resolve("other-copy.raw");
-            Tools.run(Ext2Images.T, "nbdcopy", "nbd+unix:////other.raw?socket=" + socket, copy.toString()).ok();
+            Tools.run(T, "nbdcopy", "nbd+unix:////other.raw?socket=" + socket, copy.toString()).ok();
             assertArrayEquals(otherBytes, Files.readAllBytes(copy));
         }
     }
@@ -248,12 +252,12 @@ public class Ext2FilterIT {
         Path image = Ext2Images.make(dir, "ext4", src);
         byte[] before = sha256(image);
         export("ro", true, "--filter=ext2", ImageFilePlugin.NAME, image.toString(), "ext2file=/disk.raw");
-        String info = Tools.run(Ext2Images.T, "nbdinfo", uri("ro")).ok().out();
+        String info = Tools.run(T, "nbdinfo", uri("ro")).ok().out();
         assertTrue(info, info.contains("is_read_only: true"));
         Tools.Result write = Tools.nbdsh(uri("ro"), "h.pwrite(b'x' * 512, 0)");
         assertNotEquals("a write to a read-only export fails", 0, write.exit());
         Path copy = dir.resolve("copy.raw");
-        Tools.run(Ext2Images.T, "nbdcopy", uri("ro"), copy.toString()).ok();
+        Tools.run(T, "nbdcopy", uri("ro"), copy.toString()).ok();
         assertEquals(-1, Files.mismatch(src.resolve("disk.raw"), copy));
         unexport("ro");
         assertArrayEquals("not one byte of the image changed", before, sha256(image));

@@ -20,7 +20,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import java.time.Duration;
 import org.junit.Test;
+import org.nbdosgi.testkit.Ext2Images;
 
 /**
  * The ext2 filter through the assembled {@code bin/nbd-osgi}, as a user runs it. Start-up errors
@@ -28,6 +30,8 @@ import org.junit.Test;
  * an image need the {@code file} plugin in the distribution and are skipped while it is absent.
  */
 public class Ext2InteropIT {
+    private static final Duration T = Duration.ofSeconds(120);
+
     /** Short, so that the socket path stays within the Unix limit of 108 bytes. */
     private static Path dir(String test) throws Exception {
         return Distribution.workDir("Ext2InteropIT/" + test);
@@ -57,20 +61,20 @@ public class Ext2InteropIT {
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "file", image.toString(), "ext2file=/disk.raw")) {
             Path copy = dir.resolve("nbdcopy.raw");
-            Tools.run(Ext2Images.T, "nbdcopy", s.uri(), copy.toString()).ok();
+            Tools.run(T, "nbdcopy", s.uri(), copy.toString()).ok();
             assertEquals("nbdcopy's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), copy));
             Path converted = dir.resolve("qemu.raw");
-            Tools.run(Ext2Images.T, "qemu-img", "convert", "-f", "raw", "-O", "raw", s.uri(), converted.toString()).ok();
+            Tools.run(T, "qemu-img", "convert", "-f", "raw", "-O", "raw", s.uri(), converted.toString()).ok();
             assertEquals("qemu-img's copy differs at", -1, Files.mismatch(src.resolve("disk.raw"), converted));
 
-            Tools.run(Ext2Images.T, "qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 3M", s.uri()).ok();
+            Tools.run(T, "qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 3M", s.uri()).ok();
             Arrays.fill(expected, 8 << 20, 11 << 20, (byte) 0x5a);
             // no flush: stopping the server must close the filesystem cleanly
             Tools.nbdsh(s.uri(), "h.pwrite(b'\\xa5' * 4096, 12 * 1048576)").ok();
             Arrays.fill(expected, 12 << 20, (12 << 20) + 4096, (byte) 0xa5);   // in a hole: allocates
             s.stop();
         }
-        assertArrayEquals(expected, Files.readAllBytes(Ext2Images.dump(image, "/disk.raw", dir.resolve("dump.raw"))));
+        assertArrayEquals(expected, Ext2Images.dump(image, "/disk.raw", dir));
         Ext2Images.assertClean(image);
     }
 
@@ -86,7 +90,7 @@ public class Ext2InteropIT {
         Path image = Ext2Images.make(dir, "ext4", src);
         try (ServerProcess s = ServerProcess.unix(dir, "--filter=ext2", "--filter=stats", "file", image.toString(),
                 "ext2file=/disk.raw")) {
-            String info = Tools.run(Ext2Images.T, "nbdinfo", s.uri()).ok().out();
+            String info = Tools.run(T, "nbdinfo", s.uri()).ok().out();
             for (String expected : List.of("export-size: " + Ext2Images.DISK_SIZE, "description: /disk.raw inside an ext2/3/4 filesystem",
                     "is_read_only: false", "can_flush: true", "can_fua: true", "can_zero: true", "can_trim: false",
                     "can_multi_conn: false", "can_fast_zero: false")) {
@@ -170,10 +174,10 @@ public class Ext2InteropIT {
             assertArrayEquals(Arrays.copyOfRange(diskBytes, 1 << 20, 3 << 20), disk.read(1 << 20, 2 << 20));
             assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), other.read(0, 1 << 20));
             // issue 13 item 15: nbdkit prepends / to a name without one; so do we
-            Tools.Result relative = Tools.run(Ext2Images.T, "nbdinfo", "--size", "nbd+unix:///other.raw?socket=" + s.socket()).ok();
+            Tools.Result relative = Tools.run(T, "nbdinfo", "--size", "nbd+unix:///other.raw?socket=" + s.socket()).ok();
             assertEquals("1048576\n", relative.out());
             assertNotEquals("nbdinfo is refused", 0,
-                    Tools.run(Ext2Images.T, "nbdinfo", "nbd+unix:////dir/../disk.raw?socket=" + s.socket()).exit());
+                    Tools.run(T, "nbdinfo", "nbd+unix:////dir/../disk.raw?socket=" + s.socket()).exit());
             try (NbdClient refused = NbdClient.unix(s.socket())) {
                 refused.go("/dir/../disk.raw");
                 fail("'..' should be refused");

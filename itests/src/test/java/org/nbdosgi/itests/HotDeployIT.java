@@ -66,11 +66,7 @@ public class HotDeployIT {
             Files.copy(deployed, nbd.home().resolve("newer.jar"));
             Files.move(nbd.home().resolve("newer.jar"), deployed, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             deployed.toFile().setLastModified(System.currentTimeMillis() + 5000);
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (nbd.log().split("export '' resumed", -1).length < 3 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(100);                           // the second resume: after the update
-            }
-            assertEquals(nbd.log(), 3, nbd.log().split("export '' resumed", -1).length);
+            nbd.awaitLog(Duration.ofSeconds(15), "export '' resumed", 2);     // the second resume: after the update
             Tools.Result after = Tools.nbdsh(nbd.uri(""), "print(h.pread(65536, 1 << 20) == b'\\x5a' * 65536)");
             assertEquals(before + nbd.log(), "True", after.ok().out().trim());
         }

@@ -17,18 +17,20 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -173,10 +175,7 @@ public class HotSwapIT {
             assertTrue("then the client is disconnected", c.isClosedByServer(5000));
         }
         memory.start();
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export("parked").state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
+        Wait.until(Duration.ofSeconds(10), "export 'parked' running", () -> admin.export("parked").state() == ExportState.RUNNING);
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go("parked");
             assertArrayEquals("the data waited for its plugin", new byte[] {4, 2}, c.read(0, 2));
@@ -280,10 +279,7 @@ public class HotSwapIT {
             broken.unregister();
         }
         memory.start();                                      // a working provider again: the kept pages come back
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (admin.export("fragile").state() != ExportState.RUNNING && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
+        Wait.until(Duration.ofSeconds(10), "export 'fragile' running", () -> admin.export("fragile").state() == ExportState.RUNNING);
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go("fragile");
             assertArrayEquals("the data waited through the failed successor", new byte[] {4, 2}, c.read(0, 2));

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import org.nbdosgi.testkit.Wait;
+
 /**
  * A private copy of the distribution, started in container mode (no arguments: exports from
  * etc/, bundles from deploy/, the console on data/console.sock), for hot deployment tests that
@@ -73,17 +75,13 @@ public final class Instance implements AutoCloseable {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("NBD_OSGI_JAVA_OPTS", String.join(" ", opts));
         process = pb.start();
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (System.currentTimeMillis() < deadline) {
+        Wait.until(Duration.ofSeconds(30), () -> "the container starting: " + log(), () -> {
             if (!process.isAlive()) {
                 throw new AssertionError("container exited: " + log());
             }
-            if (Files.exists(home.resolve("data/console.sock")) && client("nbd:exports").exit() == 0 && listening()) {
-                return this;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("container did not start: " + log());
+            return Files.exists(home.resolve("data/console.sock")) && client("nbd:exports").exit() == 0 && listening();
+        });
+        return this;
     }
 
     private boolean listening() {
@@ -104,29 +102,18 @@ public final class Instance implements AutoCloseable {
     /** Polls a console command until its output contains {@code text}; returns how long it took. */
     public Duration awaitOutput(Duration limit, String text, String... command) throws Exception {
         long t0 = System.nanoTime();
-        String last = "";
-        while (System.nanoTime() - t0 < limit.toNanos()) {
-            last = client(command).out();
-            if (last.contains(text)) {
-                return Duration.ofNanos(System.nanoTime() - t0);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("'" + text + "' did not appear within " + limit + " in:\n" + last + "\nlog:\n" + log());
+        String[] last = {""};
+        Wait.until(limit, () -> "'" + text + "' in:\n" + last[0] + "\nlog:\n" + log(), () -> {
+            last[0] = client(command).out();
+            return last[0].contains(text);
+        });
+        return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     /** Waits until the server's log contains {@code text} {@code times} times; returns the log. */
     public String awaitLog(Duration limit, String text, int times) throws Exception {
-        long deadline = System.nanoTime() + limit.toNanos();
-        String log = log();
-        while (count(log, text) < times && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            log = log();
-        }
-        if (count(log, text) < times) {
-            throw new AssertionError("'" + text + "' did not appear " + times + " time(s) within " + limit + " in the log:\n" + log);
-        }
-        return log;
+        Wait.until(limit, () -> "'" + text + "' " + times + " time(s) in the log:\n" + log(), () -> count(log(), text) >= times);
+        return log();
     }
 
     /** How many times {@code text} occurs in {@code s}. */
@@ -142,6 +129,13 @@ public final class Instance implements AutoCloseable {
                 process.destroyForcibly().waitFor();
                 throw new AssertionError("the container did not stop within 30 s: " + log());
             }
+        }
+    }
+
+    /** Kills the container (SIGKILL): no shutdown hook runs, nothing is saved. */
+    public void kill() throws Exception {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor();
         }
     }
 

@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import java.time.Duration;
+import org.nbdosgi.testkit.Wait;
+
 /**
  * The assembled runtime's {@code bin/nbd-osgi}, started in the foreground as a user would, serving
  * on a Unix socket (or TCP) in a test's work directory. Its stderr goes to {@code server.log}.
@@ -35,12 +38,12 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /** {@code nbd-osgi -f -U DIR/nbd.sock ARGS...}, once the socket accepts connections. */
-    public static ServerProcess unix(Path dir, String... args) throws IOException, InterruptedException {
+    public static ServerProcess unix(Path dir, String... args) throws Exception {
         return unix(dir, Map.of(), args);
     }
 
     /** As {@link #unix(Path, String...)}, with these environment variables added (e.g. TMPDIR). */
-    public static ServerProcess unix(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
+    public static ServerProcess unix(Path dir, Map<String, String> env, String... args) throws Exception {
         Path sock = dir.resolve("nbd.sock");
         Files.deleteIfExists(sock);
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-U", sock.toString()));
@@ -55,7 +58,7 @@ public final class ServerProcess implements AutoCloseable {
      * must start the server as its only child; {@link #pid}, {@link #kill} and {@link #stop} act on
      * the server itself.
      */
-    public static ServerProcess unixUnder(Path dir, List<String> wrapper, String... args) throws IOException, InterruptedException {
+    public static ServerProcess unixUnder(Path dir, List<String> wrapper, String... args) throws Exception {
         Path sock = dir.resolve("nbd.sock");
         Files.deleteIfExists(sock);
         List<String> cmd = new ArrayList<>(wrapper);
@@ -67,7 +70,7 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /** {@code nbd-osgi -f -p PORT -i 127.0.0.1 ARGS...}, once the port accepts connections. */
-    public static ServerProcess tcp(Path dir, String... args) throws IOException, InterruptedException {
+    public static ServerProcess tcp(Path dir, String... args) throws Exception {
         int port = Tools.freePort();
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-f", "-p", Integer.toString(port), "-i", "127.0.0.1"));
         cmd.addAll(List.of(args));
@@ -86,38 +89,31 @@ public final class ServerProcess implements AutoCloseable {
         return new ServerProcess(pb.start(), sock, port, log, wrapped);
     }
 
-    private void awaitUnix() throws IOException, InterruptedException {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (System.currentTimeMillis() < deadline) {
+    private void awaitUnix() throws Exception {
+        Wait.until(Duration.ofSeconds(30), () -> "the server listening on " + socket + ":\n" + log(), () -> {
             if (!process.isAlive()) {
                 throw new AssertionError("server exited with " + process.exitValue() + ":\n" + log());
             }
-            if (Files.exists(socket)) {
-                try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                    c.connect(UnixDomainSocketAddress.of(socket));
-                    return;
-                } catch (IOException notYet) {
-                    // bound but not accepting yet
-                }
+            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(socket));
+                return true;
+            } catch (IOException notYet) {
+                return false;                                // not bound, or not accepting yet
             }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("server did not listen on " + socket + " within 30 s:\n" + log());
+        });
     }
 
-    private void awaitTcp() throws IOException, InterruptedException {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (System.currentTimeMillis() < deadline) {
+    private void awaitTcp() throws Exception {
+        Wait.until(Duration.ofSeconds(30), () -> "the server listening on port " + port + ":\n" + log(), () -> {
             if (!process.isAlive()) {
                 throw new AssertionError("server exited with " + process.exitValue() + ":\n" + log());
             }
             try (SocketChannel c = SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", port))) {
-                return;
+                return true;
             } catch (IOException notYet) {
-                Thread.sleep(50);
+                return false;
             }
-        }
-        throw new AssertionError("server did not listen on port " + port + " within 30 s:\n" + log());
+        });
     }
 
     public Path socket() {

@@ -19,13 +19,15 @@ import java.util.Random;
 
 import javax.inject.Inject;
 
+import java.time.Duration;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.testkit.Wait;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -60,14 +62,8 @@ public class VddkBundleIT {
     @Test
     public void statsCommandAndBundleUpdateReinitialiseVddk() throws Exception {
         Path dir = Distribution.workDir("VddkBundleIT");
-        Path sock = dir.resolve("vddk.sock");
-        Files.deleteIfExists(sock);
-        admin.listenUnix(sock);
-        Path img = dir.resolve("disk.img");
-        Files.deleteIfExists(img);
-        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
-            f.setLength(8L << 20);
-        }
+        Path sock = listen(dir);
+        Path img = emptyDisk(dir);
         Path conf = VddkInteropIT.config(dir);
         List<String> args = List.of("vddk", "file=" + img, "libdir=" + VddkInteropIT.standInLibdir(), "config=" + conf);
 
@@ -105,25 +101,76 @@ public class VddkBundleIT {
         }
     }
 
+    /**
+     * A filter inserted above a vddk export with a client connected, and removed again, rebuilds
+     * only itself: the plugin keeps its instance and the client's VDDK connection and handle, so the
+     * stand-in library sees no new ConnectEx or Open, and the client's I/O goes on.
+     */
+    @Test
+    public void insertingAFilterAboveAVddkExportOpensNoNewVddkConnection() throws Exception {
+        Path dir = Distribution.workDir("VddkBundleIT/keep");
+        Path sock = listen(dir);
+        Path img = emptyDisk(dir);
+        List<String> vddk = List.of("vddk", "file=" + img, "libdir=" + VddkInteropIT.standInLibdir(),
+                "config=" + VddkInteropIT.config(dir));
+        admin.addExport(ExportSpec.parse("kept", false, vddk));
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.structuredReplies();
+            c.go("kept");
+            byte[] data = new byte[65536];
+            new Random(3).nextBytes(data);
+            c.write(0, data, 0);
+            int connects = VddkInteropIT.lines(dir, "ConnectEx ").size();
+            int opens = VddkInteropIT.lines(dir, "Open ").size();
+
+            List<String> withStats = new java.util.ArrayList<>(List.of("--filter=stats"));
+            withStats.addAll(vddk);
+            admin.rewire("kept", ExportSpec.parse("kept", false, withStats), false);
+            assertArrayEquals(data, c.read(0, data.length));
+            c.write(65536, data, NbdClient.FLAG_FUA);
+            admin.rewire("kept", ExportSpec.parse("kept", false, vddk), false);
+            assertArrayEquals(data, c.read(65536, data.length));
+
+            List<String> j = VddkInteropIT.journal(dir);
+            assertEquals("no new VDDK connection: " + j, connects, VddkInteropIT.lines(dir, "ConnectEx ").size());
+            assertEquals("no new VDDK handle: " + j, opens, VddkInteropIT.lines(dir, "Open ").size());
+            c.disconnect();
+        } finally {
+            admin.removeExport("kept");
+        }
+    }
+
+    /** The server also listens on DIR/vddk.sock. */
+    private Path listen(Path dir) throws Exception {
+        Path sock = dir.resolve("vddk.sock");
+        Files.deleteIfExists(sock);
+        admin.listenUnix(sock);
+        return sock;
+    }
+
+    /** A fresh sparse 8 MiB DIR/disk.img. */
+    private static Path emptyDisk(Path dir) throws Exception {
+        Path img = dir.resolve("disk.img");
+        Files.deleteIfExists(img);
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.setLength(8L << 20);
+        }
+        return img;
+    }
+
     private ServiceReference<Plugin> vddkPlugin() throws Exception {
         Collection<ServiceReference<Plugin>> refs = context.getServiceReferences(Plugin.class, "(" + Plugin.NAME_PROPERTY + "=vddk)");
         return refs.isEmpty() ? null : refs.iterator().next();
     }
 
     private void awaitNewPlugin(Plugin before) throws Exception {
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (System.currentTimeMillis() < deadline) {
+        Plugin[] now = new Plugin[1];
+        Wait.until(Duration.ofSeconds(20), "the vddk plugin coming back after the bundle update", () -> {
             ServiceReference<Plugin> ref = vddkPlugin();
-            if (ref != null) {
-                Plugin now = context.getService(ref);
-                if (now != null && now != before) {
-                    assertNotEquals("a new class loader", before.getClass().getClassLoader(), now.getClass().getClassLoader());
-                    return;
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("the vddk plugin did not come back after the bundle update");
+            now[0] = ref == null ? null : context.getService(ref);
+            return now[0] != null && now[0] != before;
+        });
+        assertNotEquals("a new class loader", before.getClass().getClassLoader(), now[0].getClass().getClassLoader());
     }
 
     private static void roundTrip(Path sock, String export, long seed) throws Exception {

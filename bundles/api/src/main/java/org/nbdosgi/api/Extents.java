@@ -4,17 +4,31 @@ import java.util.Arrays;
 
 /**
  * Collects the extents a layer reports for a block status request, in the spirit of nbdkit's
- * {@code nbdkit_add_extent}. Extents must be added in ascending order without gaps; parts before
- * {@link #start()} or at or after {@link #end()} are clipped away, so a layer may simply report
- * whole allocation units around the range. Adjacent extents of the same type are merged.
+ * {@code nbdkit_add_extent}, for one meta context. Extents must be added in ascending order without
+ * gaps; parts before {@link #start()} or at or after {@link #end()} are clipped away, so a layer may
+ * simply report whole allocation units around the range. Adjacent extents of the same type are
+ * merged. What a type means depends on the meta context: {@link #HOLE} and {@link #ZERO} for
+ * {@link #BASE_ALLOCATION}, {@link #DIRTY} for a dirty bitmap, a depth for allocation depth.
  *
  * <p>Data plane; one instance per request, not thread-safe.
  */
 public final class Extents {
-    /** The range is not allocated (a hole). */
+    /** The meta context every export offers: allocation, with {@link #HOLE} and {@link #ZERO}. */
+    public static final String BASE_ALLOCATION = "base:allocation";
+    /**
+     * qemu's meta context for where data comes from in a chain of layers: the type is a depth, 0
+     * for unallocated, 1 for the layer that answers, 2 for the layer below it, and so on.
+     */
+    public static final String QEMU_ALLOCATION_DEPTH = "qemu:allocation-depth";
+    /** The start of qemu's dirty bitmap meta contexts, {@code qemu:dirty-bitmap:NAME}, typed {@link #DIRTY}. */
+    public static final String QEMU_DIRTY_BITMAP = "qemu:dirty-bitmap:";
+
+    /** base:allocation: the range is not allocated (a hole). */
     public static final int HOLE = 1;
-    /** The range reads as zeros. */
+    /** base:allocation: the range reads as zeros. */
     public static final int ZERO = 2;
+    /** A dirty bitmap: the range was written since the bitmap was cleared. */
+    public static final int DIRTY = 1;
     /** The most extents one reply carries (the protocol's recommendation). */
     public static final int MAX_EXTENTS = 1 << 20;
 

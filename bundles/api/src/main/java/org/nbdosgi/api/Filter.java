@@ -25,8 +25,9 @@ public interface Filter {
     /**
      * Validates the parameters and creates the filter's instance for one export.
      *
-     * @param next the chain below this filter, for opening handles on it; it stays valid for the
-     *             instance's whole life, even when the engine rewires what lies below
+     * @param next the chain below this filter, for opening handles on it, valid for the instance's
+     *             whole life (a rewire that changes what lies below takes this instance apart too,
+     *             handing its state to a new one; a rewire above it leaves it alone)
      */
     FilterInstance create(Config config, ExportContext export, Layer next) throws ConfigException;
 }

@@ -119,6 +119,19 @@ public abstract class FilterHandle implements Handle {
         next.extents(offset, length, flags, extents);
     }
 
+    /**
+     * {@link Extents#BASE_ALLOCATION} by this handle's {@link #extents(long, long, int, Extents)},
+     * every other meta context by the layer below's.
+     */
+    @Override
+    public void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (Extents.BASE_ALLOCATION.equals(context)) {
+            extents(offset, length, flags, extents);
+        } else {
+            next.extents(context, offset, length, flags, extents);
+        }
+    }
+
     @Override
     public void cache(long offset, long length, int flags) throws IOException {
         next.cache(offset, length, flags);

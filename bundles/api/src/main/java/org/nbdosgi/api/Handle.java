@@ -7,15 +7,17 @@ import java.nio.ByteBuffer;
  * One layer's view of one client connection: its capabilities and its data operations, the
  * callbacks of an nbdkit plugin in Java shape.
  *
- * <p><b>Capabilities</b> ({@link #size()} to {@link #description()}) are asked once, right after the
- * handle is opened, and cached by the engine; they must not change while the handle is open.
+ * <p><b>Capabilities</b> are asked once, right after the handle is opened, as one
+ * {@link Capabilities} record ({@link #capabilities()}), and cached by the engine; they must not
+ * change while the handle is open. A handle either overrides the parts it changes ({@link #size()}
+ * to {@link #description()}, which {@link #capabilities()} gathers) or answers the whole record.
  * The defaults describe a read-only layer that supports nothing but {@link #read}.
  *
  * <p><b>Data operations</b> run on the data plane: on any (virtual) thread, as many at once as the
  * export's {@link ThreadModel} allows. The engine checks every request against the layer's size
  * before calling, so {@code offset + length <= size()} always holds. A layer is only asked to do
  * what its capabilities offered, except that zero, FUA and cache are emulated by the engine
- * according to {@link #canZero()}, {@link #canFua()} and {@link #canCache()}.
+ * directly above a layer that answers {@link Support#EMULATE} for them (see {@link Capabilities}).
  *
  * <p><b>Buffers</b>: {@code read} fills and {@code write} consumes the bytes between the buffer's
  * position and limit. Implementations must leave position and limit as they found them (use
@@ -101,6 +103,15 @@ public interface Handle extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Everything the engine needs to know about this handle, asked once when it opens. The default
+     * gathers {@link #size()} to {@link #description()}.
+     */
+    default Capabilities capabilities() throws IOException {
+        return new Capabilities(size(), blockSize(), canWrite(), canFlush(), canTrim(), canZero(), canFastZero(),
+                canFua(), canMultiConn(), canCache(), canExtents(), isRotational(), isNonBlocking(), description());
+    }
+
     /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */
     void read(ByteBuffer buf, long offset, int flags) throws IOException;
 
@@ -131,6 +142,18 @@ public interface Handle extends AutoCloseable {
     /** Describes allocation from {@code offset} onwards into {@code extents} (at least one extent). */
     default void extents(long offset, long length, int flags, Extents extents) throws IOException {
         extents.add(offset, length, 0);
+    }
+
+    /**
+     * Describes {@code offset} onwards in one meta context (see {@link Layer#metaContexts()}). The
+     * default answers {@link Extents#BASE_ALLOCATION} by {@link #extents(long, long, int, Extents)}
+     * and refuses any other context with ENOTSUP.
+     */
+    default void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (!Extents.BASE_ALLOCATION.equals(context)) {
+            throw new NbdException(NbdError.ENOTSUP, "no meta context " + context);
+        }
+        extents(offset, length, flags, extents);
     }
 
     /** Prefetches a range into whatever cache the layer has. */

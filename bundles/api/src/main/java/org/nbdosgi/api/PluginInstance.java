@@ -33,10 +33,25 @@ public interface PluginInstance extends AutoCloseable {
     }
 
     /**
+     * The meta contexts this plugin's handles answer besides {@link Extents#BASE_ALLOCATION}, by
+     * {@link Handle#extents(String, long, long, int, Extents)}; none by default. Asked when a client
+     * negotiates (NBD_OPT_LIST_META_CONTEXT, NBD_OPT_SET_META_CONTEXT), so the list may change while
+     * the export runs.
+     */
+    default List<String> metaContexts() {
+        return List.of();
+    }
+
+    /**
      * Opens the handle for one connection. Throw {@link NbdException} to refuse the client (for
      * example an export name that does not exist); other clients are unaffected.
      */
     Handle open(ClientContext client) throws IOException;
+
+    /** As {@link FilterInstance#status()}. */
+    default List<String> status() {
+        return List.of();
+    }
 
     /**
      * Called before a hot swap closes this instance: returns the state a successor of the same

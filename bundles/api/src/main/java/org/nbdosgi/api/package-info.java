@@ -1,5 +1,7 @@
 /**
- * The nbd-osgi plugin and filter API, in the shape of nbdkit's callbacks.
+ * The nbd-osgi plugin and filter API, in the shape of nbdkit's callbacks: all a plugin or filter
+ * bundle imports. (Tools and consoles use {@code org.nbdosgi.api.admin}.) Versioned semantically;
+ * bnd's baseline check guards it.
  *
  * <p>Three lifetimes, each its own type:
  * <ol>
@@ -15,9 +17,10 @@
  * export's thread model allows; they never wait for the control plane.
  *
  * <p>Metrics: a layer may report its own through {@link PluginInstance#metrics} or
- * {@link FilterInstance#metrics} (a {@link MetricSink}, with {@link LatencyHistogram} for durations);
- * the engine's are read through the {@link ServerMetrics} service.
+ * {@link FilterInstance#metrics} (a {@link MetricSink}, with {@link LatencyHistogram} for durations,
+ * {@link CallLatency} for calls upstream); tools read them, with the engine's, through
+ * {@code org.nbdosgi.api.admin.ServerMetrics}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.2.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.nbdosgi.api;

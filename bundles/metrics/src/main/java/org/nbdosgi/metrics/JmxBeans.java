@@ -8,7 +8,7 @@ import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -12,7 +12,7 @@ import javax.management.MBeanInfo;
 import javax.management.MBeanOperationInfo;
 
 import org.nbdosgi.api.LatencyHistogram;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 
 /**
  * The metrics of one export ({@code org.nbdosgi:type=Export,name=NAME}) or one connection

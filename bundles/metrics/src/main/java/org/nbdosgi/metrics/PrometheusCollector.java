@@ -12,7 +12,7 @@ import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import org.nbdosgi.api.LatencyHistogram;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -7,7 +7,7 @@ import java.util.Map;
 
 import org.nbdosgi.api.LatencyHistogram;
 import org.nbdosgi.api.MetricSink;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 
 /**
  * One reading of every metric, grouped by name: what {@link ServerMetrics#collect} reported, copied

@@ -9,7 +9,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.LatencyHistogram;
 import org.nbdosgi.api.MetricSink;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 
 class PrometheusCollectorTest {
 

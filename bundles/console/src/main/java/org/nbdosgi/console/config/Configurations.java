@@ -14,7 +14,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.console.Command;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
 
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.admin.ExportSpec;
 
 /**
  * Writes the console's changes back to {@code etc/} as the {@code org.nbdosgi.export-NAME.cfg}

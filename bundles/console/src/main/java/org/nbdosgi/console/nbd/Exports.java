@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.Map;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
 import org.nbdosgi.console.Command;
 
 /**

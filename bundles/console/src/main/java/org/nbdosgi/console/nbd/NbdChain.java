@@ -4,9 +4,9 @@ import java.io.PrintStream;
 import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.LayerInfo;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.LayerInfo;
 import org.nbdosgi.console.Command;
 import org.nbdosgi.console.Table;
 
@@ -32,6 +32,14 @@ final class NbdChain extends Command {
             layers.row(i++, l.filter() ? "filter" : "plugin", l.name(), l.threadModel().displayName(), Exports.paramsText(l.params()));
         }
         out.print(layers);
+        i = 0;
+        for (LayerInfo l : e.layers()) {                 // what a layer says about itself (the cbt filter's bitmaps)
+            if (!l.status().isEmpty()) {
+                out.println("layer " + i + " (" + l.name() + "):");
+                l.status().forEach(line -> out.println("  " + line));
+            }
+            i++;
+        }
         Table clients = new Table("CLIENT", "ADDRESS", "ASKED-FOR", "IN-FLIGHT", "REQUESTS");
         exports.admin().connections().stream().filter(c -> e.name().equals(c.export())).forEach(c -> clients.row(c.id(),
                 c.clientAddress(), quoted(c.requestedName()), c.inFlight(), c.requests()));

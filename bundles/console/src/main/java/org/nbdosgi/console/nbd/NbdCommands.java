@@ -7,8 +7,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.api.admin.ServerMetrics;
 import org.nbdosgi.console.Command;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;

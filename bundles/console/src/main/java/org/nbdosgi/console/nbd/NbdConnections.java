@@ -6,8 +6,8 @@ import java.time.Instant;
 import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ConnectionInfo;
 import org.nbdosgi.api.Peer;
+import org.nbdosgi.api.admin.ConnectionInfo;
 import org.nbdosgi.console.Command;
 import org.nbdosgi.console.Table;
 

@@ -5,8 +5,8 @@ import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.console.Command;
 
 /** {@code nbd:export-add}, in nbdkit's syntax; the export's file is written to etc/. */

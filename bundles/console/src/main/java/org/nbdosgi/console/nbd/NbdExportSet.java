@@ -4,9 +4,9 @@ import java.io.PrintStream;
 import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.console.Command;
 
 /** {@code nbd:export-set}: a rewire of a live export with new parameters. */

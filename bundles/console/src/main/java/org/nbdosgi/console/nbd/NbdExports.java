@@ -4,8 +4,8 @@ import java.io.PrintStream;
 import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ExportInfo;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.api.admin.ExportInfo;
 import org.nbdosgi.console.Command;
 import org.nbdosgi.console.Table;
 

@@ -4,9 +4,9 @@ import java.io.PrintStream;
 import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.console.Command;
 
 /** {@code nbd:filter-remove}: a rewire of a live export, the filter's parameters removed with it. */

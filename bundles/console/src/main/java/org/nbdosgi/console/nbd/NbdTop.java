@@ -13,7 +13,7 @@ import java.util.function.Supplier;
 import org.apache.felix.service.command.CommandSession;
 import org.nbdosgi.api.LatencyHistogram;
 import org.nbdosgi.api.MetricSink;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ServerMetrics;
 import org.nbdosgi.console.Command;
 import org.nbdosgi.console.Table;
 

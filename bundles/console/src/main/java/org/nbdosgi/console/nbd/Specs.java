@@ -5,8 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Parameter;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.console.Command;
 
 /** The changes the console makes to an export's spec, as pure functions. */

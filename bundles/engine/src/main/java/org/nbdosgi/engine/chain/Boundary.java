@@ -2,96 +2,95 @@ package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.nbdosgi.api.BlockSize;
+import org.nbdosgi.api.Capabilities;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What sits between two layers (and on top of the chain) for one connection: the layer's
- * capabilities, asked once when the handle opens and cached; bounds and permission checks; and the
- * emulation of zero (by writing zeros), FUA (by a flush) and cache (by a read) where the layer lacks
- * them, as nbdkit does at each of its backends. A plugin bug (RuntimeException) becomes EIO here,
- * logged with the layer's name. Data plane, except construction and {@link #close()}.
+ * {@link Capabilities}, asked once when the handle opens and cached; bounds and permission checks;
+ * and the emulation of zero (by writing zeros), FUA (by a flush) and cache (by a read) where the
+ * layer asks for it ({@link Support#EMULATE}), as nbdkit does above its plugin. What it emulates it
+ * offers upwards as {@link Support#NATIVE}, so emulation happens once, directly above the layer
+ * that asked (the plugin, unless a filter asks for itself), and every filter above sees the
+ * request the client sent. A plugin bug (RuntimeException) becomes EIO here, logged with the
+ * layer's name. Data plane, except construction and {@link #close()}.
  */
 public final class Boundary implements Handle {
     private static final Logger LOG = LoggerFactory.getLogger(Boundary.class);
-    private static final int ZERO_CHUNK = 1 << 20;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
     private final Handle raw;
     private final String layer;
     private final BufferPool pool;
-
-    private final long size;
-    private final BlockSize blockSize;
-    private final boolean canWrite;
-    private final boolean canFlush;
-    private final boolean canTrim;
-    private final Support zero;
-    private final boolean fastZero;
-    private final boolean canExtents;
-    private final Support fua;
-    private final boolean multiConn;
-    private final Support cache;
-    private final boolean rotational;
-    private final boolean nonBlocking;
-    private final String description;
-    /** The handles the layers below opened for the same connection while this one opened, in order; closed after it. */
-    private final List<Boundary> below;
+    /** What the layer does itself, read-only masked: how this boundary forwards or emulates. */
+    private final Capabilities own;
+    /** Set by the first close: a handle a reopen closed may be closed again with its connection. */
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** The list this handle is kept in (the connection's, a shared list, or the handle above's {@code below}). */
-    volatile List<Boundary> home;
+    /** What this boundary offers upwards: the layer's, with what it emulates as native. */
+    private final Capabilities offered;
+    private final long size;
 
     /**
      * Asks {@code raw} for its capabilities. Control plane (connection open). On failure the caller
      * still owns {@code raw} and must close it.
      */
     public Boundary(Handle raw, String layer, boolean readOnly, BufferPool pool) throws IOException {
-        this(raw, layer, readOnly, pool, new java.util.ArrayList<>());
-    }
-
-    Boundary(Handle raw, String layer, boolean readOnly, BufferPool pool, List<Boundary> below) throws IOException {
         this.raw = raw;
         this.layer = layer;
         this.pool = pool;
-        this.below = below;
         try {
-            size = raw.size();
-            if (size < 0) {
-                throw new NbdException(NbdError.EIO, layer + ": negative size " + size);
-            }
-            blockSize = raw.blockSize();
-            canWrite = !readOnly && raw.canWrite();
-            canFlush = raw.canFlush();
-            canTrim = canWrite && raw.canTrim();
-            zero = canWrite ? raw.canZero() : Support.NONE;
-            fastZero = zero != Support.NONE && raw.canFastZero();
-            canExtents = raw.canExtents();
-            Support f = canWrite ? raw.canFua() : Support.NONE;
-            fua = f == Support.EMULATE && !canFlush ? Support.NONE : f;
-            multiConn = raw.canMultiConn();
-            cache = raw.canCache();
-            rotational = raw.isRotational();
-            nonBlocking = raw.isNonBlocking();
-            description = raw.description();
+            this.own = normalized(raw.capabilities(), readOnly);
         } catch (RuntimeException e) {
             throw bug("open", e);
         }
+        if (own.size() < 0) {
+            throw new NbdException(NbdError.EIO, layer + ": negative size " + own.size());
+        }
+        this.size = own.size();
+        this.offered = new Capabilities(size, own.blockSize(), own.write(), own.flush(), own.trim(), native_(own.zero()),
+                own.fastZero(), native_(own.fua()), own.multiConn(), native_(own.cache()), own.extents(), own.rotational(),
+                own.nonBlocking(), own.description());
+    }
+
+    /**
+     * The layer's answer made consistent: nothing that writes without write (or with the export or
+     * client read-only), trim only with write, FUA emulated only with a flush to emulate it by, fast
+     * zero only with some zero.
+     */
+    private static Capabilities normalized(Capabilities c, boolean readOnly) {
+        if (readOnly || !c.write()) {
+            return c.readOnly();
+        }
+        Support fua = c.fua() == Support.EMULATE && !c.flush() ? Support.NONE : c.fua();
+        return new Capabilities(c.size(), c.blockSize(), true, c.flush(), c.trim(), c.zero(),
+                c.zero() != Support.NONE && c.fastZero(), fua, c.multiConn(), c.cache(), c.extents(), c.rotational(),
+                c.nonBlocking(), c.description());
+    }
+
+    private static Support native_(Support s) {
+        return s == Support.NONE ? Support.NONE : Support.NATIVE;
     }
 
     /** The layer's name, for logs. */
     public String layer() {
         return layer;
+    }
+
+    /** What this boundary offers the layer above, or the client at the top. */
+    @Override
+    public Capabilities capabilities() {
+        return offered;
     }
 
     @Override
@@ -101,67 +100,67 @@ public final class Boundary implements Handle {
 
     @Override
     public BlockSize blockSize() {
-        return blockSize;
+        return offered.blockSize();
     }
 
     @Override
     public boolean canWrite() {
-        return canWrite;
+        return offered.write();
     }
 
     @Override
     public boolean canFlush() {
-        return canFlush;
+        return offered.flush();
     }
 
     @Override
     public boolean canTrim() {
-        return canTrim;
+        return offered.trim();
     }
 
     @Override
     public Support canZero() {
-        return zero;
+        return offered.zero();
     }
 
     @Override
     public boolean canFastZero() {
-        return fastZero;
+        return offered.fastZero();
     }
 
     @Override
     public boolean canExtents() {
-        return canExtents;
+        return offered.extents();
     }
 
     @Override
     public Support canFua() {
-        return fua;
+        return offered.fua();
     }
 
     @Override
     public boolean canMultiConn() {
-        return multiConn;
+        return offered.multiConn();
     }
 
     @Override
     public Support canCache() {
-        return cache;
+        return offered.cache();
     }
 
     @Override
     public boolean isRotational() {
-        return rotational;
+        return offered.rotational();
     }
 
     @Override
     public boolean isNonBlocking() {
-        return nonBlocking;
+        return offered.nonBlocking();
     }
 
     @Override
     public String description() {
-        return description;
+        return offered.description();
     }
 
     @Override
@@ -188,7 +187,7 @@ public final class Boundary implements Handle {
 
     @Override
     public void flush(int flags) throws IOException {
-        if (!canFlush) {
+        if (!own.flush()) {
             throw new NbdException(NbdError.EINVAL, layer + ": flush is not supported");
         }
         try {
@@ -202,7 +201,7 @@ public final class Boundary implements Handle {
     public void trim(long offset, long length, int flags) throws IOException {
         checkWritable();
         checkBounds(offset, length, NbdError.EINVAL);
-        if (!canTrim) {
+        if (!own.trim()) {
             return;                                          // trim is advisory: nothing to do
         }
         try {
@@ -219,7 +218,7 @@ public final class Boundary implements Handle {
         checkBounds(offset, length, NbdError.ENOSPC);
         boolean fast = Flags.has(flags, Flags.FAST_ZERO);
         try {
-            if (zero == Support.NATIVE) {
+            if (own.zero() == Support.NATIVE) {
                 try {
                     raw.zero(offset, length, passFua(flags));
                     flushIfEmulatedFua(flags);
@@ -244,12 +243,13 @@ public final class Boundary implements Handle {
      * per MiB); FUA on each chunk only for a layer with native FUA but no flush.
      */
     private void writeZeros(long offset, long length, int flags) throws IOException {
-        boolean fuaAsked = Flags.has(flags, Flags.FUA) && fua != Support.NONE;
-        boolean flushAfter = fuaAsked && canFlush;
+        boolean fuaAsked = Flags.has(flags, Flags.FUA) && own.fua() != Support.NONE;
+        boolean flushAfter = fuaAsked && own.flush();
         int chunkFlags = fuaAsked && !flushAfter ? Flags.FUA : 0;
         while (length > 0) {
-            int n = (int) Math.min(length, ZERO_CHUNK);
-            raw.write(ZEROS.slice(0, n), offset, chunkFlags);
+            ByteBuffer zeros = Zeros.slice((int) Math.min(length, Zeros.CHUNK));
+            int n = zeros.remaining();
+            raw.write(zeros, offset, chunkFlags);
             offset += n;
             length -= n;
         }
@@ -261,7 +261,7 @@ public final class Boundary implements Handle {
     @Override
     public void extents(long offset, long length, int flags, Extents extents) throws IOException {
         checkBounds(offset, length, NbdError.EINVAL);
-        if (!canExtents) {
+        if (!own.extents()) {
             extents.add(offset, length, 0);
             return;
         }
@@ -276,10 +276,27 @@ public final class Boundary implements Handle {
     }
 
     @Override
+    public void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (Extents.BASE_ALLOCATION.equals(context)) {
+            extents(offset, length, flags, extents);
+            return;
+        }
+        checkBounds(offset, length, NbdError.EINVAL);
+        try {
+            raw.extents(context, offset, length, flags, extents);
+        } catch (RuntimeException e) {
+            throw bug("extents", e);
+        }
+        if (extents.covered() <= offset) {
+            throw new NbdException(NbdError.EIO, layer + ": " + context + " returned nothing for offset " + offset);
+        }
+    }
+
+    @Override
     public void cache(long offset, long length, int flags) throws IOException {
         checkBounds(offset, length, NbdError.EINVAL);
         try {
-            switch (cache) {
+            switch (own.cache()) {
                 case NATIVE -> raw.cache(offset, length, flags & ~Flags.FUA);
                 case EMULATE -> readAndDiscard(offset, length);
                 case NONE -> { }                             // advisory: nothing to do
@@ -304,7 +321,6 @@ public final class Boundary implements Handle {
         }
     }
 
-    /** Closes the layer's handle, then the handles below it (the last opened first); only the first call does anything. */
     @Override
     public void close() throws IOException {
         if (closed.getAndSet(true)) {
@@ -314,23 +330,26 @@ public final class Boundary implements Handle {
             raw.close();
         } catch (RuntimeException e) {
             throw bug("close", e);
-        } finally {
-            HandleRegistry.closeAll(below);
         }
     }
 
+    /** True once closed (a reopen that failed leaves closed handles in their place). */
+    boolean isClosed() {
+        return closed.get();
+    }
+
     private int passFua(int flags) {
-        return fua == Support.NATIVE ? flags : flags & ~Flags.FUA;
+        return own.fua() == Support.NATIVE ? flags : flags & ~Flags.FUA;
     }
 
     private void flushIfEmulatedFua(int flags) throws IOException {
-        if (Flags.has(flags, Flags.FUA) && fua == Support.EMULATE) {
+        if (Flags.has(flags, Flags.FUA) && own.fua() == Support.EMULATE) {
             raw.flush(0);
         }
     }
 
     private void checkWritable() throws NbdException {
-        if (!canWrite) {
+        if (!own.write()) {
             throw new NbdException(NbdError.EPERM, "the export is read-only");
         }
     }

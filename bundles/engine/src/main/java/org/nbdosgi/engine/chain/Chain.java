@@ -1,12 +1,13 @@
 package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
 
@@ -15,43 +16,59 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.ExportEntry;
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterInstance;
-import org.nbdosgi.api.LayerInfo;
 import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.LayerInfo;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running layers of one export, outermost filter first and the plugin last. Built and closed on
- * the control plane; {@link #open} runs when a client connects.
+ * Layers of one export, outermost filter first and the plugin last: the whole chain of a running
+ * export, or, while it is parked, the bottom part that stays while the layers above wait for a
+ * bundle. A change of the export's spec keeps the bottom layers it does not change ({@link #plan})
+ * and builds the rest over them ({@link #build}). Built, taken apart and closed on the control
+ * plane; {@link #open} also runs when a client connects.
  */
 public final class Chain {
     private static final Logger LOG = LoggerFactory.getLogger(Chain.class);
     /** The id the size probe's handles are registered under (connection ids start at 1). */
     private static final long PROBE = -1;
+    /** No layers: where an export that has never run starts from. */
+    public static final Chain EMPTY = new Chain(List.of(), List.of(), null);
 
     private final List<LayerInstance> layers;
+    /** Each layer's occurrence of its name in the spec it was built for, counted from the outermost. */
+    private final List<Integer> occurrence;
     private final NextLayer top;
     private final ThreadModel threadModel;
     private String defaultName = "";
     private long defaultSize = -1;
 
-    private Chain(List<LayerInstance> layers, NextLayer top) {
+    private Chain(List<LayerInstance> layers, List<Integer> occurrence, NextLayer top) {
         this.layers = List.copyOf(layers);
+        this.occurrence = List.copyOf(occurrence);
         this.top = top;
         ThreadModel m = ThreadModel.PARALLEL;
         for (LayerInstance l : layers) {
             m = m.restrict(l.threadModel());
         }
         this.threadModel = m;
+    }
+
+    private static Chain of(List<LayerInstance> layers, List<Integer> occurrence, HandleRegistry handles, BufferPool pool) {
+        if (layers.isEmpty()) {
+            return EMPTY;
+        }
+        return new Chain(layers, occurrence, new NextLayer(true, handles, pool, layers.get(0).readOnly(), layers.get(0)));
     }
 
     /**
@@ -74,9 +91,9 @@ public final class Chain {
             list.set(occurrence, state);
         }
 
-        java.util.Optional<Object> get(String layer, int occurrence) {
+        Optional<Object> get(String layer, int occurrence) {
             List<Object> list = byName.get(layer);
-            return java.util.Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
+            return Optional.ofNullable(list == null || occurrence >= list.size() ? null : list.get(occurrence));
         }
 
         public boolean isEmpty() {
@@ -100,16 +117,61 @@ public final class Chain {
         return names.stream().map(n -> seen.merge(n, 1, Integer::sum) - 1).toList();
     }
 
+    /** The layers of {@code names} (outermost first) as HandedOver keys them: "name#occurrence". */
+    private static Set<String> keys(List<String> names) {
+        List<Integer> occurrence = occurrences(names);
+        Set<String> out = new HashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            out.add(names.get(i) + "#" + occurrence.get(i));
+        }
+        return out;
+    }
+
     /**
-     * Creates the instances of every layer of {@code spec}, the plugin first, each with the
-     * parameters meant for it and the state its predecessor of the same name handed over. If a layer
-     * fails, the layers already created hand their state back into {@code inherited} and close, so
-     * nothing handed over is lost.
-     *
-     * @throws ConfigException one line naming the layer and what is wrong
+     * What a spec asks for, checked against the catalog before anything is taken apart: each layer's
+     * service and parameters, and which of the running chain's bottom layers stay as they are.
      */
-    public static Chain build(ExportSpec spec, Catalog catalog, HandedOver inherited, HandleRegistry handles,
-                              BufferPool pool) throws ConfigException {
+    public static final class Plan {
+        private final ExportSpec spec;
+        private final List<String> names;
+        private final List<Object> services;
+        private final List<Config> configs;
+        private final List<LayerInstance> kept;
+
+        private Plan(ExportSpec spec, List<String> names, List<Object> services, List<Config> configs, List<LayerInstance> kept) {
+            this.spec = spec;
+            this.names = names;
+            this.services = services;
+            this.configs = configs;
+            this.kept = kept;
+        }
+
+        public ExportSpec spec() {
+            return spec;
+        }
+
+        /** How many bottom layers stay. */
+        public int kept() {
+            return kept.size();
+        }
+
+        /** The names of the layers built anew, outermost first. */
+        private List<String> newNames() {
+            return names.subList(0, names.size() - kept.size());
+        }
+    }
+
+    /**
+     * Resolves {@code spec} against the catalog and this chain: every layer's service and
+     * parameters; and, from the plugin up, the layers of this chain that stay because they and
+     * everything below them are the same (same name, same parameters, same read-only), keeping their
+     * service even if a newer provider of that name has come. The first layer that differs and
+     * everything above it are built anew.
+     *
+     * @throws ConfigException an unknown plugin, filter or parameter, or a missing required one:
+     *                         nothing has changed
+     */
+    public Plan plan(ExportSpec spec, Catalog catalog) throws ConfigException {
         Plugin plugin = catalog.plugin(spec.plugin());
         if (plugin == null) {
             throw new ConfigException("unknown plugin '" + spec.plugin() + "'" + available(catalog.plugins().stream().map(Plugin::name).toList()));
@@ -122,72 +184,105 @@ public final class Chain {
             }
             filters.add(filter);
         }
-        List<Map<String, String>> perLayer = distribute(spec, filters, plugin, catalog.secrets());
-        List<String> names = new ArrayList<>(spec.filters());            // outermost first, like the spec
+        List<String> names = new ArrayList<>(spec.filters());              // outermost first, like the spec
         names.add(spec.plugin());
-        List<Integer> occurrence = occurrences(names);
-        List<ExportContext> contexts = new ArrayList<>();
-        for (int i = 0; i < names.size(); i++) {
-            contexts.add(new ExportContext(spec.name(), spec.readOnly(), inherited.get(names.get(i), occurrence.get(i))));
+        List<Config> configs = distribute(spec, filters, plugin, catalog.secrets()).stream().map(Config::new).toList();
+        List<Object> services = new ArrayList<>(filters);
+        services.add(plugin);
+        int kept = 0;
+        while (kept < layers.size() && kept < names.size()) {
+            LayerInstance running = layers.get(layers.size() - 1 - kept);
+            int i = names.size() - 1 - kept;
+            if (!running.name().equals(names.get(i)) || running.readOnly() != spec.readOnly()
+                    || !running.config().asMap().equals(configs.get(i).asMap())) {
+                break;
+            }
+            services.set(i, running.service());
+            kept++;
         }
+        return new Plan(spec, List.copyOf(names), services, configs, layers.subList(layers.size() - kept, layers.size()));
+    }
 
-        List<LayerInstance> layers = new ArrayList<>();
+    /**
+     * Creates the layers of {@code plan} above the ones it keeps, the lowest first, each with the
+     * parameters meant for it and the state its predecessor of the same name handed over (by name
+     * and occurrence), each filter over the layer below it. If a layer fails, the layers already
+     * created hand their state back into {@code inherited} and close, so nothing handed over is
+     * lost; the kept layers are untouched.
+     *
+     * @throws ConfigException one line naming the layer and what is wrong
+     */
+    public static Chain build(Plan plan, HandedOver inherited, Optional<Path> stateDirectory, HandleRegistry handles,
+                              BufferPool pool) throws ConfigException {
+        boolean readOnly = plan.spec.readOnly();
+        List<String> names = plan.names;
+        List<Integer> occurrence = occurrences(names);
+        List<LayerInstance> created = new ArrayList<>();                // outermost first
+        LayerInstance below = plan.kept.isEmpty() ? null : plan.kept.get(0);
         try {
-            Config pluginConfig = new Config(perLayer.get(filters.size()));
-            ExportContext pluginContext = contexts.get(filters.size());
-            PluginInstance pi = create(plugin.name(), () -> plugin.create(pluginConfig, pluginContext));
-            LayerInstance below = LayerInstance.ofPlugin(plugin, pluginConfig, pi);
-            layers.add(0, below);
-            for (int i = filters.size() - 1; i >= 0; i--) {
-                Filter filter = filters.get(i);
-                Config config = new Config(perLayer.get(i));
-                ExportContext context = contexts.get(i);
-                NextLayer next = new NextLayer(below, false, handles, pool, spec.readOnly());
-                FilterInstance fi;
-                try {
-                    fi = create(filter.name(), () -> filter.create(config, context, next));
-                } catch (ConfigException | RuntimeException e) {
-                    next.closeShared();
-                    throw e;
+            for (int i = names.size() - 1 - plan.kept.size(); i >= 0; i--) {
+                Config config = plan.configs.get(i);
+                ExportContext context = new ExportContext(plan.spec.name(), readOnly, inherited.get(names.get(i), occurrence.get(i)),
+                        stateDirectory);
+                LayerInstance layer;
+                if (plan.services.get(i) instanceof Plugin plugin) {
+                    PluginInstance pi = create(plugin.name(), () -> plugin.create(config, context));
+                    layer = LayerInstance.ofPlugin(plugin, config, readOnly, pi);
+                } else {
+                    Filter filter = (Filter) plan.services.get(i);
+                    NextLayer next = new NextLayer(false, handles, pool, readOnly, below);
+                    FilterInstance fi;
+                    try {
+                        fi = create(filter.name(), () -> filter.create(config, context, next));
+                    } catch (ConfigException | RuntimeException e) {
+                        next.closeShared();
+                        throw e;
+                    }
+                    layer = LayerInstance.ofFilter(filter, config, readOnly, fi, next);
                 }
-                LayerInstance layer = LayerInstance.ofFilter(filter, config, fi, next);
-                layers.add(0, layer);
+                created.add(0, layer);
                 below = layer;
             }
-            NextLayer top = new NextLayer(layers.get(0), true, handles, pool, spec.readOnly());
-            Chain chain = new Chain(layers, top);
-            chain.probe(spec, handles);
-            return chain;
         } catch (ConfigException | RuntimeException e) {
-            int first = names.size() - layers.size();                 // layers holds the innermost ones
-            for (int i = 0; i < layers.size(); i++) {
-                inherited.put(names.get(first + i), occurrence.get(first + i), handOverQuietly(layers.get(i)));
+            int first = names.size() - plan.kept.size() - created.size();
+            for (int i = 0; i < created.size(); i++) {
+                inherited.put(names.get(first + i), occurrence.get(first + i), handOverQuietly(created.get(i)));
             }
-            closeAll(layers);
+            closeAll(created);
             throw e;
         }
+        List<LayerInstance> layers = new ArrayList<>(created);
+        layers.addAll(plan.kept);
+        return of(layers, occurrence, handles, pool);
     }
 
     /**
      * Opens the chain once for its default export and closes it again, so the export's size is known
      * before any client connects. A chain that serves only the names it is asked for (file dir=,
-     * ext2 with exportname) refuses the default export: its size stays unknown. Never fails the build.
+     * ext2 with exportname) refuses the default export: its size stays unknown. Never fails.
      */
-    private void probe(ExportSpec spec, HandleRegistry handles) {
+    public void probe(String export, HandleRegistry handles) {
         try {
             String name = defaultExport();
             handles.begin(PROBE);
             try {
-                defaultSize = top.open(new ClientContext(name, spec.readOnly(), "size probe", PROBE)).size();
+                boolean readOnly = layers.get(0).readOnly();
+                defaultSize = top.open(new ClientContext(name, readOnly, "size probe", PROBE)).size();
                 defaultName = name;
             } finally {
                 handles.end(PROBE);
             }
         } catch (NbdException e) {
-            LOG.debug("export '{}': no default export to know the size of: {}", spec.name(), e.getMessage());
+            LOG.debug("export '{}': no default export to know the size of: {}", export, e.getMessage());
         } catch (IOException | RuntimeException e) {
-            LOG.warn("export '{}': opening its default export to learn the size failed: {}", spec.name(), e.toString());
+            LOG.warn("export '{}': opening its default export to learn the size failed: {}", export, e.toString());
         }
+    }
+
+    /** The default export's name and size, learnt from a client's handles instead of a {@link #probe}. */
+    public void knownDefault(String name, long size) {
+        defaultName = name;
+        defaultSize = size;
     }
 
     private static Object handOverQuietly(LayerInstance l) {
@@ -306,12 +401,23 @@ public final class Chain {
         return name == null ? "" : name;
     }
 
-    /** The name the chain was probed with when it was built (its default export's canonical name). */
+    /**
+     * The meta contexts a client may select on this chain: base:allocation, then those the layers
+     * add (the outermost layer's answer). Any thread; the list may change while the chain runs.
+     */
+    public List<String> metaContexts() {
+        java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+        all.add(Extents.BASE_ALLOCATION);
+        all.addAll(top.metaContexts());
+        return List.copyOf(all);
+    }
+
+    /** The name the chain's size was learnt under (its default export's canonical name). */
     public String defaultName() {
         return defaultName;
     }
 
-    /** The default export's size, known since the chain was built; -1 if the chain refused to open it. */
+    /** The default export's size; -1 if not known (the chain refused to open it). */
     public long defaultSize() {
         return defaultSize;
     }
@@ -325,15 +431,26 @@ public final class Chain {
         return layers.stream().anyMatch(l -> l.service() == service);
     }
 
+    /** How many bottom layers lie below every layer created by {@code service}. */
+    public int keptWithout(Object service) {
+        int below = layers.size();
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i).service() == service) {
+                below = layers.size() - 1 - i;
+            }
+        }
+        return below;
+    }
+
     /**
      * Each layer reports its own metrics, outermost first, into the sink {@code perLayer} gives for
-     * its name and occurrence (1 for the first layer of that name). Any thread.
+     * its name and occurrence in the export's spec (1 for the first layer of that name). Any thread.
      */
     public void metrics(BiFunction<String, Integer, MetricSink> perLayer) {
-        Map<String, Integer> seen = new HashMap<>();
-        for (LayerInstance l : layers) {
+        for (int i = 0; i < layers.size(); i++) {
+            LayerInstance l = layers.get(i);
             try {
-                l.metrics(perLayer.apply(l.name(), seen.merge(l.name(), 1, Integer::sum)));
+                l.metrics(perLayer.apply(l.name(), occurrence.get(i) + 1));
             } catch (RuntimeException e) {
                 LOG.debug("layer '{}': its metrics were not reported: {}", l.name(), e.toString());
             }
@@ -342,13 +459,25 @@ public final class Chain {
 
     /** What each layer reports about itself, outermost first; the values of its secret parameters show as {@code ***}. */
     public List<LayerInfo> info() {
-        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), shown(l), l.threadModel())).toList();
+        return layers.stream().map(l -> new LayerInfo(l.name(), l.isFilter(), shown(l), l.threadModel(), l.status())).toList();
     }
 
     private static Map<String, String> shown(LayerInstance l) {
         Map<String, String> out = new LinkedHashMap<>();
         l.config().asMap().forEach((k, v) -> out.put(k, ExportSpec.isSecret(k, l.parameters()) ? "***" : v));
         return out;
+    }
+
+    /** The layers above the bottom {@code keep}, outermost first. */
+    public List<LayerInstance> above(int keep) {
+        return layers.subList(0, layers.size() - keep);
+    }
+
+    /** The bottom {@code keep} layers, as a chain of their own (the part a change keeps). */
+    public Chain bottom(int keep, HandleRegistry handles, BufferPool pool) {
+        int from = layers.size() - keep;
+        return keep == layers.size() ? this
+                : of(layers.subList(from, layers.size()), occurrence.subList(from, layers.size()), handles, pool);
     }
 
     /** Every parameter the layers of {@code spec} declare (those present in {@code catalog}), to tell secrets. */
@@ -373,54 +502,40 @@ public final class Chain {
     }
 
     /**
-     * Takes the chain apart for successors of every layer (a bundle going, expected back): asks each
-     * layer for the state to hand over, then closes them all. Control plane, with no handles open on
-     * the chain.
+     * Takes apart the layers above the bottom {@code keep} (outermost first, with no handles open on
+     * them), for the layers {@code plan} builds there; null: for a successor of every layer (a bundle
+     * going, expected back). A layer the plan also builds (same name and occurrence, counted from the
+     * outermost in the spec each was built for) hands over its state; a filter it does not build is
+     * told it is removed ({@code FilterInstance.removed()}) and closed as when its export stops (stats
+     * writes its report, cache writes its dirty blocks back), together with the layers above it, while the layers below it still hold their state. A plugin taken apart always hands
+     * over: a refused change rebuilds the old chain from it. The bottom {@code keep} layers are not
+     * touched.
      */
-    public HandedOver dismantle() {
-        return dismantle(null);
-    }
-
-    /**
-     * Takes the chain apart for the chain of {@code successor} (null: a successor for every layer).
-     * A layer the successor also has (same name and occurrence) hands over its state; a filter it
-     * does not have is closed as when its export stops (stats writes its report, cache writes its
-     * dirty blocks back), together with the layers above it, outermost first, while the layers below
-     * it still hold their state. The plugin always hands over: a refused change rebuilds the old
-     * chain from it. Control plane, with no handles open on the chain.
-     */
-    public HandedOver dismantle(ExportSpec successor) {
-        Set<String> kept = successor == null ? null : keys(successor);
+    public HandedOver dismantleAbove(int keep, Plan plan) {
+        Set<String> successors = plan == null ? null : keys(plan.newNames());
+        List<LayerInstance> going = above(keep);
         HandedOver states = new HandedOver();
-        List<Integer> occurrence = occurrences(layers.stream().map(LayerInstance::name).toList());
-        int closed = 0;                                                   // layers [0, closed) are closed
-        for (int i = 0; i < layers.size(); i++) {
-            LayerInstance l = layers.get(i);
-            if (kept == null || !l.isFilter() || kept.contains(key(l.name(), occurrence.get(i)))) {
+        int closed = 0;                                                   // going[0, closed) are closed
+        for (int i = 0; i < going.size(); i++) {
+            LayerInstance l = going.get(i);
+            if (successors == null || !l.isFilter() || successors.contains(l.name() + "#" + occurrence.get(i))) {
                 states.put(l.name(), occurrence.get(i), handOverQuietly(l));
             } else {
-                closeAll(layers.subList(closed, i + 1));
+                removedQuietly(l);
+                closeAll(going.subList(closed, i + 1));
                 closed = i + 1;
             }
         }
-        closeAll(layers.subList(closed, layers.size()));
+        closeAll(going.subList(closed, going.size()));
         return states;
     }
 
-    /** The layers of {@code spec} as HandedOver keys them: "name#occurrence". */
-    private static Set<String> keys(ExportSpec spec) {
-        List<String> names = new ArrayList<>(spec.filters());
-        names.add(spec.plugin());
-        List<Integer> occurrence = occurrences(names);
-        Set<String> out = new HashSet<>();
-        for (int i = 0; i < names.size(); i++) {
-            out.add(key(names.get(i), occurrence.get(i)));
+    private static void removedQuietly(LayerInstance l) {
+        try {
+            l.removed();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: removing it failed: {}", l.name(), e.toString());
         }
-        return out;
-    }
-
-    private static String key(String layer, int occurrence) {
-        return layer + "#" + occurrence;
     }
 
     private static void closeAll(List<LayerInstance> layers) {

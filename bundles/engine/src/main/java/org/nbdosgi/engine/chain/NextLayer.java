@@ -1,117 +1,128 @@
 package org.nbdosgi.engine.chain;
 
 import java.io.IOException;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
-import org.nbdosgi.api.NbdError;
-import org.nbdosgi.api.NbdException;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /**
- * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on the
- * layer it points at, wraps each in a {@link Boundary} and registers it so the engine closes it
- * (under the handle above, when a filter opens it from its own open; see {@link HandleRegistry}).
- * Its target, the layer below, is fixed: a rewire builds a new chain with new ones.
+ * The {@link Layer} a filter (or the engine, for the top of the chain) holds: opens handles on one
+ * layer, wraps each in a {@link Boundary} and registers it under its connection, so the engine
+ * closes it. During a rewire a connection gets back the handle it already has on a layer that the
+ * rewire keeps, when asked for it with the same client context (see {@link HandleRegistry}).
+ * Handles opened outside any connection (id 0) belong to the filter holding this object and close
+ * with it.
  */
-public final class NextLayer implements Layer {
+final class NextLayer implements Layer {
     private final boolean isTop;
     private final HandleRegistry handles;
-    private final List<Boundary> shared = new CopyOnWriteArrayList<>();
+    /** The handles opened outside any connection, with the context each was opened with, in the order opened. */
+    private final Map<Boundary, ClientContext> shared = new LinkedHashMap<>();           // guarded by itself
     private final BufferPool pool;
     private final boolean exportReadOnly;
     private final LayerInstance target;
 
-    NextLayer(LayerInstance target, boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly) {
-        this.target = target;
+    NextLayer(boolean isTop, HandleRegistry handles, BufferPool pool, boolean exportReadOnly, LayerInstance target) {
         this.isTop = isTop;
         this.handles = handles;
         this.pool = pool;
         this.exportReadOnly = exportReadOnly;
+        this.target = target;
     }
 
     /** Closes the handles opened here outside any connection; called when the filter holding this closes. */
     void closeShared() {
-        HandleRegistry.closeAll(shared);
+        List<Boundary> all;
+        synchronized (shared) {
+            all = List.copyOf(shared.keySet());
+            shared.clear();
+        }
+        HandleRegistry.closeAll(all);
     }
 
     @Override
     public Boundary open(ClientContext client) throws IOException {
-        Boundary b = openBoundary(client);
-        List<Boundary> home = handles.homeFor(client.connectionId());
-        if (home == null) {
+        boolean readOnly = exportReadOnly || client.readOnly();
+        ClientContext ctx = readOnly == client.readOnly() ? client : client.withReadOnly(true);
+        HandleRegistry.Opening opening = client.connectionId() == 0 ? null : handles.opening(ctx.connectionId());
+        if (opening == null) {
             if (isTop) {
-                b.close();
                 throw new IllegalStateException("the top of a chain must be opened for a connection");
             }
-            home = shared;
+            Boundary b = openNew(ctx);
+            synchronized (shared) {
+                shared.put(b, ctx);
+            }
+            return b;
         }
-        synchronized (home) {
-            home.add(b);
+        Boundary kept = opening.reuse(target, ctx);
+        if (kept != null) {
+            return kept;
         }
-        b.home = home;
-        return b;
+        opening.enter();
+        Boundary b = null;
+        try {
+            b = openNew(ctx);
+            return b;
+        } finally {
+            opening.leave(target, ctx, b);
+        }
     }
 
     /**
-     * Closes {@code handle} and the handles opened under it, then opens the layer again and keeps the
-     * new handle where the old one was, so it still closes after the handles above it. On failure
-     * the old handle stays closed in its place, to be reopened again.
+     * Closes {@code handle} and what was opened below it for its client, and opens this layer again
+     * with the context the handle was opened with (a retrying filter's fresh connection); the new
+     * handles take the old ones' place, so the connection still closes them after the handles above.
+     * If the open fails, the closed old handles stay in their place, to be reopened again. Data
+     * plane; no request uses {@code handle} any more.
      */
     @Override
     public Boundary reopen(Handle handle, ClientContext client) throws IOException {
-        if (!(handle instanceof Boundary old) || old.home == null) {
-            throw new IllegalArgumentException("reopen: not a handle of this layer");
+        ClientContext ctx;
+        synchronized (shared) {
+            ctx = shared.remove(handle);
         }
-        List<Boundary> home = old.home;
-        synchronized (home) {
-            if (!home.contains(old)) {
-                throw new IllegalArgumentException("reopen: the handle is no longer open here");
+        if (ctx != null) {
+            HandleRegistry.closeAll(List.of((Boundary) handle));
+            try {
+                return open(ctx);
+            } catch (IOException | RuntimeException e) {
+                synchronized (shared) {
+                    shared.put((Boundary) handle, ctx);
+                }
+                throw e;
             }
         }
-        old.close();
-        Boundary b = openBoundary(client);
-        synchronized (home) {
-            int i = home.indexOf(old);
-            if (i < 0) {                          // the connection ended meanwhile
-                b.close();
-                throw new NbdException(NbdError.ESHUTDOWN, "the connection is closing");
-            }
-            home.set(i, b);
+        HandleRegistry.Released released = handles.release(client.connectionId(), target, handle);
+        if (released == null) {
+            throw new IllegalArgumentException("reopen: not a handle this layer opened for connection " + client.connectionId());
         }
-        b.home = home;
-        return b;
+        int before = released.opening().size();
+        Boundary fresh = null;
+        try {
+            fresh = open(released.client());
+            return fresh;
+        } finally {
+            released.opening().putBack(released, before, fresh != null);
+        }
     }
 
-    /** Opens the layer's raw handle, collecting the handles the layers below open meanwhile, and wraps it. */
-    private Boundary openBoundary(ClientContext client) throws IOException {
-        boolean readOnly = exportReadOnly || client.readOnly();
-        ClientContext ctx = readOnly == client.readOnly() ? client : client.withReadOnly(true);
-        List<Boundary> below = new ArrayList<>();
-        HandleRegistry.Opening outer = handles.enter(client.connectionId(), below);
-        Handle raw;
+    private Boundary openNew(ClientContext ctx) throws IOException {
+        Handle raw = target.openRaw(ctx);
         try {
-            raw = target.openRaw(ctx);
-        } catch (IOException | RuntimeException e) {
-            HandleRegistry.closeAll(below);
-            throw e;
-        } finally {
-            handles.leave(outer);
-        }
-        try {
-            return new Boundary(raw, target.name(), readOnly, pool, below);
+            return new Boundary(raw, target.name(), exportReadOnly || ctx.readOnly(), pool);
         } catch (IOException | RuntimeException e) {
             try {
                 raw.close();
             } catch (Exception suppressed) {
                 e.addSuppressed(suppressed);
             }
-            HandleRegistry.closeAll(below);
             throw e;
         }
     }
@@ -124,5 +135,10 @@ public final class NextLayer implements Layer {
     @Override
     public String defaultExport() throws IOException {
         return target.defaultExport();
+    }
+
+    @Override
+    public List<String> metaContexts() {
+        return target.metaContexts();
     }
 }

@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Plugin;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.cli.CommandLine;
 import org.nbdosgi.cli.Index;
 import org.nbdosgi.cli.PrivateDirectory;

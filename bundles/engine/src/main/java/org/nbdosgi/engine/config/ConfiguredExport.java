@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.admin.ExportSpec;
 import org.nbdosgi.engine.server.Engine;
 import org.nbdosgi.tls.TlsAuthorization;
 import org.nbdosgi.tls.TlsException;

@@ -1,6 +1,9 @@
 package org.nbdosgi.engine.export;
 
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -9,11 +12,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
 import org.nbdosgi.api.ClientContext;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.chain.HandleRegistry;
@@ -34,7 +38,9 @@ public final class Export {
     private final Semaphore serializeConnections = new Semaphore(1, true);
     private final ExportMeter meter = new ExportMeter();
     private final long parkTimeoutMillis;
+    private final Optional<Path> stateDirectory;
     private volatile Chain chain;
+    private Chain kept = Chain.EMPTY;
     private volatile ExportState state = ExportState.FAILED;
     private volatile String message = "not started";
     private volatile long size = -1;
@@ -46,10 +52,22 @@ public final class Export {
      * @param parkTimeoutMillis how long a request waits at a closed gate before failing with ESHUTDOWN
      */
     public Export(ExportSpec spec, boolean catchAll, BooleanSupplier onControlPlane, long parkTimeoutMillis) {
+        this(spec, catchAll, onControlPlane, parkTimeoutMillis, Optional.empty());
+    }
+
+    /** @param stateDirectory where the export's layers may keep state across restarts, if anywhere */
+    public Export(ExportSpec spec, boolean catchAll, BooleanSupplier onControlPlane, long parkTimeoutMillis,
+                  Optional<Path> stateDirectory) {
+        this.stateDirectory = stateDirectory;
         this.spec = spec;
         this.catchAll = catchAll;
         this.gate = new Gate(onControlPlane);
         this.parkTimeoutMillis = parkTimeoutMillis;
+    }
+
+    /** Where the export's layers may keep state across restarts (see {@code ExportContext}), if anywhere. */
+    public Optional<Path> stateDirectory() {
+        return stateDirectory;
     }
 
     public ExportSpec spec() {
@@ -98,8 +116,26 @@ public final class Export {
         return size;
     }
 
+    /**
+     * The meta contexts a client may select: those of the running chain (base:allocation first), or
+     * base:allocation alone while the export does not run. Any thread.
+     */
+    public List<String> metaContexts() {
+        Chain c = chain;
+        return c == null ? List.of(Extents.BASE_ALLOCATION) : c.metaContexts();
+    }
+
     public Set<Session> sessions() {
         return sessions;
+    }
+
+    /**
+     * What the export has alive: its running chain, or while it is parked the bottom part of its
+     * chain that stays (empty when nothing does, or it never ran). Control plane.
+     */
+    Chain layers() {
+        Chain c = chain;
+        return c != null ? c : kept;
     }
 
     /** The request totals of the connections attached to this export (when the engine counts). */
@@ -108,34 +144,51 @@ public final class Export {
     }
 
     /** Control plane: the export now runs {@code c} built from {@code s}. */
-    public void running(ExportSpec s, Chain c) {
+    void running(ExportSpec s, Chain c) {
         this.spec = s;
         this.chain = c;
+        this.kept = Chain.EMPTY;
         this.state = ExportState.RUNNING;
         this.message = null;
         this.parkedState = Chain.HandedOver.none();
         this.size = c.defaultSize();
     }
 
-    /** Control plane: the export has no chain; {@code why} is shown to users. */
+    /**
+     * Control plane: the export does not run; {@code layers} (a bottom part of its chain, maybe
+     * empty) stay alive and {@code states} keep what the layers above handed over, for when it
+     * starts again. {@code why} is shown to users.
+     */
+    void stopped(ExportState newState, String why, Chain layers, Chain.HandedOver states) {
+        this.chain = null;
+        this.kept = layers;
+        this.state = newState;
+        this.message = why;
+        this.parkedState = states;
+    }
+
+    /** Control plane: the export does not run, for {@code why}; its layers stay alive, as kept. */
     public void failed(ExportState newState, String why) {
+        if (chain != null) {
+            kept = chain;
+        }
         this.chain = null;
         this.state = newState;
         this.message = why;
     }
 
-    /**
-     * Control plane: the chain was taken apart until a plugin or filter returns; its layers' state
-     * waits here for their successors. Returns the park's number, to tell a stale timeout apart.
-     */
-    public long parked(String why, Chain.HandedOver states) {
-        failed(ExportState.PARKED, why);
-        this.parkedState = states;
+    /** Control plane: starts a new park (its timeout); returns its number, to tell a stale timeout apart. */
+    public long newPark() {
         return ++parkEpoch;
     }
 
-    /** Control plane: the state waiting for the successors (empty unless parked). */
-    public Chain.HandedOver parkedState() {
+    /** Control plane: whether the export kept layers or state from having run (it is resuming, not starting). */
+    public boolean hasRun() {
+        return kept != Chain.EMPTY || !parkedState.isEmpty() || !sessions.isEmpty();
+    }
+
+    /** Control plane: the state waiting for the successors (empty unless stopped). */
+    Chain.HandedOver parkedState() {
         return parkedState;
     }
 
@@ -151,6 +204,19 @@ public final class Export {
     /** Control plane: the spec changes without a chain (a waiting or failed export). */
     public void respec(ExportSpec s) {
         this.spec = s;
+    }
+
+    /** Whether a layer the export has alive (running or kept while parked) was created by {@code service}. */
+    public boolean uses(Object service) {
+        return layers().uses(service);
+    }
+
+    /** Control plane, once its clients' handles are closed: the export is gone; closes whatever layers it still has. */
+    public void closeLayers() {
+        Chain c = layers();
+        chain = null;
+        kept = Chain.EMPTY;
+        c.close();
     }
 
     /**

@@ -1,14 +1,15 @@
 package org.nbdosgi.engine.export;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import org.nbdosgi.api.ClientContext;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.ThreadModel;
+import org.nbdosgi.api.admin.ExportState;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.metrics.RequestMeter;
 
@@ -32,13 +33,14 @@ public final class Session implements AutoCloseable {
     private final ReentrantLock serializeRequests = new ReentrantLock();
     private volatile Boundary top;
     private volatile String revoked;
+    private volatile List<String> metaContexts = List.of();
     private RequestMeter meter;
 
     Session(Export export, ClientContext client, Boundary top, Consumer<String> disconnect, boolean holdsConnectionSlot) {
         this.export = export;
         this.client = client;
         this.top = top;
-        this.promise = Promise.of(top);
+        this.promise = Promise.of(top.capabilities());
         this.disconnect = disconnect;
         this.holdsConnectionSlot = holdsConnectionSlot;
     }
@@ -53,6 +55,16 @@ public final class Session implements AutoCloseable {
 
     public Promise promise() {
         return promise;
+    }
+
+    /** The meta contexts the client selected for transmission (part of what it was promised). */
+    public List<String> metaContexts() {
+        return metaContexts;
+    }
+
+    /** Handshake: the client enters transmission with these meta contexts selected. */
+    public void selectMetaContexts(List<String> selected) {
+        this.metaContexts = List.copyOf(selected);
     }
 
     /** The top of the chain as opened for this client. */

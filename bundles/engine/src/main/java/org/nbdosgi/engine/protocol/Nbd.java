@@ -89,9 +89,6 @@ public final class Nbd {
     public static final int REPLY_TYPE_ERROR = 0x8001;
     public static final int REPLY_TYPE_ERROR_OFFSET = 0x8002;
 
-    /** The id of base:allocation when a client selects it. */
-    public static final int META_CONTEXT_BASE_ALLOCATION = 1;
-    public static final String BASE_ALLOCATION = "base:allocation";
 
     /** Longest string (export name, description, query) the spec lets us accept. */
     public static final int MAX_STRING = 4096;

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.Transport;
 
 /**
@@ -258,30 +259,41 @@ public final class ReplyWriter {
         submit(h, done, Arrays.copyOf(out, n));
     }
 
-    /** A block status reply for base:allocation: at most one extent with {@code reqOne}. */
-    public void blockStatus(long cookie, int contextId, Extents extents, long requested, boolean reqOne, Runnable done)
+    /**
+     * A block status reply: one NBD_REPLY_TYPE_BLOCK_STATUS chunk per meta context, context id i + 1
+     * for {@code perContext[i]}, the last one flagged done. With REQ_ONE each chunk has one extent
+     * no longer than {@code requested}; a descriptor's length stays within 32 bits.
+     */
+    public void blockStatus(long cookie, Extents[] perContext, long requested, boolean reqOne, Runnable done)
             throws IOException {
-        int max = reqOne ? 1 : Math.min(extents.count(), Extents.MAX_EXTENTS);
-        ByteBuffer h = pool.acquire(32 + 8 * max);
-        int lengthAt = 16;
-        chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_BLOCK_STATUS, cookie, 0);
-        h.putInt(contextId);
-        long sum = 0;
-        int descriptors = 0;
-        for (int i = 0; i < extents.count() && descriptors < max && sum < requested; i++) {
-            long len = extents.length(i);
-            if (reqOne) {
-                len = Math.min(len, requested);
-            }
-            len = Math.min(len, 0xFFFFFFFFL & ~511L);      // a descriptor's length is 32 bits
-            h.putInt((int) len).putInt(extents.type(i));
-            sum += len;
-            descriptors++;
-            if (len < extents.length(i)) {
-                break;                                     // clipped: the client asks again from here
-            }
+        int size = 0;
+        for (Extents e : perContext) {
+            size += 24 + 8 * (reqOne ? 1 : Math.min(e.count(), Extents.MAX_EXTENTS));
         }
-        h.putInt(lengthAt, 4 + 8 * descriptors);
+        ByteBuffer h = pool.acquire(size);
+        for (int c = 0; c < perContext.length; c++) {
+            Extents extents = perContext[c];
+            int max = reqOne ? 1 : Math.min(extents.count(), Extents.MAX_EXTENTS);
+            int lengthAt = h.position() + 16;
+            chunkHeader(h, c == perContext.length - 1 ? Nbd.REPLY_FLAG_DONE : 0, Nbd.REPLY_TYPE_BLOCK_STATUS, cookie, 0);
+            h.putInt(c + 1);
+            long sum = 0;
+            int descriptors = 0;
+            for (int i = 0; i < extents.count() && descriptors < max && sum < requested; i++) {
+                long len = extents.length(i);
+                if (reqOne) {
+                    len = Math.min(len, requested);
+                }
+                len = Math.min(len, 0xFFFFFFFFL & ~511L);      // a descriptor's length is 32 bits
+                h.putInt((int) len).putInt(extents.type(i));
+                sum += len;
+                descriptors++;
+                if (len < extents.length(i)) {
+                    break;                                     // clipped: the client asks again from here
+                }
+            }
+            h.putInt(lengthAt, 4 + 8 * descriptors);
+        }
         submit(h, done, h.flip());
     }
 

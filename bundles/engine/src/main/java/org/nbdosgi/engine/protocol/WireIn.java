@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.Transport;
 
 /**

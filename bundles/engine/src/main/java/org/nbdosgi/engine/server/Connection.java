@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.channels.AsynchronousCloseException;
 import java.time.Instant;
 
-import org.nbdosgi.api.ConnectionInfo;
+import org.nbdosgi.api.admin.ConnectionInfo;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.metrics.RequestMeter;
 import org.nbdosgi.engine.protocol.WireIn;

@@ -17,19 +17,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ConnectionInfo;
 import org.nbdosgi.api.ExportEntry;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.api.ServerAdmin;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.api.admin.ConnectionInfo;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ServerAdmin;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.chain.SecretValues;
 import org.nbdosgi.engine.export.Export;
-import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.transport.Deadlines;
 import org.nbdosgi.engine.transport.Transport;
@@ -128,10 +128,23 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         if (reload != null) {
             tlsReload = Units.parseDuration(reload);
         }
-        exports = new Exports(this, pool, control, parkTimeoutMillis);
+        exports = new Exports(this, pool, control, parkTimeoutMillis, stateRoot(context));
         LOG.debug("engine started (park timeout {}, {} requests and {} bytes in flight per connection, {} in the server)",
                 Duration.ofMillis(parkTimeoutMillis), maxRequestsPerConnection, Units.formatSize(maxBytesPerConnection),
                 Units.formatSize(budget.total()));
+    }
+
+    /**
+     * Where exports keep their layers' state across restarts: {@code nbd.state}, else {@code state/}
+     * in the configuration directory {@code nbd.etc} (container mode), else nowhere (command line).
+     */
+    private static Path stateRoot(BundleContext context) {
+        String state = context.getProperty("nbd.state");
+        if (state != null && !state.isBlank()) {
+            return Path.of(state);
+        }
+        String etc = context.getProperty("nbd.etc");
+        return etc == null || etc.isBlank() ? null : Path.of(etc, "state");
     }
 
     @Deactivate
@@ -552,10 +565,12 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
         return onControlPlane(() -> exports.rewire(name, spec, force));
     }
 
+    /** Removes an export; its state directory goes too, unless the server (or the engine) is stopping. */
     @Override
     public void removeExport(String name) throws ConfigException {
+        boolean stopping = context.getBundle(0).getState() == Bundle.STOPPING || context.getBundle().getState() == Bundle.STOPPING;
         onControlPlane(() -> {
-            exports.remove(name);
+            exports.remove(name, !stopping);
             return null;
         });
     }

@@ -5,11 +5,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.LatencyHistogram;
 import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.NbdError;
-import org.nbdosgi.api.ServerMetrics;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.api.admin.ServerMetrics;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
 import org.nbdosgi.engine.export.Session;

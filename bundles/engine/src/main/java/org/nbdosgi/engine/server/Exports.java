@@ -1,25 +1,30 @@
 package org.nbdosgi.engine.server;
 
 import java.io.IOException;
-import java.util.ArrayList;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportInfo;
-import org.nbdosgi.api.ExportSpec;
-import org.nbdosgi.api.ExportState;
 import org.nbdosgi.api.Plugin;
-import org.nbdosgi.engine.chain.Boundary;
+import org.nbdosgi.api.admin.ExportInfo;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.api.admin.ExportState;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.chain.Catalog;
 import org.nbdosgi.engine.chain.Chain;
 import org.nbdosgi.engine.export.Export;
-import org.nbdosgi.engine.export.Promise;
 import org.nbdosgi.engine.export.Session;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.engine.export.Transition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,12 +42,15 @@ final class Exports {
     private final BufferPool pool;
     private final ControlPlane control;
     private final long parkTimeoutMillis;
+    private final Path stateRoot;
 
-    Exports(Catalog catalog, BufferPool pool, ControlPlane control, long parkTimeoutMillis) {
+    /** @param stateRoot where each export gets a state directory for its layers, or null for none */
+    Exports(Catalog catalog, BufferPool pool, ControlPlane control, long parkTimeoutMillis, Path stateRoot) {
         this.catalog = catalog;
         this.pool = pool;
         this.control = control;
         this.parkTimeoutMillis = parkTimeoutMillis;
+        this.stateRoot = stateRoot;
     }
 
     // ---- lookups (any thread) ------------------------------------------------------------
@@ -74,7 +82,7 @@ final class Exports {
             throw new ConfigException("export '" + other.name() + "' already serves every unknown name (one catch-all export at most)");
         }
         Export e = newExport(spec, catchAll);
-        e.running(spec, Chain.build(spec, catalog, Chain.HandedOver.none(), e.handles(), pool));
+        transition(e).to(spec, Transition.OnBroken.REFUSE);
         exports.put(spec.name(), e);
         LOG.info("export '{}' started: {}", spec.name(), describe(spec));
         return info(e);
@@ -85,7 +93,7 @@ final class Exports {
      * or failed with the reason). The same spec again is nothing to do; a different one rewires it,
      * and a refused rewire leaves a note on the export instead of failing.
      */
-    ExportInfo addConfigured(ExportSpec spec, boolean catchAll) throws InterruptedException {
+    ExportInfo addConfigured(ExportSpec spec, boolean catchAll) {
         checkControlPlane();
         Export other = catchAllOtherThan(spec.name());
         if (catchAll && other != null) {
@@ -146,18 +154,25 @@ final class Exports {
     }
 
     private Export newExport(ExportSpec spec, boolean catchAll) {
-        return new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis);
+        return new Export(spec, catchAll, control::isCurrent, parkTimeoutMillis, Optional.ofNullable(stateDirectory(spec.name())));
     }
 
-    /** Drains the export, disconnects its clients, closes its chain. */
-    void remove(String name) throws ConfigException, InterruptedException {
+    /** {@code STATE_ROOT/export-NAME} (the name URL-encoded), or null without a state root. */
+    private Path stateDirectory(String name) {
+        return stateRoot == null ? null : stateRoot.resolve("export-" + URLEncoder.encode(name, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Drains the export, disconnects its clients, closes its layers. {@code forget}: the export is
+     * gone for good (a user removed it), so its state directory goes too; not when the server stops.
+     */
+    void remove(String name, boolean forget) throws ConfigException, InterruptedException {
         checkControlPlane();
         Export e = exports.remove(name);
         if (e == null) {
             throw new ConfigException("no export named '" + name + "'");
         }
         e.gate().close();
-        Chain chain = e.chain();
         e.failed(ExportState.FAILED, "the export was removed");
         e.sessions().forEach(s -> s.disconnect("export '" + name + "' was removed"));
         e.gate().open();
@@ -166,18 +181,33 @@ final class Exports {
             Thread.sleep(10);
         }
         List.copyOf(e.sessions()).forEach(Session::close);
-        if (chain != null) {
-            chain.close();
-        }
+        e.closeLayers();
         LOG.info("export '{}' stopped", name);
+        if (forget && e.stateDirectory().isPresent()) {
+            deleteTree(e.stateDirectory().get());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+            LOG.info("removed the export's state in {}", dir);
+        } catch (IOException e) {
+            LOG.warn("could not remove the export's state in {}: {}", dir, e.toString());
+        }
     }
 
     /** Removes the exports built with {@code service}. */
     void removeUsing(Object service) throws InterruptedException {
         for (Export e : List.copyOf(exports.values())) {
-            if (e.chain() != null && e.chain().uses(service)) {
+            if (e.uses(service)) {
                 try {
-                    remove(e.name());
+                    remove(e.name(), false);
                 } catch (ConfigException gone) {
                     // removed meanwhile
                 }
@@ -188,7 +218,7 @@ final class Exports {
     void removeAll() throws InterruptedException {
         for (String name : List.copyOf(exports.keySet())) {
             try {
-                remove(name);
+                remove(name, false);
             } catch (ConfigException gone) {
                 // removed meanwhile
             }
@@ -197,13 +227,17 @@ final class Exports {
 
     // ---- rewiring -------------------------------------------------------------------------
 
+    private Transition transition(Export e) {
+        return new Transition(e, catalog, pool);
+    }
+
     /**
-     * Changes a running export's chain under drain; refused (old chain back, clients untouched)
-     * when the new chain cannot start or breaks a client's promise without {@code force}. A parked
-     * or failed export takes the new chain only if it starts now, with the same promise check;
-     * otherwise it is refused and stays as it was.
+     * Changes a running export's chain under drain, rebuilding only what changes; refused (old
+     * chain back, clients untouched) when the new chain cannot start or breaks a client's promise
+     * without {@code force}. A parked or failed export takes the new chain only if it starts now,
+     * with the same promise check; otherwise it is refused and stays as it was.
      */
-    ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException, InterruptedException {
+    ExportInfo rewire(String name, ExportSpec spec, boolean force) throws ConfigException {
         checkControlPlane();
         Export e = exports.get(name);
         if (e == null) {
@@ -212,111 +246,56 @@ final class Exports {
         if (!spec.name().equals(name)) {
             throw new ConfigException("a rewire cannot rename export '" + name + "'");
         }
-        if (e.state() != ExportState.RUNNING) {
-            return rewireStopped(e, spec, force);
-        }
-        ExportSpec old = e.spec();
-        e.gate().close();
-        try {
-            Chain.HandedOver states = takeApart(e, spec);
-            Chain next;
+        Transition.OnBroken onBroken = force ? Transition.OnBroken.DISCONNECT : Transition.OnBroken.REFUSE;
+        Transition t = transition(e);
+        if (e.state() == ExportState.RUNNING) {
+            t.to(spec, onBroken);
+        } else {
+            String was = "export '" + e.name() + "' is " + e.state().name().toLowerCase()
+                    + (e.message() == null ? "" : " (" + e.message() + ")");
+            String missing = missingService(spec);
+            if (missing != null) {
+                throw new ConfigException(was + " and the new chain cannot start either: no " + missing + "; nothing changed");
+            }
             try {
-                next = Chain.build(spec, catalog, states, e.handles(), pool);
+                t.to(spec, onBroken);
+            } catch (Transition.Refused refused) {
+                throw refused;
             } catch (ConfigException ex) {
-                restore(e, old, states);
-                throw ex;
+                throw new ConfigException(was + " and the new chain cannot start either: " + ex.getMessage() + "; nothing changed", ex);
             }
-            List<Reopened> reopened = reopen(e, next);
-            List<String> broken = brokenPromises(e, reopened);
-            if (!broken.isEmpty() && !force) {
-                reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
-                restore(e, old, states.updatedBy(next.dismantle()));   // and the old plugin's state if next replaced it
-                throw refused(broken);
-            }
-            commit(e, reopened);
-            e.running(spec, next);
-            LOG.info("export '{}' rewired: {}", name, describe(spec));
-            return info(e);
-        } finally {
-            e.gate().open();
         }
-    }
-
-    /**
-     * A parked or failed export (no chain, its layers' state kept) takes {@code spec} if the chain
-     * starts now and keeps the waiting clients' promises; then it runs and its waiting requests go on.
-     */
-    private ExportInfo rewireStopped(Export e, ExportSpec spec, boolean force) throws ConfigException {
-        String was = "export '" + e.name() + "' is " + e.state().name().toLowerCase()
-                + (e.message() == null ? "" : " (" + e.message() + ")");
-        String missing = missingService(spec);
-        if (missing != null) {
-            throw new ConfigException(was + " and the new chain cannot start either: no " + missing + "; nothing changed");
-        }
-        Chain.HandedOver states = e.parkedState();
-        Chain next;
-        try {
-            next = Chain.build(spec, catalog, states, e.handles(), pool);   // on failure the states go back
-        } catch (ConfigException ex) {
-            throw new ConfigException(was + " and the new chain cannot start either: " + ex.getMessage() + "; nothing changed", ex);
-        }
-        List<Reopened> reopened = reopen(e, next);
-        List<String> broken = brokenPromises(e, reopened);
-        if (!broken.isEmpty() && !force) {
-            reopened.forEach(r -> e.handles().end(r.session.client().connectionId()));
-            states.updatedBy(next.dismantle());   // takes back what the new chain was given
-            throw refused(broken);
-        }
-        commit(e, reopened);
-        e.running(spec, next);
-        if (e.gate().isClosed()) {
-            e.gate().open();
-        }
-        LOG.info("export '{}' rewired: {}", e.name(), describe(spec));
+        LOG.info("export '{}' rewired (I/O paused {} ms): {}", name, String.format(java.util.Locale.ROOT, "%.1f", t.pausedNanos() / 1e6), describe(spec));
         return info(e);
-    }
-
-    private static ConfigException refused(List<String> broken) {
-        return new ConfigException("refused: " + String.join("; ", broken) + " (--force disconnects "
-                + (broken.size() == 1 ? "that client" : "those clients") + ")");
-    }
-
-    /** Puts the old chain back after a refused change; if even that fails, the export fails. */
-    private void restore(Export e, ExportSpec spec, Chain.HandedOver states) {
-        try {
-            Chain chain = Chain.build(spec, catalog, states, e.handles(), pool);
-            commit(e, reopen(e, chain));
-            e.running(spec, chain);
-        } catch (ConfigException ex) {
-            LOG.error("export '{}': the previous chain could not be restored: {}", e.name(), ex.getMessage());
-            e.failed(ExportState.FAILED, "the previous chain could not be restored: " + ex.getMessage());
-            e.sessions().forEach(s -> s.disconnect("export '" + e.name() + "' failed"));
-        }
     }
 
     // ---- parking and resuming -------------------------------------------------------------
 
     /**
-     * A plugin or filter service is going away (already out of the catalog): every running export
-     * built with it drains and takes its chain apart (each layer handing over its state). If
-     * another provider of that name remains, the export is rebuilt on it at once, as for a bundle
-     * update; otherwise it waits, parked, for a successor. Requests wait at the closed gate; after
-     * the park timeout they fail with ESHUTDOWN and the clients are disconnected.
+     * A plugin or filter service is going away (already out of the catalog): every export with a
+     * layer it created drains and takes apart the layers from the outermost down to that one, each
+     * handing over its state; the layers below stay alive, with their state and their clients'
+     * handles. If another provider of that name remains, the export is rebuilt on it at once, as for
+     * a bundle update; otherwise it waits, parked, for a successor. Requests wait at the closed gate;
+     * after the park timeout they fail with ESHUTDOWN and the clients are disconnected.
      */
-    void serviceGone(Object service, String what) throws InterruptedException {
+    void serviceGone(Object service, String what) {
         checkControlPlane();
         for (Export e : exports.values()) {
-            Chain c = e.chain();
-            if (e.state() == ExportState.RUNNING && c != null && c.uses(service)) {
-                e.gate().close();
-                long epoch = e.parked("waiting for " + what, takeApart(e, null));
+            if (!e.uses(service)) {
+                continue;
+            }
+            boolean wasRunning = e.state() == ExportState.RUNNING;
+            transition(e).park(service, "waiting for " + what);
+            if (wasRunning) {
+                long epoch = e.newPark();
                 control.schedule(parkTimeoutMillis, () -> giveUp(e, epoch));
-                if (missingService(e.spec()) == null) {
-                    LOG.info("export '{}': {} is gone, moving to another provider of that name", e.name(), what);
-                    tryStart(e);
-                } else {
-                    LOG.info("export '{}' parked: waiting for {}", e.name(), what);
-                }
+            }
+            if (missingService(e.spec()) == null) {
+                LOG.info("export '{}': {} is gone, moving to another provider of that name", e.name(), what);
+                tryStart(e);
+            } else {
+                LOG.info("export '{}' parked: waiting for {}", e.name(), what);
             }
         }
     }
@@ -342,7 +321,7 @@ final class Exports {
         }
     }
 
-    /** Builds the chain of an export that has none, with what its old layers handed over. */
+    /** Builds the chain of an export that has none, over what it kept and with what its old layers handed over. */
     private void tryStart(Export e) {
         String missing = missingService(e.spec());
         if (missing != null) {
@@ -350,20 +329,13 @@ final class Exports {
             LOG.info("export '{}' waits for {}", e.name(), missing);
             return;
         }
-        Chain.HandedOver states = e.parkedState();
-        boolean resuming = !e.sessions().isEmpty() || !states.isEmpty();
+        boolean resuming = e.hasRun();
         try {
-            Chain chain = Chain.build(e.spec(), catalog, states, e.handles(), pool);
-            commit(e, reopen(e, chain));
-            e.running(e.spec(), chain);
+            transition(e).to(e.spec(), Transition.OnBroken.DISCONNECT);
             LOG.info("export '{}' {}: {}", e.name(), resuming ? "resumed" : "started", describe(e.spec()));
         } catch (ConfigException ex) {
             e.failed(resuming ? ExportState.PARKED : ExportState.FAILED, ex.getMessage());
             LOG.error("export '{}' failed to start: {}", e.name(), ex.getMessage());
-            return;
-        }
-        if (e.gate().isClosed()) {
-            e.gate().open();
         }
     }
 
@@ -377,65 +349,6 @@ final class Exports {
             }
         }
         return null;
-    }
-
-    // ---- the clients' handles across a change ---------------------------------------------
-
-    /**
-     * Closes every client's handles and the chain, keeping what the layers hand over: the layers
-     * {@code successor} also has, or all of them (null: parking). Gate closed.
-     */
-    private Chain.HandedOver takeApart(Export e, ExportSpec successor) {
-        e.sessions().forEach(s -> e.handles().end(s.client().connectionId()));
-        Chain c = e.chain();
-        return c == null ? Chain.HandedOver.none() : c.dismantle(successor);
-    }
-
-    private record Reopened(Session session, Boundary top, List<String> broken) {
-    }
-
-    /** Opens the new chain for each client and compares it with what the client was promised. */
-    private List<Reopened> reopen(Export e, Chain chain) {
-        List<Reopened> out = new ArrayList<>();
-        for (Session s : e.sessions()) {
-            long id = s.client().connectionId();
-            e.handles().begin(id);
-            try {
-                Boundary top = chain.open(s.client());
-                out.add(new Reopened(s, top, s.promise().brokenBy(Promise.of(top))));
-            } catch (IOException | RuntimeException ex) {
-                e.handles().end(id);
-                out.add(new Reopened(s, null, List.of("cannot reopen: " + ex.getMessage())));
-            }
-        }
-        return out;
-    }
-
-    private static List<String> brokenPromises(Export e, List<Reopened> reopened) {
-        List<String> out = new ArrayList<>();
-        for (Reopened r : reopened) {
-            if (!r.broken.isEmpty()) {
-                out.add("client " + r.session.client().connectionId() + " (" + r.session.client().clientAddress()
-                        + ") on export '" + e.name() + "' was promised " + String.join(", ", r.broken));
-            }
-        }
-        return out;
-    }
-
-    /** Clients whose promise holds move to their new handles; the others are disconnected. */
-    private static void commit(Export e, List<Reopened> reopened) {
-        for (Reopened r : reopened) {
-            if (r.broken.isEmpty()) {
-                r.session.replaceTop(r.top);
-            } else {
-                if (r.top != null) {
-                    e.handles().end(r.session.client().connectionId());
-                }
-                LOG.info("export '{}': disconnecting client {}: the new chain no longer offers {}", e.name(),
-                        r.session.client().connectionId(), String.join(", ", r.broken));
-                r.session.disconnect("export '" + e.name() + "' changed: no longer offers " + String.join(", ", r.broken));
-            }
-        }
     }
 
     private void checkControlPlane() {

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -13,9 +14,9 @@ import java.util.function.Consumer;
 import org.nbdosgi.api.BlockSize;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
-import org.nbdosgi.api.Support;
 import org.nbdosgi.engine.chain.Boundary;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.protocol.Nbd;
@@ -89,6 +90,7 @@ final class Handshake {
 
     private boolean structured;
     private String metaContextExport;
+    private List<String> metaContexts = List.of();
     private int transmissionFlags;
 
     /**
@@ -333,10 +335,11 @@ final class Handshake {
     }
 
     private Negotiated agreed(String name, boolean blockSizeAcknowledged, boolean noZeroes) {
+        List<String> selected = structured && name.equals(metaContextExport) ? metaContexts : List.of();
+        session.selectMetaContexts(selected);
         NEGOTIATION.debug("connection {}: handshake complete: export '{}', flags 0x{}, structured replies {}", id, name,
                 Integer.toHexString(transmissionFlags), structured);
-        return new Negotiated(session, structured, structured && name.equals(metaContextExport), blockSizeAcknowledged,
-                transmissionFlags, noZeroes);
+        return new Negotiated(session, structured, selected, blockSizeAcknowledged, transmissionFlags, noZeroes);
     }
 
     /** A refusal by a layer: a policy one (a filter such as ip or limit said no) is worth a warning. */
@@ -438,49 +441,19 @@ final class Handshake {
                 transport.peer().client());
         Session s = route.export().attach(client, disconnect);
         session = s;
-        transmissionFlags = flags(s.top());
+        transmissionFlags = s.promise().flags() | (structured ? Nbd.FLAG_SEND_DF : 0);   // DF: the only flag the chain does not decide
     }
 
-    /** The transmission flags for an export whose top layer is {@code top}. */
-    private int flags(Boundary top) {
-        int f = Nbd.FLAG_HAS_FLAGS;
-        if (!top.canWrite()) {
-            f |= Nbd.FLAG_READ_ONLY;
-        }
-        if (top.canFlush()) {
-            f |= Nbd.FLAG_SEND_FLUSH;
-        }
-        if (top.canFua() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_FUA;
-        }
-        if (top.isRotational()) {
-            f |= Nbd.FLAG_ROTATIONAL;
-        }
-        if (top.canTrim()) {
-            f |= Nbd.FLAG_SEND_TRIM;
-        }
-        if (top.canZero() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_WRITE_ZEROES;
-            if (top.canFastZero()) {
-                f |= Nbd.FLAG_SEND_FAST_ZERO;
-            }
-        }
-        if (structured) {
-            f |= Nbd.FLAG_SEND_DF;
-        }
-        if (top.canMultiConn()) {
-            f |= Nbd.FLAG_CAN_MULTI_CONN;
-        }
-        if (top.canCache() != Support.NONE) {
-            f |= Nbd.FLAG_SEND_CACHE;
-        }
-        return f;
-    }
-
+    /**
+     * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: the contexts the export's chain offers
+     * ({@code Export.metaContexts}), matched by {@link MetaContextQuery}. A set selects them for
+     * that export name (ids 1, 2, ... in the order of the replies); a failed set selects nothing.
+     */
     private void metaContext(int option, ByteBuffer data) throws IOException {
         boolean set = option == Nbd.OPT_SET_META_CONTEXT;
         if (set) {
-            metaContextExport = null;                       // a failed set selects nothing
+            metaContextExport = null;
+            metaContexts = List.of();
         }
         if (!structured) {
             optionError(option, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
@@ -496,13 +469,11 @@ final class Handshake {
             return;
         }
         String name;
-        long queries;
-        boolean matched;
+        List<String> queries = new ArrayList<>();
         try {
             name = name(data, (int) nameLength);
-            queries = data.getInt() & UNSIGNED_INT;
-            matched = queries == 0 && !set;
-            for (long i = 0; i < queries; i++) {
+            long count = data.getInt() & UNSIGNED_INT;
+            for (long i = 0; i < count; i++) {
                 if (data.remaining() < 4) {
                     optionError(option, Nbd.REP_ERR_INVALID, "query list is truncated");
                     return;
@@ -512,10 +483,7 @@ final class Handshake {
                     optionError(option, Nbd.REP_ERR_INVALID, "query length is wrong");
                     return;
                 }
-                String q = name(data, (int) qlen);
-                if (q.equals(Nbd.BASE_ALLOCATION) || (!set && q.equals("base:"))) {
-                    matched = true;
-                }
+                queries.add(name(data, (int) qlen));
             }
         } catch (BadName e) {
             optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
@@ -525,17 +493,27 @@ final class Handshake {
             optionError(option, Nbd.REP_ERR_INVALID, "trailing data after the queries");
             return;
         }
-        if (set && routing.route(name) == null) {
+        Route route = routing.route(name);
+        if (set && route == null) {
             optionError(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
             return;
         }
-        if (matched) {
-            byte[] ctx = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
-            optionReply(option, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + ctx.length)
-                    .putInt(set ? Nbd.META_CONTEXT_BASE_ALLOCATION : 0).put(ctx).flip());
-            if (set) {
-                metaContextExport = name;
-            }
+        // an export listed but not known (yet): what every export offers
+        List<String> offered = route == null ? List.of(Extents.BASE_ALLOCATION) : route.export().metaContexts();
+        List<String> found;
+        try {
+            found = MetaContextQuery.matching(offered, queries, !set);
+        } catch (IllegalArgumentException e) {
+            optionError(option, Nbd.REP_ERR_INVALID, e.getMessage());
+            return;
+        }
+        for (int i = 0; i < found.size(); i++) {
+            byte[] ctx = found.get(i).getBytes(StandardCharsets.UTF_8);
+            optionReply(option, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + ctx.length).putInt(set ? i + 1 : 0).put(ctx).flip());
+        }
+        if (set) {
+            metaContextExport = name;
+            metaContexts = List.copyOf(found);
         }
         optionReply(option, Nbd.REP_ACK, null);
     }

@@ -41,7 +41,7 @@ final class RequestCheck {
         Boundary promised = n.session().top();
         BlockSize bs = promised.blockSize();
         return new RequestCheck(promised.size(), n.blockSizeAcknowledged() ? bs.minimum() : 1, maxPayload(bs),
-                n.transmissionFlags(), n.structuredReplies(), n.baseAllocation());
+                n.transmissionFlags(), n.structuredReplies(), !n.metaContexts().isEmpty());
     }
 
     /** The largest read or write payload the server takes for an export of this block size. */
@@ -77,7 +77,7 @@ final class RequestCheck {
             case Nbd.CMD_TRIM -> has(Nbd.FLAG_SEND_TRIM) ? null : "trim is not supported";
             case Nbd.CMD_WRITE_ZEROES -> has(Nbd.FLAG_SEND_WRITE_ZEROES) ? null : "write zeroes is not supported";
             case Nbd.CMD_CACHE -> has(Nbd.FLAG_SEND_CACHE) ? null : "cache is not supported";
-            case Nbd.CMD_BLOCK_STATUS -> !blockStatus ? "block status needs base:allocation selected for this export" : null;
+            case Nbd.CMD_BLOCK_STATUS -> !blockStatus ? "block status needs a meta context selected for this export" : null;
             default -> null;
         };
         if (unsupported != null) {

@@ -11,9 +11,9 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.export.Session;
 import org.nbdosgi.engine.metrics.RequestMeter;
-import org.nbdosgi.engine.protocol.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.ReplyWriter;
 import org.nbdosgi.engine.protocol.WireIn;
@@ -82,6 +82,7 @@ final class Transmission {
     private final Session session;
     private final boolean structured;
     private final boolean fuaAllowed;
+    private final List<String> metaContexts;
     private final RequestCheck check;
     private final Transport transport;
     private final WireIn in;
@@ -105,6 +106,7 @@ final class Transmission {
         this.session = agreed.session();
         this.structured = agreed.structuredReplies();
         this.fuaAllowed = agreed.has(Nbd.FLAG_SEND_FUA);
+        this.metaContexts = agreed.metaContexts();
         this.check = RequestCheck.of(agreed);
         this.transport = transport;
         this.in = in;
@@ -382,12 +384,14 @@ final class Transmission {
             case Nbd.CMD_CACHE -> session.run(top -> top.cache(r.offset, r.length, 0));
             case Nbd.CMD_BLOCK_STATUS -> {
                 boolean reqOne = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0;
-                Extents[] result = new Extents[1];
+                Extents[] result = new Extents[metaContexts.size()];
                 session.run(top -> {
-                    result[0] = new Extents(r.offset, top.size());
-                    top.extents(r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[0]);
+                    for (int i = 0; i < result.length; i++) {           // context id i + 1, as negotiated
+                        result[i] = new Extents(r.offset, top.size());
+                        top.extents(metaContexts.get(i), r.offset, r.length, reqOne ? Flags.REQ_ONE : 0, result[i]);
+                    }
                 });
-                return d -> writer.blockStatus(r.cookie, Nbd.META_CONTEXT_BASE_ALLOCATION, result[0], r.length, reqOne, d);
+                return d -> writer.blockStatus(r.cookie, result, r.length, reqOne, d);
             }
             default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);
         }

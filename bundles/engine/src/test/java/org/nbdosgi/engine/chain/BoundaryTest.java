@@ -15,7 +15,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.common.buffers.BufferPool;
 
 class BoundaryTest {
     private final BufferPool pool = new BufferPool();
@@ -133,6 +133,19 @@ class BoundaryTest {
         raw.cache = Support.EMULATE;
         new Boundary(raw, "test", false, pool).cache(0, 1 << 20, 0);
         assertEquals(List.of("read 0+1048576"), raw.calls);
+    }
+
+    @Test
+    void whatItEmulatesItOffersUpwardsAsNative() throws Exception {
+        RecordingHandle raw = new RecordingHandle(4096);
+        raw.cache = Support.EMULATE;
+        Boundary b = new Boundary(raw, "test", false, pool);
+        assertEquals(Support.NATIVE, b.capabilities().zero());
+        assertEquals(Support.NATIVE, b.capabilities().fua());
+        assertEquals(Support.NATIVE, b.capabilities().cache());
+        assertFalse(b.capabilities().fastZero(), "emulated zero is never fast");
+        raw.flushable = false;
+        assertEquals(Support.NONE, new Boundary(raw, "test", false, pool).canFua(), "no flush to emulate FUA with");
     }
 
     @Test

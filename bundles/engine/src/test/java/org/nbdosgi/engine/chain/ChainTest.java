@@ -2,18 +2,17 @@ package org.nbdosgi.engine.chain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
-import org.nbdosgi.api.ExportSpec;
 import org.nbdosgi.api.Filter;
 import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.FilterInstance;
@@ -25,141 +24,45 @@ import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.api.admin.ExportSpec;
+import org.nbdosgi.common.buffers.BufferPool;
 
 class ChainTest {
-    final List<String> events = new ArrayList<>();
+    final TestLayers t = new TestLayers();
+    final List<String> events = t.events;
+    final BufferPool pool = new BufferPool();
+    final HandleRegistry handles = new HandleRegistry();
+    final Catalog abDisk = TestLayers.catalog(List.of(t.new DiskPlugin(), t.new DiskPlugin("other")),
+            t.new TagFilter("a"), t.new TagFilter("b"));
 
-    class DiskPlugin implements Plugin {
-        public String name() {
-            return "disk";
-        }
-
-        public String description() {
-            return "test disk";
-        }
-
-        public List<Parameter> parameters() {
-            return List.of(Parameter.required("size", "bytes"), Parameter.of("mode", "a mode"));
-        }
-
-        public String magicParameter() {
-            return "size";
-        }
-
-        public PluginInstance create(Config config, ExportContext export) throws ConfigException {
-            long size = config.size("size", 0);
-            events.add("create disk " + config.asMap());
-            return new PluginInstance() {
-                public Handle open(ClientContext client) {
-                    events.add("open disk for " + client.connectionId());
-                    return new RecordingHandle((int) size) {
-                        @Override
-                        public void close() {
-                            events.add("close disk handle");
-                        }
-                    };
-                }
-
-                public Object handOver() {
-                    events.add("hand over disk");
-                    return "disk pages";
-                }
-
-                public void close() {
-                    events.add("close disk");
-                }
-            };
-        }
+    static ExportSpec spec(String... args) throws ConfigException {
+        return ExportSpec.parse("x", false, List.of(args));
     }
 
-    class TagFilter implements Filter {
-        private final String name;
-        private final ThreadModel model;
-
-        TagFilter(String name, ThreadModel model) {
-            this.name = name;
-            this.model = model;
-        }
-
-        public String name() {
-            return name;
-        }
-
-        public String description() {
-            return "tags";
-        }
-
-        public List<Parameter> parameters() {
-            return List.of(Parameter.of(name + "-tag", "a tag").withAliases(name + "-alias"), Parameter.of("mode", "shadows the plugin's"));
-        }
-
-        public FilterInstance create(Config config, ExportContext export, Layer next) {
-            events.add("create " + name + " " + config.asMap());
-            return new FilterInstance() {
-                public ThreadModel threadModel() {
-                    return model;
-                }
-
-                public Handle open(ClientContext client) throws java.io.IOException {
-                    Handle below = next.open(client);
-                    events.add("open " + name);
-                    return new FilterHandle(below) {
-                        @Override
-                        public void close() {
-                            events.add("close " + name + " handle");
-                        }
-                    };
-                }
-
-                public Object handOver() {
-                    events.add("hand over " + name);
-                    return name + " state";
-                }
-
-                public void close() {
-                    events.add("close " + name);
-                }
-            };
-        }
+    /** The chain of {@code spec} built from nothing. */
+    Chain build(ExportSpec spec, Catalog catalog) throws ConfigException {
+        return Chain.build(Chain.EMPTY.plan(spec, catalog), Chain.HandedOver.none(), Optional.empty(), handles, pool);
     }
 
-    Catalog catalog(Plugin p, Filter... filters) {
-        return new Catalog() {
-            public Plugin plugin(String n) {
-                return n.equals(p.name()) ? p : null;
-            }
-
-            public Filter filter(String n) {
-                for (Filter f : filters) {
-                    if (f.name().equals(n)) {
-                        return f;
-                    }
-                }
-                return null;
-            }
-
-            public Collection<Plugin> plugins() {
-                return List.of(p);
-            }
-
-            public Collection<Filter> filters() {
-                return List.of(filters);
-            }
-        };
+    Chain chain(String... args) throws ConfigException {
+        Chain chain = build(spec(args), abDisk);
+        events.clear();
+        return chain;
     }
 
     @Test
     void parametersGoToTheFirstLayerThatDeclaresThem() throws Exception {
-        ExportSpec spec = ExportSpec.parse("x", false, List.of("--filter=a", "--filter=b", "disk", "4096", "b-alias=1", "mode=fast", "a-tag=2"));
-        Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.SERIALIZE_REQUESTS));
-        HandleRegistry handles = new HandleRegistry();
-        Chain chain = Chain.build(spec, c, Chain.HandedOver.none(), handles, new BufferPool());
-        assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}",
-                "open disk for -1", "open b", "open a", "close a handle", "close b handle", "close disk handle"), events,
+        Catalog c = TestLayers.catalog(List.of(t.new DiskPlugin()), t.new TagFilter("a", ThreadModel.PARALLEL),
+                t.new TagFilter("b", ThreadModel.SERIALIZE_REQUESTS));
+        Chain chain = build(spec("--filter=a", "--filter=b", "disk", "4096", "b-alias=1", "mode=fast", "a-tag=2"), c);
+        assertEquals(List.of("create disk {size=4096}", "create b {b-tag=1}", "create a {mode=fast, a-tag=2}"), events);
+        assertEquals(ThreadModel.SERIALIZE_REQUESTS, chain.threadModel());
+
+        events.clear();
+        chain.probe("x", handles);
+        assertEquals(List.of("open disk for -1", "open b", "open a", "close a handle", "close b handle", "close disk handle"), events,
                 "the default export is opened and closed once, for its size");
         assertEquals(4096, chain.defaultSize());
-        assertEquals(ThreadModel.SERIALIZE_REQUESTS, chain.threadModel());
 
         events.clear();
         handles.begin(7);
@@ -175,8 +78,8 @@ class ChainTest {
     }
 
     @Test
-    void theDefaultExportsSizeIsKnownOnceBuiltAndUnknownWhenTheChainServesOnlyNames() throws Exception {
-        Plugin named = new DiskPlugin() {
+    void theDefaultExportsSizeIsKnownOnceProbedAndUnknownWhenTheChainServesOnlyNames() throws Exception {
+        Plugin named = t.new DiskPlugin() {
             @Override
             public PluginInstance create(Config config, ExportContext export) {
                 return new PluginInstance() {
@@ -195,13 +98,13 @@ class ChainTest {
                 };
             }
         };
-        Chain chain = Chain.build(ExportSpec.parse("", false, List.of("disk", "1")), catalog(named), Chain.HandedOver.none(),
-                new HandleRegistry(), new BufferPool());
+        Chain chain = build(spec("disk", "1"), TestLayers.catalog(List.of(named)));
+        chain.probe("x", handles);
         assertEquals(List.of("open big"), events, "opened under the default export's canonical name");
         assertEquals("big", chain.defaultName());
         assertEquals(8192, chain.defaultSize());
 
-        Plugin onlyNames = new DiskPlugin() {
+        Plugin onlyNames = t.new DiskPlugin() {
             @Override
             public PluginInstance create(Config config, ExportContext export) {
                 return client -> {
@@ -209,30 +112,30 @@ class ChainTest {
                 };
             }
         };
-        Chain dir = Chain.build(ExportSpec.parse("", false, List.of("disk", "1")), catalog(onlyNames), Chain.HandedOver.none(),
-                new HandleRegistry(), new BufferPool());
+        Chain dir = build(spec("disk", "1"), TestLayers.catalog(List.of(onlyNames)));
+        dir.probe("x", handles);
         assertEquals(-1, dir.defaultSize(), "a chain that refuses \"\" builds, its size unknown");
     }
 
     @Test
-    void unknownNamesAndParametersAreOneLine() {
-        Catalog c = catalog(new DiskPlugin(), new TagFilter("a", ThreadModel.PARALLEL));
-        BufferPool pool = new BufferPool();
+    void unknownNamesAndParametersAreOneLineAndRefusedBeforeAnythingChanges() {
+        Catalog c = TestLayers.catalog(List.of(t.new DiskPlugin()), t.new TagFilter("a"));
         assertEquals("unknown plugin 'nope' (available: disk)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("nope")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
+                Chain.EMPTY.plan(spec("nope"), c)).getMessage());
         assertEquals("unknown filter 'zz' (available: a)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("--filter=zz", "disk", "1")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
+                Chain.EMPTY.plan(spec("--filter=zz", "disk", "1"), c)).getMessage());
         assertEquals("unknown parameter 'colour' (a, disk accept: a-tag mode size mode)", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("--filter=a", "disk", "1", "colour=red")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
+                Chain.EMPTY.plan(spec("--filter=a", "disk", "1", "colour=red"), c)).getMessage());
         assertEquals("disk: size: this parameter is required", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("disk")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
+                Chain.EMPTY.plan(spec("disk"), c)).getMessage());
+        assertEquals(List.of(), events);
         assertEquals("disk: size: cannot parse size 'huge'", assertThrows(ConfigException.class, () ->
-                Chain.build(ExportSpec.parse("", false, List.of("disk", "huge")), c, Chain.HandedOver.none(), new HandleRegistry(), pool)).getMessage());
+                build(spec("disk", "huge"), c)).getMessage());
     }
 
     @Test
     void aRepeatableParameterGetsEveryValueAndOthersTheLast() throws Exception {
-        Plugin headers = new DiskPlugin() {
+        Plugin headers = t.new DiskPlugin() {
             @Override
             public List<Parameter> parameters() {
                 return List.of(Parameter.required("size", "bytes"), Parameter.repeatable("header", "a header"));
@@ -248,54 +151,160 @@ class ChainTest {
     }
 
     @Test
-    void aFailingLayerClosesTheOnesAlreadyCreated() throws Exception {
-        Filter failing = new TagFilter("f", ThreadModel.PARALLEL) {
+    void aFailingLayerClosesTheOnesAlreadyCreatedAndHandsTheirStateBack() throws Exception {
+        Filter failing = t.new TagFilter("f") {
             @Override
             public FilterInstance create(Config config, ExportContext export, Layer next) {
                 throw new IllegalStateException("cannot");
             }
         };
-        ConfigException e = assertThrows(ConfigException.class, () -> Chain.build(ExportSpec.parse("", false,
-                List.of("--filter=f", "disk", "1")), catalog(new DiskPlugin(), failing), Chain.HandedOver.none(),
-                new HandleRegistry(), new BufferPool()));
+        Chain.HandedOver states = Chain.HandedOver.none();
+        ConfigException e = assertThrows(ConfigException.class, () -> Chain.build(Chain.EMPTY.plan(spec("--filter=f", "disk", "1"),
+                TestLayers.catalog(List.of(t.new DiskPlugin()), failing)), states, Optional.empty(), handles, pool));
         assertEquals("f: failed to start: java.lang.IllegalStateException: cannot", e.getMessage());
         assertEquals(List.of("create disk {size=1}", "hand over disk", "close disk"), events);
+        assertEquals(Optional.of("disk pages"), states.get("disk", 0));
     }
 
-    private Chain chain(String... args) throws ConfigException {
-        Chain chain = Chain.build(ExportSpec.parse("x", false, List.of(args)), catalog(new DiskPlugin(),
-                new TagFilter("a", ThreadModel.PARALLEL), new TagFilter("b", ThreadModel.PARALLEL)),
-                Chain.HandedOver.none(), new HandleRegistry(), new BufferPool());
+    @Test
+    void aPlanKeepsTheBottomLayersThatStayTheSame() throws Exception {
+        Chain chain = chain("--filter=a", "--filter=b", "disk", "1");
+        assertEquals(3, chain.plan(spec("--filter=a", "--filter=b", "disk", "1"), abDisk).kept(), "nothing changes");
+        assertEquals(3, chain.plan(spec("--filter=b", "--filter=a", "--filter=b", "disk", "1"), abDisk).kept(), "one more above");
+        assertEquals(2, chain.plan(spec("--filter=b", "disk", "1"), abDisk).kept(), "the top one removed");
+        assertEquals(1, chain.plan(spec("--filter=a", "--filter=b", "disk", "1", "b-tag=2"), abDisk).kept(), "b's parameters change");
+        assertEquals(2, chain.plan(spec("--filter=a", "--filter=b", "--filter=b", "disk", "1"), abDisk).kept(),
+                "one inserted in the middle: what is below it stays");
+        assertEquals(0, chain.plan(spec("--filter=a", "--filter=b", "disk", "2"), abDisk).kept(), "the plugin's parameters change");
+        assertEquals(0, chain.plan(ExportSpec.parse("x", true, List.of("--filter=a", "--filter=b", "disk", "1")), abDisk).kept(),
+                "read-only changes everything");
+        assertEquals(List.of(), events);
+    }
+
+    @Test
+    void buildingOverKeptLayersCreatesOnlyTheNewOnesAndTheirStateComesFromThePredecessors() throws Exception {
+        Chain chain = chain("--filter=a", "--filter=b", "disk", "1");
+        Chain.Plan plan = chain.plan(spec("--filter=b", "--filter=a", "--filter=b", "disk", "1", "a-tag=3"), abDisk);
+        assertEquals(2, plan.kept());
+        Chain.HandedOver states = chain.dismantleAbove(plan.kept(), plan);
+        assertEquals(List.of("hand over a", "close a"), events, "a is a#0 in the new chain too: it hands over");
         events.clear();
-        return chain;
+        Chain next = Chain.build(plan, states, Optional.empty(), handles, pool);
+        assertEquals(List.of("create a {a-tag=3} from a state", "create b {}"), events);
+        assertEquals(List.of("b", "a", "b", "disk"), next.info().stream().map(l -> l.name()).toList());
     }
 
     @Test
     void aRewireClosesTheFiltersTheNewChainLacksBeforeTheLayersBelowHandOver() throws Exception {
         Chain chain = chain("--filter=a", "--filter=b", "--filter=a", "disk", "1");
-        Chain.HandedOver states = chain.dismantle(ExportSpec.parse("x", false, List.of("--filter=a", "disk", "2")));
+        Chain.Plan plan = chain.plan(spec("--filter=a", "disk", "2"), abDisk);
+        Chain.HandedOver states = chain.dismantleAbove(plan.kept(), plan);
         assertEquals(List.of("hand over a", "close a", "close b", "close a", "hand over disk", "close disk"), events,
                 "the first a stays (occurrence 0); b and the second a are closed, outermost first, before disk hands over");
-        assertEquals(java.util.Optional.of("a state"), states.get("a", 0));
-        assertEquals(java.util.Optional.empty(), states.get("a", 1));
-        assertEquals(java.util.Optional.empty(), states.get("b", 0));
-        assertEquals(java.util.Optional.of("disk pages"), states.get("disk", 0));
+        assertEquals(Optional.of("a state"), states.get("a", 0));
+        assertEquals(Optional.empty(), states.get("a", 1));
+        assertEquals(Optional.empty(), states.get("b", 0));
+        assertEquals(Optional.of("disk pages"), states.get("disk", 0));
     }
 
     @Test
-    void theRemovedFilterClosesWhileTheOnesBelowAreStillOpen() throws Exception {
-        chain("--filter=a", "--filter=b", "disk", "1").dismantle(ExportSpec.parse("x", false, List.of("--filter=b", "disk", "1")));
-        assertEquals(List.of("close a", "hand over b", "hand over disk", "close b", "close disk"), events);
+    void removingTheTopFilterClosesItAloneAndTheLayersBelowStayOpen() throws Exception {
+        Chain chain = chain("--filter=a", "--filter=b", "disk", "1");
+        Chain.Plan plan = chain.plan(spec("--filter=b", "disk", "1"), abDisk);
+        chain.dismantleAbove(plan.kept(), plan);
+        assertEquals(List.of("close a"), events);
     }
 
     @Test
     void thePluginHandsOverEvenWhenReplacedAndParkingHandsOverEverything() throws Exception {
-        chain("--filter=a", "disk", "1").dismantle(ExportSpec.parse("x", false, List.of("--filter=a", "other")));
+        Chain chain = chain("--filter=a", "disk", "1");
+        chain.dismantleAbove(0, chain.plan(spec("--filter=a", "other", "1"), abDisk));
         assertEquals(List.of("hand over a", "hand over disk", "close a", "close disk"), events,
                 "a refused change rebuilds the old chain from the plugin's state");
         events.clear();
-        chain("--filter=a", "--filter=b", "disk", "1").dismantle();
-        assertEquals(List.of("hand over a", "hand over b", "hand over disk", "close a", "close b", "close disk"), events);
+        Chain parked = chain("--filter=a", "--filter=b", "disk", "1");
+        assertEquals(1, parked.keptWithout(abDisk.filter("b")));
+        parked.dismantleAbove(1, null);
+        assertEquals(List.of("hand over a", "hand over b", "close a", "close b"), events, "the disk below stays");
+    }
+
+    @Test
+    void emulationHappensAboveThePluginSoAFilterSeesTheRequestTheClientSent() throws Exception {
+        RecordingHandle disk = new RecordingHandle(1 << 20);
+        disk.cache = org.nbdosgi.api.Support.EMULATE;
+        Plugin plugin = t.new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> disk;
+            }
+        };
+        Filter seeing = t.new TagFilter("seeing") {
+            @Override
+            protected Handle handle(Handle below, Config config) {
+                return new org.nbdosgi.api.FilterHandle(below) {
+                    @Override
+                    public void write(ByteBuffer buf, long offset, int flags) throws java.io.IOException {
+                        events.add("filter: write flags=" + flags);
+                        next.write(buf, offset, flags);
+                    }
+
+                    @Override
+                    public void zero(long offset, long length, int flags) throws java.io.IOException {
+                        events.add("filter: zero " + offset + "+" + length);
+                        next.zero(offset, length, flags);
+                    }
+
+                    @Override
+                    public void cache(long offset, long length, int flags) throws java.io.IOException {
+                        events.add("filter: cache " + offset + "+" + length);
+                        next.cache(offset, length, flags);
+                    }
+                };
+            }
+        };
+        Chain chain = build(spec("--filter=seeing", "disk", "1"), TestLayers.catalog(List.of(plugin), seeing));
+        handles.begin(3);
+        Boundary top = chain.open(new ClientContext("", false, "test", 3));
+        assertEquals(org.nbdosgi.api.Support.NATIVE, top.canZero(), "the filter passed zero through: it is offered");
+        events.clear();
+        top.zero(0, 4096, 0);
+        top.write(ByteBuffer.allocateDirect(512), 0, org.nbdosgi.api.Flags.FUA);
+        top.cache(0, 8192, 0);
+        assertEquals(List.of("filter: zero 0+4096", "filter: write flags=1", "filter: cache 0+8192"), events,
+                "the filter gets zero, FUA and cache as sent, though the plugin does none of them");
+        assertEquals(List.of("write 0+4096 flags=0", "write 0+512 flags=0", "flush", "read 0+8192"), disk.calls,
+                "the plugin gets them emulated");
+    }
+
+    @Test
+    void aFilterCanReopenTheLayersBelowForItsClient() throws Exception {
+        Layer[] next = new Layer[1];
+        Handle[] below = new Handle[1];
+        Filter retrying = t.new TagFilter("r") {
+            @Override
+            protected Handle handle(Handle b, Config config) throws java.io.IOException {
+                below[0] = b;
+                return super.handle(b, config);
+            }
+
+            @Override
+            public FilterInstance create(Config config, ExportContext export, Layer n) {
+                next[0] = n;
+                return super.create(config, export, n);
+            }
+        };
+        Chain chain = build(spec("--filter=r", "disk", "1"), TestLayers.catalog(List.of(t.new DiskPlugin()), retrying));
+        handles.begin(7);
+        chain.open(new ClientContext("", false, "test", 7));
+        events.clear();
+        ClientContext client = new ClientContext("", false, "test", 7);
+        Handle fresh = next[0].reopen(below[0], client);
+        assertEquals(List.of("close disk handle", "open disk for 7"), events, "the old handle closes, a new one opens for the same client");
+        assertTrue(fresh != below[0]);
+        assertThrows(IllegalArgumentException.class, () -> next[0].reopen(below[0], client), "replaced already");
+        events.clear();
+        handles.end(7);
+        assertEquals(List.of("close r handle", "close disk handle"), events, "the new handle closes with the connection, the old not again");
     }
 
     @Test
@@ -330,21 +339,20 @@ class ChainTest {
                 };
             }
         };
-        Chain chain = Chain.build(ExportSpec.parse("", false, List.of("--filter=s", "disk", "1")),
-                catalog(new DiskPlugin(), sharing), Chain.HandedOver.none(), new HandleRegistry(), new BufferPool());
+        Chain chain = build(spec("--filter=s", "disk", "1"), TestLayers.catalog(List.of(t.new DiskPlugin()), sharing));
         events.clear();
         chain.close();
         assertEquals(List.of("close s", "close disk handle", "close disk"), events);
     }
 
     /** A filter whose handle can reopen the layers below, as the retry filter does. */
-    class ReopeningFilter extends TagFilter {
+    class ReopeningFilter extends TestLayers.TagFilter {
         Handle below;
         ClientContext client;
         Layer next;
 
         ReopeningFilter() {
-            super("r", ThreadModel.PARALLEL);
+            t.super("r", ThreadModel.PARALLEL);
         }
 
         @Override
@@ -374,12 +382,12 @@ class ChainTest {
     void aReopenReplacesTheHandlesBelowInPlaceSoTheConnectionStillClosesTopFirst() throws Exception {
         ReopeningFilter r = new ReopeningFilter();
         int[] opens = {0};
-        Plugin flaky = new DiskPlugin() {
+        Plugin flaky = t.new DiskPlugin() {
             @Override
             public PluginInstance create(Config config, ExportContext export) {
                 return client -> {
                     events.add("open disk for " + client.connectionId());
-                    if (++opens[0] == 4) {                  // the size probe, the connection, the first reopen, then this
+                    if (++opens[0] == 3) {                  // the connection, the first reopen, then this
                         throw new NbdException(NbdError.EIO, "upstream down");
                     }
                     return new RecordingHandle(4096) {
@@ -391,10 +399,8 @@ class ChainTest {
                 };
             }
         };
-        HandleRegistry handles = new HandleRegistry();
-        Chain chain = Chain.build(ExportSpec.parse("x", false, List.of("--filter=a", "--filter=r", "--filter=b", "disk", "1")),
-                catalog(flaky, new TagFilter("a", ThreadModel.PARALLEL), r, new TagFilter("b", ThreadModel.PARALLEL)),
-                Chain.HandedOver.none(), handles, new BufferPool());
+        Chain chain = build(spec("--filter=a", "--filter=r", "--filter=b", "disk", "1"),
+                TestLayers.catalog(List.of(flaky), t.new TagFilter("a"), r, t.new TagFilter("b")));
         handles.begin(7);
         chain.open(new ClientContext("", false, "test", 7));
         events.clear();

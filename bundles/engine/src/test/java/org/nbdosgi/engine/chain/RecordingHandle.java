@@ -1,23 +1,23 @@
 package org.nbdosgi.engine.chain;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Support;
 
 /** A byte-array disk that records the calls it gets, with capabilities set per test. */
-class RecordingHandle implements Handle {
-    final byte[] disk;
-    final List<String> calls = new ArrayList<>();
-    boolean writable = true;
-    boolean flushable = true;
-    Support zero = Support.EMULATE;
-    Support fua = null;
-    Support cache = Support.NONE;
+public class RecordingHandle implements Handle {
+    public final byte[] disk;
+    public final List<String> calls = new CopyOnWriteArrayList<>();
+    public boolean writable = true;
+    public boolean flushable = true;
+    public Support zero = Support.EMULATE;
+    public Support fua = null;
+    public Support cache = Support.NONE;
 
-    RecordingHandle(int size) {
+    public RecordingHandle(int size) {
         disk = new byte[size];
     }
 

@@ -10,7 +10,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ConfigException;
-import org.nbdosgi.api.ExportSpec;
+import org.nbdosgi.api.admin.ExportSpec;
 
 class ConfiguredExportTest {
     @Test

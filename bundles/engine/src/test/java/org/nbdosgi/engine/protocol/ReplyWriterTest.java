@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.Extents;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.MemoryTransport;
 
 class ReplyWriterTest {
@@ -120,11 +121,23 @@ class ReplyWriterTest {
         e.add(0, 10L << 32, Extents.HOLE | Extents.ZERO);
         e.add(10L << 32, 4096, 0);
         Sink one = new Sink();
-        new ReplyWriter(one, new BufferPool(), true, "test-writer").blockStatus(1, 1, e, 65536, true, () -> { });
+        new ReplyWriter(one, new BufferPool(), true, "test-writer").blockStatus(1, new Extents[] {e}, 65536, true, () -> { });
         assertEquals(List.of("STATUS ctx=1 65536:3 DONE"), chunks(one.written.toByteArray()));
         Sink all = new Sink();
-        new ReplyWriter(all, new BufferPool(), true, "test-writer").blockStatus(1, 1, e, 65536, false, () -> { });
+        new ReplyWriter(all, new BufferPool(), true, "test-writer").blockStatus(1, new Extents[] {e}, 65536, false, () -> { });
         assertEquals(List.of("STATUS ctx=1 4294966784:3 DONE"), chunks(all.written.toByteArray()));
+    }
+
+    @Test
+    void blockStatusSendsOneChunkPerMetaContextTheLastOneDone() throws Exception {
+        Extents allocation = new Extents(0, 1 << 20);
+        allocation.add(0, 1 << 20, 0);
+        Extents dirty = new Extents(0, 1 << 20);
+        dirty.add(0, 65536, Extents.DIRTY);
+        dirty.add(65536, (1 << 20) - 65536, 0);
+        Sink sink = new Sink();
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").blockStatus(9, new Extents[] {allocation, dirty}, 1 << 20, false, () -> { });
+        assertEquals(List.of("STATUS ctx=1 1048576:0", "STATUS ctx=2 65536:1 983040:0 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.io.EOFException;
 import java.nio.ByteBuffer;
 
 import org.junit.jupiter.api.Test;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.MemoryTransport;
 
 class WireInTest {

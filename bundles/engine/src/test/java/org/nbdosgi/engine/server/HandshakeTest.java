@@ -14,7 +14,8 @@ import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ExportEntry;
-import org.nbdosgi.engine.protocol.BufferPool;
+import org.nbdosgi.api.Extents;
+import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.protocol.Nbd;
 import org.nbdosgi.engine.protocol.WireIn;
 import org.nbdosgi.engine.transport.MemoryTransport;
@@ -134,7 +135,7 @@ class HandshakeTest {
 
     @Test
     void metaContextsNeedStructuredRepliesAndListBaseAllocation() throws Exception {
-        byte[] q = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+        byte[] q = Extents.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
         byte[] list = ByteBuffer.allocate(4 + 1 + 4 + 4 + q.length).putInt(1).put((byte) 'x').putInt(1)
                 .putInt(q.length).put(q).array();
         MemoryTransport t = run(new Script(Nbd.FLAG_C_FIXED_NEWSTYLE)
@@ -146,7 +147,7 @@ class HandshakeTest {
         List<Reply> r = replies(t);
         assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_ERR_INVALID, "negotiate structured replies first"), r.get(0));
         assertEquals(Nbd.REP_ACK, r.get(1).type());
-        assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_META_CONTEXT, "\0\0\0\0" + Nbd.BASE_ALLOCATION), r.get(2));
+        assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_META_CONTEXT, "\0\0\0\0" + Extents.BASE_ALLOCATION), r.get(2));
         assertEquals(new Reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_ACK, ""), r.get(3));
         assertEquals(new Reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_UNKNOWN, "no export named 'x'"), r.get(4));
         assertEquals(Nbd.REP_ACK, r.get(5).type());

@@ -82,7 +82,7 @@ class RequestCheckTest {
         assertEquals(NbdError.EINVAL, error(bare, Nbd.CMD_CACHE, 0, 0, 512));
         assertEquals(NbdError.EINVAL, error(bare, Nbd.CMD_WRITE, Nbd.CMD_FLAG_FUA, 0, 512));
         assertEquals(NbdError.EINVAL, error(bare, Nbd.CMD_READ, Nbd.CMD_FLAG_DF, 0, 512), "DF needs structured replies");
-        assertEquals("block status needs base:allocation selected for this export",
+        assertEquals("block status needs a meta context selected for this export",
                 bare.check(Nbd.CMD_BLOCK_STATUS, 0, 0, 512).reason());
         assertEquals("unknown command 42", bare.check(42, 0, 0, 0).reason());
         assertEquals(NbdError.EINVAL, error(writable(), Nbd.CMD_READ, Nbd.CMD_FLAG_NO_HOLE, 0, 512), "a flag of another command");

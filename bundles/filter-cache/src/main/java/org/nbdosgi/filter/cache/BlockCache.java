@@ -17,6 +17,8 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +43,8 @@ final class BlockCache implements AutoCloseable {
     final Space space;
     final CacheFile file;
     final Lower lower;
-    final Scratch scratch = new Scratch();
+    /** Direct buffers for moving blocks between the layer below and the cache file (fills, read-modify-write, write-back). */
+    final BufferPool scratch = new BufferPool(64 * 1024, CacheOptions.MAX_BLOCK_SIZE * 4, 16L << 20, 1);
     final WriteBack writeBack;
     final Reclaimer reclaimer;
     final CacheWrites writes;
@@ -332,6 +335,30 @@ final class BlockCache implements AutoCloseable {
                     case TRIMMED -> Extents.HOLE | Extents.ZERO;
                     default -> below.type(i);
                 });
+                pos = until;
+            }
+        }
+    }
+
+    /**
+     * qemu:allocation-depth: 1 where the block exists only here (dirty, zeroed or trimmed, not yet
+     * written back), 2 where the data is the layer below's (cached clean or not cached) and the layer
+     * below has it allocated, 0 where neither has anything (a hole below, nothing pending here).
+     */
+    void allocationDepth(long offset, long length, int flags, Extents out) throws IOException {
+        long first = g.block(offset);
+        long last = Math.min(g.block(offset + length - 1), first + MAX_EXTENT_BLOCKS - 1);
+        long stop = Math.min(offset + length, g.end(last));
+        Extents below = new Extents(offset, stop);
+        lower.extents(offset, stop - offset, flags, below);
+        long pos = offset;
+        for (int i = 0; i < below.count() && pos < stop; i++) {
+            long end = below.offset(i) + below.length(i);
+            int belowDepth = (below.type(i) & Extents.HOLE) != 0 ? 0 : 2;
+            while (pos < end) {
+                long b = g.block(pos);
+                long until = Math.min(end, g.end(b));
+                out.add(pos, until - pos, BlockStates.isDirty(states.get(b)) ? 1 : belowDepth);
                 pos = until;
             }
         }

@@ -12,6 +12,8 @@ import java.nio.file.StandardOpenOption;
 
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.Zeros;
+import org.nbdosgi.common.libc.LibC;
 
 import com.sun.jna.LastErrorException;
 import org.slf4j.Logger;
@@ -32,7 +34,6 @@ import org.slf4j.LoggerFactory;
 final class CacheFile implements Closeable {
     private static final int EOPNOTSUPP = 95;
     private static final int ENOSYS = 38;
-    private static final int EINTR = 4;
     private static final Logger LOG = LoggerFactory.getLogger(CacheFile.class);
 
     private final int fd;
@@ -164,7 +165,7 @@ final class CacheFile implements Closeable {
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == EOPNOTSUPP || e.getErrorCode() == ENOSYS) {
                     canPunch = false;
-                } else if (e.getErrorCode() != EINTR) {
+                } else if (e.getErrorCode() != LibC.EINTR) {
                     LOG.warn("cache: punching {}+{} out of the cache file failed (errno {}): its space stays counted",
                             offset, length, e.getErrorCode());
                     return false;

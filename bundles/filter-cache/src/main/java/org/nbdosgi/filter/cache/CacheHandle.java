@@ -122,6 +122,16 @@ final class CacheHandle extends FilterHandle {
         cache.extents(offset, length, flags, extents);
     }
 
+    /** base:allocation as {@link #extents(long, long, int, Extents)}; qemu:allocation-depth from the cache's own states. */
+    @Override
+    public void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (Extents.QEMU_ALLOCATION_DEPTH.equals(context)) {
+            cache.allocationDepth(offset, length, flags, extents);
+        } else {
+            super.extents(context, offset, length, flags, extents);
+        }
+    }
+
     @Override
     public void cache(long offset, long length, int flags) throws IOException {
         cache.prefetch(offset, length);

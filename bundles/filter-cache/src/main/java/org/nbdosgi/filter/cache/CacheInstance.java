@@ -9,6 +9,7 @@ import java.util.Map;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
@@ -55,6 +56,15 @@ final class CacheInstance implements FilterInstance {
 
     private boolean namesBelow() throws IOException {
         return !next.listExports(export.readOnly()).isEmpty();
+    }
+
+    /** The layer below's meta contexts (they pass through the cache unchanged), and qemu:allocation-depth. */
+    @Override
+    public List<String> metaContexts() {
+        List<String> all = new ArrayList<>(next.metaContexts());
+        all.remove(Extents.QEMU_ALLOCATION_DEPTH);                 // answered here, for this layer
+        all.add(Extents.QEMU_ALLOCATION_DEPTH);
+        return all;
     }
 
     @Override

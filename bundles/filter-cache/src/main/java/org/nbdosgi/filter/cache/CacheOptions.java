@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.libc.LibC;
 
 /**
  * The filter's parameters, checked. {@code maxSize} 0 means unlimited. Immutable; control plane.

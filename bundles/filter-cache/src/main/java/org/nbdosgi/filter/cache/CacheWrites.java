@@ -13,6 +13,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.buffers.Zeros;
 
 /**
  * Write, zero and trim on a {@link BlockCache}. "Through" requests (every one in writethrough mode;

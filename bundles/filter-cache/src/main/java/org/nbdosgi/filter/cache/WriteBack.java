@@ -12,6 +12,7 @@ import java.util.List;
 
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /**
  * Brings what the layer below has not seen yet to it: dirty data as writes, zeroed blocks as zero
@@ -26,10 +27,10 @@ final class WriteBack {
     private final BlockLocks locks;
     private final CacheFile file;
     private final Lower lower;
-    private final Scratch scratch;
+    private final BufferPool scratch;
     private final int maxDataRun;
 
-    WriteBack(Geometry g, BlockStates states, BlockLocks locks, CacheFile file, Lower lower, Scratch scratch, int maxDataRun) {
+    WriteBack(Geometry g, BlockStates states, BlockLocks locks, CacheFile file, Lower lower, BufferPool scratch, int maxDataRun) {
         this.g = g;
         this.states = states;
         this.locks = locks;

@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.testkit.RamDisk;
 
 /**
  * Several connections at once, each on its own thread: in the first half of the disk every cache

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.testkit.RamDisk;
 
 /** When the layer below refuses writes: errors reach the client, and dirty data stays until it can go. */
 class CacheFailureTest {

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.testkit.RamDisk;
 
 /**
  * Random unaligned writes, zeros, trims, FUA and flushes against a model byte array, in every mode,

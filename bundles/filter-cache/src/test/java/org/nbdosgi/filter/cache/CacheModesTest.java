@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Support;
+import org.nbdosgi.testkit.RamDisk;
 
 /** What each cache mode does with writes, FUA and flush, seen from the layer below. */
 class CacheModesTest {

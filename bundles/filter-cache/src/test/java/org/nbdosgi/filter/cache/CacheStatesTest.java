@@ -21,6 +21,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.testkit.RamDisk;
 
 /** Reads served from the cache, zero and trim in the cache, block status over dirty blocks. */
 class CacheStatesTest {

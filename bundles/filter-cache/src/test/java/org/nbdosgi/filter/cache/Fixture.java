@@ -10,6 +10,7 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.testkit.RamDisk;
 
 /** A cache filter instance over a {@link RamDisk}, with helpers to talk to it as a client would. */
 final class Fixture implements AutoCloseable {

@@ -113,6 +113,16 @@ final class CowHandle extends FilterHandle {
         overlay.extents(next, offset, length, flags, extents);
     }
 
+    /** base:allocation as above; qemu:allocation-depth from the overlay's block states; other contexts from below. */
+    @Override
+    public void extents(String context, long offset, long length, int flags, Extents extents) throws IOException {
+        if (Extents.QEMU_ALLOCATION_DEPTH.equals(context)) {
+            overlay.allocationDepth(next, offset, length, flags, extents);
+        } else {
+            super.extents(context, offset, length, flags, extents);
+        }
+    }
+
     @Override
     public void cache(long offset, long length, int flags) throws IOException {
         overlay.cache(next, offset, length, options.onCache());

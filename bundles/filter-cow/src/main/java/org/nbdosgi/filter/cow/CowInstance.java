@@ -11,6 +11,7 @@ import java.util.Map;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
+import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Layer;
@@ -61,6 +62,15 @@ final class CowInstance implements FilterInstance {
 
     private boolean namesBelow() throws IOException {
         return !next.listExports(true).isEmpty();
+    }
+
+    /** The layer below's meta contexts (they pass through), and qemu:allocation-depth, answered here. */
+    @Override
+    public List<String> metaContexts() {
+        List<String> all = new ArrayList<>(next.metaContexts());
+        all.remove(Extents.QEMU_ALLOCATION_DEPTH);
+        all.add(Extents.QEMU_ALLOCATION_DEPTH);
+        return all;
     }
 
     @Override

@@ -5,8 +5,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntUnaryOperator;
 
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
@@ -14,6 +14,8 @@ import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Units;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.buffers.Zeros;
 
 /**
  * The copy-on-write overlay of one export: the export cut into blocks, each either still the layer
@@ -38,6 +40,7 @@ final class Overlay implements AutoCloseable {
     private static final int MAX_RUN_BYTES = 8 << 20;
     /** The most blocks one block status request looks at. */
     private static final int MAX_EXTENT_BLOCKS = 1 << 16;
+    /** How many of the largest scratch buffers the pool keeps. */
     private static final int POOLED = 4;
 
     private final long size;
@@ -47,7 +50,7 @@ final class Overlay implements AutoCloseable {
     private final OverlayFile file;
     private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
     private final int maxRun;
-    private final ConcurrentLinkedDeque<ByteBuffer> scratch = new ConcurrentLinkedDeque<>();
+    private final BufferPool scratch;
 
     private Overlay(long size, int blockSize, byte[] states, OverlayFile file) {
         this.size = size;
@@ -56,6 +59,7 @@ final class Overlay implements AutoCloseable {
         this.states = states;
         this.file = file;
         this.maxRun = Math.max(1, Math.min(STRIPES, MAX_RUN_BYTES / blockSize));
+        this.scratch = new BufferPool(blockSize, maxRun * blockSize, POOLED * (long) maxRun * blockSize, 1);
         for (int i = 0; i < STRIPES; i++) {
             locks[i] = new ReentrantLock();
         }
@@ -157,7 +161,7 @@ final class Overlay implements AutoCloseable {
             long stop = sameStateEnd(b, s, end);
             ByteBuffer dst = slice(part, at, pos, stop);
             if (s == ZERO) {
-                zeroFill(dst);
+                Zeros.fill(dst);
             } else {
                 file.read(dst, pos);
             }
@@ -253,7 +257,7 @@ final class Overlay implements AutoCloseable {
         ByteBuffer tmp = scratch((int) (end(b) - start(b)));
         try {
             if (state(b) == ZERO) {
-                zeroFill(tmp.duplicate());
+                Zeros.fill(tmp.duplicate());
             } else {
                 below.read(tmp, start(b), 0);
             }
@@ -333,6 +337,20 @@ final class Overlay implements AutoCloseable {
      * below are described by the layer below.
      */
     void extents(Handle below, long offset, long length, int flags, Extents out) throws IOException {
+        describe(below, offset, length, flags, out, type -> type, state -> state == DATA ? 0 : Extents.HOLE | Extents.ZERO);
+    }
+
+    /**
+     * qemu:allocation-depth: 1 where the overlay holds the block (written, zeroed or trimmed in this
+     * session), 2 where the layer below has data, 0 where the layer below has a hole.
+     */
+    void allocationDepth(Handle below, long offset, long length, int flags, Extents out) throws IOException {
+        describe(below, offset, length, flags, out, type -> (type & Extents.HOLE) != 0 ? 0 : 2, state -> 1);
+    }
+
+    /** Runs of one state: the layer below's extents (their type mapped) where blocks are still below, else the overlay's state mapped. */
+    private void describe(Handle below, long offset, long length, int flags, Extents out, IntUnaryOperator belowType,
+                          IntUnaryOperator overlayType) throws IOException {
         if (length == 0) {
             return;
         }
@@ -346,13 +364,13 @@ final class Overlay implements AutoCloseable {
                 Extents there = new Extents(pos, stop);
                 below.extents(pos, stop - pos, flags, there);
                 for (int i = 0; i < there.count(); i++) {
-                    out.add(there.offset(i), there.length(i), there.type(i));
+                    out.add(there.offset(i), there.length(i), belowType.applyAsInt(there.type(i)));
                 }
                 if (there.covered() < stop) {
                     return;                                  // the layer below said less: so do we
                 }
             } else {
-                out.add(pos, stop - pos, s == DATA ? 0 : Extents.HOLE | Extents.ZERO);
+                out.add(pos, stop - pos, overlayType.applyAsInt(s));
             }
             if (Flags.has(flags, Flags.REQ_ONE)) {
                 return;
@@ -429,32 +447,15 @@ final class Overlay implements AutoCloseable {
 
     /** A direct buffer of {@code n} bytes (position 0, limit n), pooled: at most a run of blocks. */
     private ByteBuffer scratch(int n) {
-        ByteBuffer b = scratch.pollFirst();
-        if (b == null) {
-            b = ByteBuffer.allocateDirect(maxRun * blockSize);
-        }
-        return b.clear().limit(n);
+        return scratch.acquire(n);
     }
 
     private void release(ByteBuffer b) {
-        if (scratch.size() < POOLED) {
-            scratch.offerFirst(b);
-        }
+        scratch.release(b);
     }
-
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private static ByteBuffer zeros(int n) {
-        return n <= ZEROS.capacity() ? ZEROS.slice(0, n) : ByteBuffer.allocate(n);
-    }
-
-    private static void zeroFill(ByteBuffer dst) {
-        int at = dst.position();
-        while (at < dst.limit()) {
-            int n = Math.min(ZEROS.capacity(), dst.limit() - at);
-            dst.put(at, ZEROS, 0, n);
-            at += n;
-        }
+        return n <= Zeros.CHUNK ? Zeros.slice(n) : ByteBuffer.allocate(n);
     }
 
     /** Copies the overlap of {@code src} (export offset {@code srcAt}) into {@code dst} (export offset {@code dstAt}). */

@@ -256,6 +256,27 @@ class CowFilterTest {
     }
 
     @Test
+    void allocationDepthIsOneInTheOverlayTwoForDataBelowAndZeroForHolesBelow() throws Exception {
+        byte[] content = random(1 << 20, 10);
+        Source below = source(content);                       // data in [0, 512K), a hole after
+        CowOptions o = CowOptions.from(new Config(Map.of()), tmp.toString());
+        CowInstance i = CowInstance.create(o, new ExportContext("", false), below);
+        open.add(i);
+        assertEquals(List.of(Extents.QEMU_ALLOCATION_DEPTH), i.metaContexts());
+        Handle h = handle(i);
+        write(h, 600 * K + 5, new byte[] {1});                // block [576K, 640K): in the overlay
+        h.zero(64 * K, 128 * K, 0);                           // [64K, 192K): in the overlay
+        Extents e = new Extents(0, 1 << 20);
+        h.extents(Extents.QEMU_ALLOCATION_DEPTH, 0, 1 << 20, 0, e);
+        assertEquals("Extents[0+65536:2, 65536+131072:1, 196608+327680:2, 524288+65536:0, 589824+65536:1, 655360+393216:0]",
+                e.toString());
+        Extents base = new Extents(0, 1 << 20);
+        h.extents(Extents.BASE_ALLOCATION, 0, 1 << 20, 0, base);
+        assertEquals("Extents[0+65536:0, 65536+131072:3, 196608+327680:0, 524288+65536:3, 589824+65536:0, 655360+393216:3]",
+                base.toString(), "base:allocation is unchanged");
+    }
+
+    @Test
     void fastZeroFailsAtOnceOnlyWhereItWouldReadBelow() throws Exception {
         Handle h = cow(source(random(1 << 20, 10)));
         NbdException e = assertThrows(NbdException.class, () -> h.zero(100, 64 * K, Flags.FAST_ZERO));

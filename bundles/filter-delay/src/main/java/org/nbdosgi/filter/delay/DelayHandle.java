@@ -12,10 +12,9 @@ import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
 
 /**
- * One connection's view: each operation sleeps for its delay, then goes to the layer below.
- * Zero, FUA and cache are claimed as native whenever the layer below offers them at all (its
- * boundary emulates what it lacks), so a zero request is delayed as a zero, not as the writes the
- * engine would otherwise emulate it with above this filter. Data plane, except open and close.
+ * One connection's view: each operation sleeps for its delay, then goes to the layer below. A zero
+ * request is delayed as a zero, as the client sent it: the engine emulates what the plugin lacks
+ * below every filter. Data plane, except open and close.
  */
 final class DelayHandle extends FilterHandle {
     private final Delays delays;
@@ -26,24 +25,9 @@ final class DelayHandle extends FilterHandle {
     }
 
     @Override
-    public Support canZero() throws IOException {
-        return next.canZero() == Support.NONE ? Support.NONE : Support.NATIVE;
-    }
-
-    @Override
     public boolean canFastZero() throws IOException {
         // delay-fast-zero=false answers fast zeros itself (at once, ENOTSUP), so it can always offer them
         return next.canFastZero() || (!delays.delayFastZero() && !delays.zero().isZero() && canZero() != Support.NONE);
-    }
-
-    @Override
-    public Support canFua() throws IOException {
-        return next.canFua() == Support.NONE ? Support.NONE : Support.NATIVE;
-    }
-
-    @Override
-    public Support canCache() throws IOException {
-        return next.canCache() == Support.NONE ? Support.NONE : Support.NATIVE;
     }
 
     @Override

@@ -11,97 +11,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
-import org.nbdosgi.api.ExportEntry;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
-import org.nbdosgi.api.Layer;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
-import org.nbdosgi.api.Support;
+import org.nbdosgi.testkit.RamDisk;
 
 class DelayFilterTest {
-    private static final ClientContext CLIENT = new ClientContext("", false, "test", 1);
+    private static final ClientContext CLIENT = RamDisk.CLIENT;
 
     /** The layer below: answers at once and counts what reaches it. */
-    private final AtomicInteger calls = new AtomicInteger();
-    private final Layer below = new Layer() {
-        @Override
-        public Handle open(ClientContext client) {
-            return new Handle() {
-                @Override
-                public long size() {
-                    return 1 << 20;
-                }
-
-                @Override
-                public boolean canWrite() {
-                    return true;
-                }
-
-                @Override
-                public boolean canFlush() {
-                    return true;
-                }
-
-                @Override
-                public boolean canTrim() {
-                    return true;
-                }
-
-                @Override
-                public Support canCache() {
-                    return Support.EMULATE;
-                }
-
-                @Override
-                public void read(ByteBuffer buf, long offset, int flags) {
-                    calls.incrementAndGet();
-                }
-
-                @Override
-                public void write(ByteBuffer buf, long offset, int flags) {
-                    calls.incrementAndGet();
-                }
-
-                @Override
-                public void flush(int flags) {
-                    calls.incrementAndGet();
-                }
-
-                @Override
-                public void trim(long offset, long length, int flags) {
-                    calls.incrementAndGet();
-                }
-
-                @Override
-                public void zero(long offset, long length, int flags) {
-                    calls.incrementAndGet();
-                }
-
-                @Override
-                public void cache(long offset, long length, int flags) {
-                    calls.incrementAndGet();
-                }
-            };
-        }
-
-        @Override
-        public List<ExportEntry> listExports(boolean readOnly) {
-            return List.of();
-        }
-
-        @Override
-        public String defaultExport() {
-            return "";
-        }
-    };
+    private final RamDisk below = new RamDisk(1 << 20);
 
     private Handle open(Map<String, String> params) throws IOException, ConfigException {
         return new DelayFilter().create(new Config(params), new ExportContext("", false), below).open(CLIENT);
@@ -122,7 +48,7 @@ class DelayFilterTest {
         Handle h = open(Map.of("rdelay", "30ms"));
         long took = millis(() -> h.read(ByteBuffer.allocateDirect(512), 0, 0));
         assertTrue(took >= 30, "read took " + took + " ms");
-        assertEquals(1, calls.get());
+        assertEquals(1, below.calls());
         assertTrue(millis(() -> h.write(ByteBuffer.allocateDirect(512), 0, 0)) < 25, "writes are not delayed by rdelay");
     }
 
@@ -148,7 +74,7 @@ class DelayFilterTest {
         assertTrue(millis(() -> h.trim(0, 4096, 0)) >= 20);
         assertTrue(millis(() -> h.cache(0, 4096, 0)) >= 20);
         assertTrue(millis(() -> h.extents(0, 4096, 0, new org.nbdosgi.api.Extents(0, 1 << 20))) >= 20);
-        assertEquals(4, calls.get(), "flush, zero, trim and cache reached the layer below");
+        assertEquals(4, below.calls(), "flush, zero, trim and cache reached the layer below");
     }
 
     @Test
@@ -166,17 +92,10 @@ class DelayFilterTest {
         NbdException e = assertThrows(NbdException.class, () -> h.zero(0, 4096, Flags.FAST_ZERO));
         assertEquals(NbdError.ENOTSUP, e.error());
         assertTrue(System.nanoTime() - start < 500_000_000L, "refused without waiting");
-        assertEquals(0, calls.get());
+        assertEquals(0, below.calls());
         Handle undelayed = open(Map.of("delay-fast-zero", "false"));
         undelayed.zero(0, 4096, Flags.FAST_ZERO);
-        assertEquals(1, calls.get(), "nothing to refuse when zeros are not delayed");
-    }
-
-    @Test
-    void zeroAndCacheAreDelayedAsThemselves() throws Exception {
-        Handle h = open(Map.of());
-        assertEquals(Support.NATIVE, h.canZero(), "the layer below emulates zero, so this filter sees zeros");
-        assertEquals(Support.NATIVE, h.canCache());
+        assertEquals(1, below.calls(), "nothing to refuse when zeros are not delayed");
     }
 
     @Test
@@ -213,7 +132,7 @@ class DelayFilterTest {
             t.join();
         }
         long took = (System.nanoTime() - start) / 1_000_000;
-        assertEquals(128, calls.get());
+        assertEquals(128, below.calls());
         assertTrue(took < 128 * 200 / 8, "128 reads of 200 ms took " + took + " ms: they did not wait in parallel");
         assertTrue(during[0] - before < 16, "platform threads went from " + before + " to " + during[0]);
     }

@@ -10,6 +10,7 @@ import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.Zeros;
 
 /**
  * One connection's view of an inner file. The filesystem's lock is held only to look up what is not
@@ -22,7 +23,6 @@ import org.nbdosgi.api.NbdException;
  * <p>Data plane, except {@link #close}.
  */
 final class Ext2Handle implements Handle {
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
     /** Most runs one block status reply describes. */
     private static final int STATUS_RUNS = 1024;
 
@@ -96,7 +96,7 @@ final class Ext2Handle implements Handle {
             if (r.kind() == Run.Kind.DATA) {
                 data.read(part, r.physical(), 0);
             } else {
-                fillZeros(part);
+                Zeros.fill(part, 0, part.limit());
             }
             done += r.length();
         }
@@ -148,12 +148,6 @@ final class Ext2Handle implements Handle {
     @Override
     public void close() throws IOException {
         fs.release(file);
-    }
-
-    private static void fillZeros(ByteBuffer part) {
-        for (int at = 0; at < part.limit(); at += ZEROS.capacity()) {
-            part.put(at, ZEROS, 0, Math.min(ZEROS.capacity(), part.limit() - at));
-        }
     }
 
     private void requireAll(long done, int length, long offset) throws NbdException {

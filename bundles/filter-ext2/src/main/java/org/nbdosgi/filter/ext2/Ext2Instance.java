@@ -75,6 +75,12 @@ final class Ext2Instance implements FilterInstance {
         return fixed == null ? List.of() : null;
     }
 
+    /** None of the layer below's: they describe the image, not the file inside it. */
+    @Override
+    public List<String> metaContexts() {
+        return List.of();
+    }
+
     @Override
     public void close() throws IOException {
         try {

@@ -37,6 +37,7 @@ import org.nbdosgi.api.FilterInstance;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.testkit.Ext2Images;
 
 /** The filter over real images made by mke2fs, through the real libext2fs. */
 class Ext2FilterTest {
@@ -49,13 +50,13 @@ class Ext2FilterTest {
     @ParameterizedTest
     @ValueSource(strings = {"ext2", "ext3", "ext4", "ext4-4k"})
     void servesTheBytesOfTheInnerFile(String type) throws Exception {
-        Path src = Images.source(dir, 1);
+        Path src = Ext2Images.source(dir, 1);
         Path image = image(type, src);
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         try (ImageLayer layer = new ImageLayer(image, true)) {
             FilterInstance instance = start(layer, "/disk.raw", false);
             Handle h = connect(instance, "");
-            assertEquals(Images.DISK_SIZE, h.size());
+            assertEquals(Ext2Images.DISK_SIZE, h.size());
             assertArrayEquals(expected, readAll(h, 1 << 20));
             assertArrayEquals(expected, readAll(h, 123_457), "reads that start and end inside blocks");
             h.close();
@@ -66,13 +67,13 @@ class Ext2FilterTest {
     @ParameterizedTest
     @ValueSource(strings = {"ext2", "ext4", "ext4-4k"})
     void blockStatusShowsTheInnerFilesHolesNotTheImages(String type) throws Exception {
-        Path src = Images.source(dir, 2);
+        Path src = Ext2Images.source(dir, 2);
         Path image = image(type, src);
         try (ImageLayer layer = new ImageLayer(image, true)) {
             FilterInstance instance = start(layer, "/disk.raw", false);
             Handle h = connect(instance, "");
             assertTrue(h.canExtents());
-            int bs = blockSize(image);
+            int bs = Ext2Images.blockSize(image);
             boolean[] data = dataBlocks(bs);
             long offset = 0;
             while (offset < h.size()) {
@@ -101,7 +102,7 @@ class Ext2FilterTest {
     @ParameterizedTest
     @ValueSource(strings = {"ext2", "ext3", "ext4", "ext4-4k"})
     void writesLandInTheFileAndTheFilesystemStaysClean(String type) throws Exception {
-        Path src = Images.source(dir, 3);
+        Path src = Ext2Images.source(dir, 3);
         Path image = image(type, src);
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         Random random = new Random(3);
@@ -112,25 +113,25 @@ class Ext2FilterTest {
             write(h, expected, random, 1 << 20, 65_536);                 // over data
             write(h, expected, random, (8 << 20) + 1000, 3 << 20);        // inside a hole: allocation
             write(h, expected, random, (5 << 20) + 12_000, 1 << 20);      // data, then the hole after it
-            write(h, expected, random, Images.DISK_SIZE - 777, 777);      // the last bytes
+            write(h, expected, random, Ext2Images.DISK_SIZE - 777, 777);      // the last bytes
             write(h, expected, random, 300_100, 10);                      // a few bytes in a hole block
             h.flush(0);
-            assertNull(Images.fsckProblems(image), "clean after a flush, while still open");
+            assertNull(Ext2Images.fsckProblems(image), "clean after a flush, while still open");
             assertArrayEquals(expected, readAll(h, 1 << 20));
             h.close();
             instance.close();
         }
-        assertArrayEquals(expected, Images.dump(image, "/disk.raw", dir));
-        assertNull(Images.fsckProblems(image));
+        assertArrayEquals(expected, Ext2Images.dump(image, "/disk.raw", dir));
+        assertNull(Ext2Images.fsckProblems(image));
     }
 
     @Test
     void unwrittenExtentsReadAsZerosEvenOverOldDataAndTakeWrites() throws Exception {
-        Path src = Images.source(dir, 4);
-        Path image = Images.make(dir, "ext4", src, "64M", "-b", "4096");
+        Path src = Ext2Images.source(dir, 4);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M", "-b", "4096");
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         // blocks 2048..2303 (8 MiB .. 9 MiB) lie in a hole: allocate them unwritten, over old garbage
-        Images.debugfs(image, "fallocate /disk.raw 2048 2303");
+        Ext2Images.debugfs(image, "fallocate /disk.raw 2048 2303");
         long physical = physicalBlock(image, 2048);
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             byte[] garbage = new byte[256 * 4096];
@@ -153,20 +154,20 @@ class Ext2FilterTest {
             h.close();
             instance.close();
         }
-        assertArrayEquals(expected, Images.dump(image, "/disk.raw", dir));
-        assertNull(Images.fsckProblems(image));
+        assertArrayEquals(expected, Ext2Images.dump(image, "/disk.raw", dir));
+        assertNull(Ext2Images.fsckProblems(image));
     }
 
     @Test
     void manyConnectionsOnOneFilesystemRunInParallel() throws Exception {
-        Path src = Images.source(dir, 5);
-        Path image = Images.make(dir, "ext4", src, "96M");
+        Path src = Ext2Images.source(dir, 5);
+        Path image = Ext2Images.make(dir, "ext4", src, "96M");
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         try (ImageLayer layer = new ImageLayer(image, true);
              ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             FilterInstance instance = start(layer, "/disk.raw", false);
             int clients = 8;
-            int region = (int) (Images.DISK_SIZE / clients);
+            int region = (int) (Ext2Images.DISK_SIZE / clients);
             List<Future<?>> done = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int client = c;
@@ -196,8 +197,8 @@ class Ext2FilterTest {
             h.flush(0);
             instance.close();
         }
-        assertArrayEquals(expected, Images.dump(image, "/disk.raw", dir));
-        assertNull(Images.fsckProblems(image));
+        assertArrayEquals(expected, Ext2Images.dump(image, "/disk.raw", dir));
+        assertNull(Ext2Images.fsckProblems(image));
     }
 
     /**
@@ -207,7 +208,7 @@ class Ext2FilterTest {
     @ParameterizedTest
     @ValueSource(strings = {"ext2", "ext4"})
     void readsOfManyConnectionsReachTheLayerBelowTogether(String type) throws Exception {
-        Path src = Images.source(dir, 12);
+        Path src = Ext2Images.source(dir, 12);
         Path image = image(type, src);
         byte[] expected = Files.readAllBytes(src.resolve("disk.raw"));
         int clients = 6;
@@ -246,8 +247,8 @@ class Ext2FilterTest {
      */
     @Test
     void aReadOnlyExportOpensTheFilesystemReadOnlyOverAWritableLayer() throws Exception {
-        Path src = Images.source(dir, 13);
-        Path image = Images.make(dir, "ext4", src, "64M");
+        Path src = Ext2Images.source(dir, 13);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M");
         byte[] before = sha256(image);
         try (ImageLayer layer = new ImageLayer(image, true, false)) {
             FilterInstance instance = start(layer, "/disk.raw", true);
@@ -268,8 +269,8 @@ class Ext2FilterTest {
 
     @Test
     void exportnameModeServesTheFileEachClientNames() throws Exception {
-        Path src = Images.source(dir, 6);
-        Path image = Images.make(dir, "ext4", src, "64M");
+        Path src = Ext2Images.source(dir, 6);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M");
         try (ImageLayer layer = new ImageLayer(image, true)) {
             FilterInstance instance = start(layer, "exportname", false);
             assertEquals(List.of(), instance.listExports(false), "nothing is advertised");
@@ -279,7 +280,7 @@ class Ext2FilterTest {
             assertEquals("/other.raw inside an ext2/3/4 filesystem", relative.description(), "nbdkit prepends / to such a name");
             relative.close();
             assertEquals("/other.raw inside an ext2/3/4 filesystem", other.description());
-            assertEquals(Images.DISK_SIZE, disk.size());
+            assertEquals(Ext2Images.DISK_SIZE, disk.size());
             assertEquals(1 << 20, other.size());
             assertArrayEquals(Files.readAllBytes(src.resolve("other.raw")), readAll(other, 1 << 20));
             assertArrayEquals(Files.readAllBytes(src.resolve("disk.raw")), readAll(disk, 1 << 20));
@@ -301,15 +302,15 @@ class Ext2FilterTest {
 
     @Test
     void pathProblemsStopTheExportWithOneClearLine() throws Exception {
-        Path src = Images.source(dir, 7);
-        Path image = Images.make(dir, "ext4", src, "64M");
+        Path src = Ext2Images.source(dir, 7);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M");
         try (ImageLayer layer = new ImageLayer(image, true)) {
             assertCreateFails(layer, "/nope/disk.raw", "ext2file: /nope/disk.raw: no such file in the filesystem");
             assertCreateFails(layer, "/dir", "ext2file: /dir: not a regular file");
             assertCreateFails(layer, "disk.raw", "ext2file: 'disk.raw': the path must be absolute (start with /)");
             assertCreateFails(layer, "/../disk.raw", "ext2file: '/../disk.raw': '..' is not allowed in the path");
         }
-        assertNull(Images.fsckProblems(image), "failed starts leave the filesystem alone");
+        assertNull(Ext2Images.fsckProblems(image), "failed starts leave the filesystem alone");
     }
 
     @Test
@@ -331,8 +332,8 @@ class Ext2FilterTest {
 
     @Test
     void readOnlyExportsOpenTheFilesystemReadOnly() throws Exception {
-        Path src = Images.source(dir, 8);
-        Path image = Images.make(dir, "ext4", src, "64M");
+        Path src = Ext2Images.source(dir, 8);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M");
         byte[] before = sha256(image);
         try (ImageLayer layer = new ImageLayer(image, false)) {
             FilterInstance instance = start(layer, "/disk.raw", true);
@@ -349,21 +350,21 @@ class Ext2FilterTest {
 
     @Test
     void aJournalThatNeedsRecoveryIsOnlyServedReadOnly() throws Exception {
-        Path src = Images.source(dir, 9);
-        Path image = Images.make(dir, "ext4", src, "64M");
-        Images.debugfs(image, "feature needs_recovery");
+        Path src = Ext2Images.source(dir, 9);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M");
+        Ext2Images.debugfs(image, "feature needs_recovery");
         try (ImageLayer layer = new ImageLayer(image, true)) {
             assertCreateFails(layer, "/disk.raw", "journal needs recovery");
             FilterInstance instance = start(layer, "/disk.raw", true);
-            assertEquals(Images.DISK_SIZE, connect(instance, "").size());
+            assertEquals(Ext2Images.DISK_SIZE, connect(instance, "").size());
             instance.close();
         }
     }
 
     @Test
     void aFullFilesystemIsEnospcAndStaysConsistent() throws Exception {
-        Path src = Images.source(dir, 11);
-        Path image = Images.make(dir, "ext4", src, "16M");        // 32 MiB of file, about 11 MiB of it data
+        Path src = Ext2Images.source(dir, 11);
+        Path image = Ext2Images.make(dir, "ext4", src, "16M");        // 32 MiB of file, about 11 MiB of it data
         try (ImageLayer layer = new ImageLayer(image, true)) {
             FilterInstance instance = start(layer, "/disk.raw", false);
             Handle h = connect(instance, "");
@@ -379,13 +380,13 @@ class Ext2FilterTest {
             h.close();
             instance.close();
         }
-        assertNull(Images.fsckProblems(image));
+        assertNull(Ext2Images.fsckProblems(image));
     }
 
     @Test
     void errorsFromTheLayerBelowReachTheClientWithTheirNbdError() throws Exception {
-        Path src = Images.source(dir, 10);
-        Path image = Images.make(dir, "ext4", src, "64M", "-b", "4096");
+        Path src = Ext2Images.source(dir, 10);
+        Path image = Ext2Images.make(dir, "ext4", src, "64M", "-b", "4096");
         try (ImageLayer layer = new ImageLayer(image, true)) {
             FilterInstance instance = start(layer, "/disk.raw", false);
             Handle h = connect(instance, "");
@@ -399,7 +400,7 @@ class Ext2FilterTest {
     // --- helpers
 
     private Path image(String type, Path src) throws Exception {
-        return type.equals("ext4-4k") ? Images.make(dir, "ext4", src, "64M", "-b", "4096") : Images.make(dir, type, src, "64M");
+        return type.equals("ext4-4k") ? Ext2Images.make(dir, "ext4", src, "64M", "-b", "4096") : Ext2Images.make(dir, type, src, "64M");
     }
 
     private static FilterInstance start(ImageLayer layer, String ext2file, boolean readOnly) throws ConfigException {
@@ -451,8 +452,8 @@ class Ext2FilterTest {
 
     /** Which blocks of disk.raw hold data: those touching a random stretch. */
     private static boolean[] dataBlocks(int bs) {
-        boolean[] data = new boolean[(int) (Images.DISK_SIZE / bs)];
-        for (long[] d : Images.DATA) {
+        boolean[] data = new boolean[(int) (Ext2Images.DISK_SIZE / bs)];
+        for (long[] d : Ext2Images.DATA) {
             for (long b = d[0] / bs; b * bs < d[0] + d[1]; b++) {
                 data[(int) b] = true;
             }
@@ -460,14 +461,8 @@ class Ext2FilterTest {
         return data;
     }
 
-    private static int blockSize(Path image) throws Exception {
-        String out = Images.run(List.of("dumpe2fs", "-h", image.toString())).output();
-        return out.lines().filter(l -> l.startsWith("Block size:")).map(l -> Integer.parseInt(l.split(":")[1].trim()))
-                .findFirst().orElseThrow();
-    }
-
     private static long physicalBlock(Path image, long logical) throws Exception {
-        String out = Images.run(List.of("debugfs", "-R", "bmap /disk.raw " + logical, image.toString())).output();
+        String out = Ext2Images.query(image, "bmap /disk.raw " + logical);
         return Long.parseLong(out.lines().filter(l -> l.matches("\\d+( \\(uninit\\))?")).findFirst().orElseThrow()
                 .split(" ")[0]);
     }

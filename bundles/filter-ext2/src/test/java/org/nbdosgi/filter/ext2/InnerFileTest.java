@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.ClientContext;
+import org.nbdosgi.testkit.Ext2Images;
 
 /** Where the filesystem's lock is needed, and where it is not. */
 class InnerFileTest {
@@ -22,7 +23,7 @@ class InnerFileTest {
 
     @Test
     void knownRangesAreServedWhileTheFilesystemIsBusy() throws Exception {
-        Path image = Images.make(dir, "ext4", Images.source(dir, 1), "64M");
+        Path image = Ext2Images.make(dir, "ext4", Ext2Images.source(dir, 1), "64M");
         try (ImageLayer layer = new ImageLayer(image, true); ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             LibExt2fs.load();
             Filesystem fs = Filesystem.open(layer.open(new ClientContext("", false, "test", 0)), true);
@@ -64,7 +65,7 @@ class InnerFileTest {
 
     @Test
     void indirectBlockMapsAreLearntAsTheyAreUsed() throws Exception {
-        Path image = Images.make(dir, "ext3", Images.source(dir, 2), "64M");
+        Path image = Ext2Images.make(dir, "ext3", Ext2Images.source(dir, 2), "64M");
         try (ImageLayer layer = new ImageLayer(image, false)) {
             LibExt2fs.load();
             Filesystem fs = Filesystem.open(layer.open(new ClientContext("", true, "test", 0)), false);

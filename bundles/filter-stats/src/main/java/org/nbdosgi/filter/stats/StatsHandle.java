@@ -6,14 +6,12 @@ import java.nio.ByteBuffer;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.FilterHandle;
 import org.nbdosgi.api.Handle;
-import org.nbdosgi.api.Support;
 
 /**
  * One connection's view: every operation goes to the layer below, and when it succeeds its length,
- * offset and the time it took are counted. Zero, FUA and cache are claimed as native whenever the
- * layer below offers them at all (its boundary emulates what it lacks), so what is counted is what
- * the client asked for: a zero as a zero, not as the writes the engine would emulate it with.
- * Data plane, except open and close.
+ * offset and the time it took are counted. What is counted is what the client asked for (a zero as
+ * a zero): the engine emulates what the plugin lacks below every filter. Data plane, except open
+ * and close.
  */
 final class StatsHandle extends FilterHandle {
     private final Counters counters;
@@ -24,21 +22,6 @@ final class StatsHandle extends FilterHandle {
         super(next);
         this.counters = counters;
         this.identity = identity;
-    }
-
-    @Override
-    public Support canZero() throws IOException {
-        return next.canZero() == Support.NONE ? Support.NONE : Support.NATIVE;
-    }
-
-    @Override
-    public Support canFua() throws IOException {
-        return next.canFua() == Support.NONE ? Support.NONE : Support.NATIVE;
-    }
-
-    @Override
-    public Support canCache() throws IOException {
-        return next.canCache() == Support.NONE ? Support.NONE : Support.NATIVE;
     }
 
     /** Counting never waits: as the layer below. */

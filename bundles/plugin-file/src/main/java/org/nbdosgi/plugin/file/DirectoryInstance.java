@@ -14,6 +14,7 @@ import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /**
  * {@code dir=DIR}: every regular file and block device directly in DIR (symbolic links followed) is
@@ -27,7 +28,7 @@ final class DirectoryInstance implements PluginInstance {
     private final FileOptions options;
     private final boolean readOnly;
     private final ConcurrentHashMap<String, Fallbacks> fallbacks = new ConcurrentHashMap<>();
-    private final AlignedBuffers bounce = new AlignedBuffers();
+    private final BufferPool bounce = UncachedIo.bounceBuffers();
     private final DiskReads diskReads = new DiskReads();
 
     DirectoryInstance(Path dir, FileOptions options, boolean readOnly) {

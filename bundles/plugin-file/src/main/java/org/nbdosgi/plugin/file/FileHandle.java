@@ -18,6 +18,8 @@ import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
 import org.nbdosgi.api.Support;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.libc.LibC;
 import org.nbdosgi.plugin.file.NativeFd.Outcome;
 
 /**
@@ -61,7 +63,7 @@ final class FileHandle implements Handle {
      * writing (permissions, a read-only file system, an immutable file).
      */
     static FileHandle open(FileTarget target, FileOptions options, boolean readOnly, Fallbacks fallbacks,
-                           AlignedBuffers bounce, DiskReads diskReads) throws IOException {
+                           BufferPool bounce, DiskReads diskReads) throws IOException {
         Path path = target.path();
         boolean writable = !readOnly;
         FileChannel channel;

@@ -1,5 +1,7 @@
 package org.nbdosgi.plugin.file;
 
+import org.nbdosgi.common.libc.LibC;
+
 /**
  * How the plugin uses the page cache: {@code cache=} and {@code fadvise=} as the user gave them.
  */

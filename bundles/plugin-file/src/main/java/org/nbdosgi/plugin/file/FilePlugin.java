@@ -14,6 +14,7 @@ import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.Parameter;
 import org.nbdosgi.api.Plugin;
 import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.common.libc.LibC;
 import org.osgi.service.component.annotations.Component;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

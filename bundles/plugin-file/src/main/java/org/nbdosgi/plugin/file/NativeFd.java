@@ -6,6 +6,7 @@ import java.nio.file.Path;
 
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.libc.LibC;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.common.buffers.BufferPool;
 
 /**
  * {@code file=PATH}: every client gets the same file or block device, whatever export name it asks
@@ -18,7 +19,7 @@ final class SingleFileInstance implements PluginInstance {
     private final FileOptions options;
     private final boolean readOnly;
     private final Fallbacks fallbacks;
-    private final AlignedBuffers bounce = new AlignedBuffers();
+    private final BufferPool bounce = UncachedIo.bounceBuffers();
     private final DiskReads diskReads = new DiskReads();
 
     SingleFileInstance(Path path, FileOptions options, boolean readOnly) {

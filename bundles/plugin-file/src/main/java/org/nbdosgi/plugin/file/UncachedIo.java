@@ -5,6 +5,8 @@ import java.nio.ByteBuffer;
 
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.BufferPool;
+import org.nbdosgi.common.libc.LibC;
 
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
@@ -21,26 +23,34 @@ import com.sun.jna.Pointer;
  */
 final class UncachedIo implements Io {
     private static final long PAGE = 4096;
+    /** The bounce buffers: page-aligned, a MiB each. */
+    private static final int BOUNCE_ALIGNMENT = 4096;
+    private static final int BOUNCE_CHUNK = 1 << 20;
     private final Io buffered;
     private final NativeFd fd;
     private final boolean direct;
     private final Fallbacks fallbacks;
     private final int alignment;
     private final int memoryAlignment;
-    private final AlignedBuffers bounce;
+    private final BufferPool bounce;
 
     /**
      * @param fd        the plugin's descriptor, opened with O_DIRECT when {@code direct}
      * @param alignment the offset and length alignment O_DIRECT needs (a power of two)
      */
-    UncachedIo(Io buffered, NativeFd fd, boolean direct, int alignment, Fallbacks fallbacks, AlignedBuffers bounce) {
+    UncachedIo(Io buffered, NativeFd fd, boolean direct, int alignment, Fallbacks fallbacks, BufferPool bounce) {
         this.buffered = buffered;
         this.fd = fd;
         this.direct = direct;
         this.fallbacks = fallbacks;
         this.alignment = alignment;
-        this.memoryAlignment = Math.min(alignment, AlignedBuffers.ALIGNMENT);
+        this.memoryAlignment = Math.min(alignment, BOUNCE_ALIGNMENT);
         this.bounce = bounce;
+    }
+
+    /** Bounce buffers for the O_DIRECT requests of one export whose buffer is not aligned; at most 16 kept. */
+    static BufferPool bounceBuffers() {
+        return new BufferPool(BOUNCE_CHUNK, BOUNCE_CHUNK, 16L * BOUNCE_CHUNK, BOUNCE_ALIGNMENT);
     }
 
     @Override
@@ -111,10 +121,10 @@ final class UncachedIo implements Io {
     }
 
     private void bouncedRead(ByteBuffer buf, long offset) throws IOException {
-        ByteBuffer b = bounce.acquire();
+        ByteBuffer b = bounce.acquire(BOUNCE_CHUNK);
         try {
             for (int at = buf.position(); at < buf.limit(); ) {
-                int n = Math.min(buf.limit() - at, AlignedBuffers.CHUNK);
+                int n = Math.min(buf.limit() - at, BOUNCE_CHUNK);
                 fd.readFully(b.clear().limit(n), offset);
                 buf.put(at, b, 0, n);
                 at += n;
@@ -126,10 +136,10 @@ final class UncachedIo implements Io {
     }
 
     private void bouncedWrite(ByteBuffer buf, long offset) throws IOException {
-        ByteBuffer b = bounce.acquire();
+        ByteBuffer b = bounce.acquire(BOUNCE_CHUNK);
         try {
             for (int at = buf.position(); at < buf.limit(); ) {
-                int n = Math.min(buf.limit() - at, AlignedBuffers.CHUNK);
+                int n = Math.min(buf.limit() - at, BOUNCE_CHUNK);
                 b.clear().put(0, buf, at, n);
                 fd.writeFully(b.limit(n), offset);
                 at += n;

@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nbdosgi.common.libc.LibC;
 
 /** Reads of cached pages stay on the caller's thread; reads that must wait for the disk go to a disk-read thread. */
 class CacheFirstReadsTest {

@@ -40,7 +40,7 @@ class FallbackPathsTest {
     Path dir;
 
     private static FileHandle open(Path f, FileOptions options, Fallbacks fallbacks) throws IOException {
-        return FileHandle.open(FileTarget.inspect(f), options, false, fallbacks, new AlignedBuffers(), new DiskReads());
+        return FileHandle.open(FileTarget.inspect(f), options, false, fallbacks, UncachedIo.bounceBuffers(), new DiskReads());
     }
 
     private static byte[] ones(int n) {
@@ -169,7 +169,7 @@ class FallbackPathsTest {
             Assumptions.assumeTrue(kernel.error() == NbdError.EINVAL, "unexpected refusal: " + kernel.getMessage());
 
             Fallbacks writes = new Fallbacks(f.toString());
-            UncachedIo io = new UncachedIo(new ChannelIo(channel, f), fd, true, 1, writes, new AlignedBuffers());
+            UncachedIo io = new UncachedIo(new ChannelIo(channel, f), fd, true, 1, writes, UncachedIo.bounceBuffers());
             io.write(direct(new byte[] {4, 5, 6}), 1001);
             assertFalse(writes.directIo(), "the export stops using O_DIRECT");
             ByteBuffer back = ByteBuffer.allocateDirect(5);
@@ -177,7 +177,7 @@ class FallbackPathsTest {
             assertArrayEquals(new byte[] {0, 4, 5, 6, 0}, bytes(back));
 
             Fallbacks reads = new Fallbacks(f.toString());
-            UncachedIo reader = new UncachedIo(new ChannelIo(channel, f), fd, true, 1, reads, new AlignedBuffers());
+            UncachedIo reader = new UncachedIo(new ChannelIo(channel, f), fd, true, 1, reads, UncachedIo.bounceBuffers());
             ByteBuffer again = ByteBuffer.allocateDirect(3);
             reader.read(again, 1001);
             assertArrayEquals(new byte[] {4, 5, 6}, bytes(again));

@@ -48,7 +48,7 @@ class FileHandleTest {
     }
 
     static FileHandle open(Path file, FileOptions options) throws IOException {
-        return FileHandle.open(FileTarget.inspect(file), options, false, new Fallbacks(file.toString()), new AlignedBuffers(), new DiskReads());
+        return FileHandle.open(FileTarget.inspect(file), options, false, new Fallbacks(file.toString()), UncachedIo.bounceBuffers(), new DiskReads());
     }
 
     static Path sparseFile(Path dir, long size) throws IOException {
@@ -203,7 +203,7 @@ class FileHandleTest {
         Path d = Files.createTempDirectory(shm, "filetest");
         Path f = sparseFile(d, 4 * MIB);
         Fallbacks fallbacks = new Fallbacks(f.toString());
-        try (FileHandle h = FileHandle.open(FileTarget.inspect(f), FileOptions.DEFAULT, false, fallbacks, new AlignedBuffers(), new DiskReads())) {
+        try (FileHandle h = FileHandle.open(FileTarget.inspect(f), FileOptions.DEFAULT, false, fallbacks, UncachedIo.bounceBuffers(), new DiskReads())) {
             h.write(direct(new byte[] {9, 9, 9, 9}), 0, 0);
             h.zero(0, 4096, Flags.FAST_ZERO);                        // tmpfs has no ZERO_RANGE: punch, then allocate
             assertFalse(fallbacks.zeroRange(), "tmpfs refuses ZERO_RANGE; the plugin remembers");

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.buffers.Zeros;
 
 /**
  * The sparse page store: a radix tree of {@code AtomicReferenceArray}s, 4096 slots per node, with
@@ -39,7 +40,6 @@ final class Pages {
     private static final int FAN = 1 << BITS;
     /** A node's status slot, after its FAN children. */
     private static final int STATUS = FAN;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(PAGE_SIZE).asReadOnlyBuffer();
 
     /** One pruning attempt's mark on the slots it sealed and on the node's status. */
     private static final class Seal {
@@ -383,7 +383,11 @@ final class Pages {
             int inPage = (int) (offset & (PAGE_SIZE - 1));
             int n = Math.min(end - at, PAGE_SIZE - inPage);
             ByteBuffer p = get(page);
-            dst.put(at, p == null ? ZEROS : p, p == null ? 0 : inPage, n);
+            if (p == null) {
+                Zeros.fill(dst, at, n);
+            } else {
+                dst.put(at, p, inPage, n);
+            }
             at += n;
             offset += n;
         }
@@ -422,7 +426,7 @@ final class Pages {
             } else {
                 ByteBuffer p = get(page);
                 if (p != null) {
-                    p.put(inPage, ZEROS, 0, n);
+                    Zeros.fill(p, inPage, n);
                 }
             }
             offset += n;
@@ -443,7 +447,7 @@ final class Pages {
         int tail = (int) (size & (PAGE_SIZE - 1));
         ByteBuffer last = tail == 0 ? null : get(size >>> PAGE_SHIFT);
         if (last != null) {
-            last.put(tail, ZEROS, 0, PAGE_SIZE - tail);
+            Zeros.fill(last, tail, PAGE_SIZE - tail);
         }
     }
 

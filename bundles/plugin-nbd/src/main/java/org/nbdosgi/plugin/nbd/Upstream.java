@@ -14,6 +14,7 @@ import org.nbdosgi.api.CallLatency;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.libc.LibC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -13,6 +13,7 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.PluginInstance;
+import org.nbdosgi.common.buffers.Zeros;
 import org.nbdosgi.plugin.s3.ObjectStore.Got;
 import org.nbdosgi.plugin.s3.ObjectStore.Sink;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
@@ -36,7 +37,6 @@ final class S3Disk implements PluginInstance {
     /** Batch deletions in flight for one large zero: enough to overlap round trips, few enough not to crowd out other requests. */
     private static final int BATCH_LANES = 4;
     private static final int LIST_PAGE = 1000;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
 
     private final ObjectStore store;
     private final S3Settings settings;
@@ -72,7 +72,7 @@ final class S3Disk implements PluginInstance {
         if (geometry.single()) {
             Sink sink = new Sink(buf);
             Got got = awaitAll(List.of(store.get(key, offset, sink)), List.of(sink)).getFirst();
-            fillZeros(buf, (int) got.received(), buf.remaining());
+            Zeros.fill(buf, buf.position() + (int) got.received(), buf.remaining() - (int) got.received());
             return;
         }
         List<CompletableFuture<Got>> calls = new ArrayList<>();
@@ -86,7 +86,7 @@ final class S3Disk implements PluginInstance {
         int at = 0;
         for (int i = 0; i < got.size(); i++) {
             int length = sinks.get(i).length();
-            fillZeros(buf, at + (int) got.get(i).received(), at + length);     // missing or short objects read as zeros
+            Zeros.fill(buf, buf.position() + at + (int) got.get(i).received(), length - (int) got.get(i).received());     // missing or short objects read as zeros
             at += length;
         }
     }
@@ -96,7 +96,7 @@ final class S3Disk implements PluginInstance {
         forEachPiece(offset, buf.remaining(), (index, within, at, length) -> {
             ByteBuffer piece = buf.slice(buf.position() + at, length);
             if (length == objectSize) {
-                calls.add(isZero(piece) ? queues.run(index, () -> store.delete(objectKey(index)))
+                calls.add(Zeros.isZero(piece) ? queues.run(index, () -> store.delete(objectKey(index)))
                         : putWhole(index, AsyncRequestBody.fromByteBuffer(piece)));   // copied: see below
             } else {
                 ByteBuffer bytes = ByteBuffer.allocate(length).put(0, piece, 0, length);
@@ -116,11 +116,11 @@ final class S3Disk implements PluginInstance {
     private CompletableFuture<Void> modify(long index, int within, ByteBuffer bytes) {
         ByteBuffer whole = ByteBuffer.allocate(objectSize);
         return store.get(objectKey(index), 0, new Sink(whole)).thenCompose(got -> {
-            if (!got.found() && isZero(bytes)) {
+            if (!got.found() && Zeros.isZero(bytes)) {
                 return CompletableFuture.completedFuture(null);       // zeros into a missing object: nothing changes
             }
             whole.put(within, bytes, 0, bytes.remaining());            // past what was received, it is still zeros
-            if (isZero(whole)) {
+            if (Zeros.isZero(whole)) {
                 return got.found() ? store.delete(objectKey(index)) : CompletableFuture.completedFuture(null);
             }
             return store.put(objectKey(index), AsyncRequestBody.fromByteBufferUnsafe(whole), objectSize);
@@ -296,24 +296,11 @@ final class S3Disk implements PluginInstance {
         return calls.stream().map(CompletableFuture::join).toList();
     }
 
-    private static boolean isZero(ByteBuffer b) {
-        for (int at = 0; at < b.remaining(); at += ZEROS.capacity()) {
-            int n = Math.min(ZEROS.capacity(), b.remaining() - at);
-            if (b.slice(b.position() + at, n).mismatch(ZEROS.slice(0, n)) != -1) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static void fillZeros(ByteBuffer buf, int from, int to) {
-        for (int at = from; at < to; at += ZEROS.capacity()) {
-            int n = Math.min(ZEROS.capacity(), to - at);
-            buf.put(buf.position() + at, ZEROS, 0, n);
-        }
-    }
-
-    /** The disk's shape, for the successor after a hot swap (JDK types only): it then starts without asking the store. */
+    /**
+     * The disk's shape and the secrets as they were read, for the successor after a hot swap (JDK
+     * types only): it then starts without asking the store, and without reading a secret a second
+     * time from a terminal or a file descriptor that has nothing left to give.
+     */
     @Override
     public Object handOver() {
         return HandOver.of(settings, geometry);
