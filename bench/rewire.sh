@@ -12,7 +12,7 @@
 # for the CPU during the change. For scale the script also reports the longest latency of the same
 # run outside the windows, and of the same fio job on nbdkit's memory plugin without any change
 # (nbdkit cannot change a running export), and the server's own measure of each change: how long
-# the export was drained ("rewired (I/O paused X ms)" in its log). A first insert and remove, under
+# the export was drained (the transition's DEBUG line in its log). A first insert and remove, under
 # fio, warm the code paths up (the first console command, the filter bundle's first instance and
 # handle load classes); they are not measured.
 #
@@ -60,6 +60,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(sys.argv[2].encode() + b"\n")
+s.shutdown(socket.SHUT_WR)                      # the end of the script, as the client marks it
 out = b""
 while chunk := s.recv(65536):
     out += chunk
@@ -74,6 +75,7 @@ fio --name=rewire --ioengine=nbd --uri="nbd+unix:///?socket=$work/osgi.sock" --r
     --size=1G --time_based --runtime=$RUNTIME --norandommap --randrepeat=0 \\
     --write_lat_log=$work/osgi --log_avg_msec=10 --log_max_value=1 --log_unix_epoch=1 --output-format=terse >/dev/null 2>&1 &
 fio_pid=\$!
+python3 $work/console.py "\$console" "log:set DEBUG org.nbdosgi.engine.export.Transition"
 sleep 2
 for i in \$(seq 0 $CHANGES); do                  # round 0 warms up: not measured
     for cmd in nbd:filter-insert nbd:filter-remove; do
@@ -85,11 +87,15 @@ for i in \$(seq 0 $CHANGES); do                  # round 0 warms up: not measure
 done
 wait \$fio_pid
 EOF
-# -v: the server logs at DEBUG, so its "rewired (I/O paused X ms)" lines are in its log
-"$NBD_OSGI" -v -U "$work/osgi.sock" memory 1G --run "bash $work/changes.sh" 2>"$work/osgi.log"
+# The transition's DEBUG line says how long each change held the export drained (set above with
+# log:set, not -v, which would log every request)
+"$NBD_OSGI" -U "$work/osgi.sock" memory 1G --run "bash $work/changes.sh" 2>"$work/osgi.log"
 log=$(ls "$work"/osgi_clat.*.log)
 mapfile -t windows < "$work/windows"
-mapfile -t drained < <(grep -o 'I/O paused [0-9.]* ms' "$work/osgi.log" | awk 'NR > 2 { print $3 }')   # after the warm-up
+# "drained in A us, N layers taken apart in B us, M built in C us, K clients reopened in D us": the
+# export's gate is closed from the drain's start until the clients are reopened, A+B+C+D
+mapfile -t drained < <(grep -o 'drained in .* clients reopened in [0-9]* us' "$work/osgi.log" |
+    awk 'NR > 2 { printf "%.1f\n", ($3 + $10 + $15 + $21) / 1000 }')   # after the warm-up
 worst=0
 i=0
 for w in "${windows[@]}"; do
