@@ -75,7 +75,7 @@ fio --name=rewire --ioengine=nbd --uri="nbd+unix:///?socket=$work/osgi.sock" --r
     --size=1G --time_based --runtime=$RUNTIME --norandommap --randrepeat=0 \\
     --write_lat_log=$work/osgi --log_avg_msec=10 --log_max_value=1 --log_unix_epoch=1 --output-format=terse >/dev/null 2>&1 &
 fio_pid=\$!
-python3 $work/console.py "\$console" "log:set DEBUG org.nbdosgi.engine.export.Transition"
+python3 $work/console.py "\$console" "log:set DEBUG org.nbdosgi.engine.export.Transition"   # its pause figures
 sleep 2
 for i in \$(seq 0 $CHANGES); do                  # round 0 warms up: not measured
     for cmd in nbd:filter-insert nbd:filter-remove; do
