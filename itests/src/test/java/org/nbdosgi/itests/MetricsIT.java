@@ -236,7 +236,8 @@ public class MetricsIT {
         Tools.run(T, Map.of(), cmd).ok();
     }
 
-    private static String scrape(int port) throws Exception {
+    /** GET /metrics on 127.0.0.1:{@code port}: the Prometheus text format. */
+    static String scrape(int port) throws Exception {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(r.body(), 200, r.statusCode());
@@ -244,7 +245,7 @@ public class MetricsIT {
     }
 
     /** The value of one series in the text format; fails if it is not there. */
-    private static double value(String text, String series) {
+    static double value(String text, String series) {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)").matcher(text);
         assertTrue(series + " in:\n" + text, m.find());
         return Double.parseDouble(m.group(1));

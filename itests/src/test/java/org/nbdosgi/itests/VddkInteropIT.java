@@ -206,11 +206,18 @@ public class VddkInteropIT {
         }
     }
 
+    /**
+     * ... and the metrics endpoint counts each VDDK call and the failed one
+     * ({@code nbd_vddk_request_seconds{op="read_async"}}, {@code nbd_vddk_request_errors_total}).
+     */
     @Test
     public void anInjectedReadAsyncFailureIsEioForThatRequestOnly() throws Exception {
         Path dir = dir();
         Path disk = image(dir, "disk.img", 8L << 20, 4, 0, 8L << 20);
-        try (ServerProcess s = ServerProcess.unix(dir, vddk(disk, config(dir, "standin.fail=ReadAsync@2048")))) {
+        int metricsPort = Tools.freePort();
+        List<String> args = new ArrayList<>(List.of("--metrics=127.0.0.1:" + metricsPort));
+        args.addAll(List.of(vddk(disk, config(dir, "standin.fail=ReadAsync@2048"))));
+        try (ServerProcess s = ServerProcess.unix(dir, args.toArray(new String[0]))) {
             String out = Tools.nbdsh(s.uri(), String.join("\n",
                     "import errno",
                     "try:",
@@ -223,6 +230,17 @@ public class VddkInteropIT {
                     "assert len(h.pread(4096, 2047 * 512 - 4096)) == 4096",
                     "print('still serving')")).ok().out();
             assertEquals("failed True\nstill serving", out.trim());
+            // three ReadAsync (one failed) and one WriteAsync, each timed to its completion
+            String text = MetricsIT.scrape(metricsPort);
+            assertEquals(text, 3, MetricsIT.value(text, "nbd_vddk_request_seconds_count{export=\"\",op=\"read_async\"}"), 0);
+            assertEquals(text, 3, MetricsIT.value(text, "nbd_vddk_request_seconds_bucket{export=\"\",op=\"read_async\",le=\"+Inf\"}"), 0);
+            assertTrue(text, MetricsIT.value(text, "nbd_vddk_request_seconds_sum{export=\"\",op=\"read_async\"}") > 0);
+            assertEquals(text, 1, MetricsIT.value(text, "nbd_vddk_request_errors_total{export=\"\",op=\"read_async\"}"), 0);
+            assertEquals(text, 1, MetricsIT.value(text, "nbd_vddk_request_seconds_count{export=\"\",op=\"write_async\"}"), 0);
+            assertEquals(text, 0, MetricsIT.value(text, "nbd_vddk_request_errors_total{export=\"\",op=\"write_async\"}"), 0);
+            for (String call : List.of("connect_ex", "open", "get_info", "query_allocated_blocks")) {
+                assertTrue(call + ": " + text, MetricsIT.value(text, "nbd_vddk_request_seconds_count{export=\"\",op=\"" + call + "\"}") >= 1);
+            }
             Tools.run(T, "nbdinfo", s.uri()).ok();
             assertTrue(s.isAlive());
         }

@@ -107,7 +107,7 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         return layout;
     }
 
-    private static void start(ch.qos.logback.core.AppenderBase<ILoggingEvent> appender, LoggerContext context) {
+    private static void start(ch.qos.logback.core.Appender<ILoggingEvent> appender, LoggerContext context) {
         appender.setContext(context);
         appender.start();
     }

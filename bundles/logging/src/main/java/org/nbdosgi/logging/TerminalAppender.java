@@ -2,27 +2,39 @@ package org.nbdosgi.logging;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOError;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Deque;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import ch.qos.logback.core.Layout;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
 
 /**
  * Log lines to the process's own stderr (file descriptor 2, never {@code System.err}: Gogo
  * replaces that per thread, so a line logged while a console command runs would otherwise go to
- * the console client), or to a file. While an interactive console reads a line, the console
- * routes lines through {@link #printAbove} so they appear above its prompt instead of over it.
- * Lines come from any thread; one at a time.
+ * the console client), or to a file. While an interactive console runs, the console routes lines
+ * through {@link #printAbove}: JLine's {@code LineReader.printAbove}, which checks whether the reader
+ * shows a prompt and prints the line above it with a redraw, or plainly, under the reader's own lock,
+ * so no line lands after a prompt it did not redraw. Consoles may overlap (a shell bundle updated
+ * while the old console's thread still ends): lines go to the console that registered last, and
+ * when it leaves to the one before, never to stderr while a console still reads the terminal.
+ * Lines come from any thread; the appender takes no lock of its own around a console's sink (JLine
+ * serializes them; a thread that logs while it holds the reader's lock, a completer, cannot deadlock
+ * with one that prints), only around its own stream.
  */
-public final class TerminalAppender extends AppenderBase<ILoggingEvent> {
+public final class TerminalAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
     private final String file;
+    private final Deque<Consumer<String>> above = new ConcurrentLinkedDeque<>();
+    private final Lock streamLock = new ReentrantLock();
     private Layout<ILoggingEvent> layout;
     private OutputStream out;
-    private volatile Consumer<String> above;
 
     TerminalAppender(String file) {
         this.file = file;
@@ -33,18 +45,16 @@ public final class TerminalAppender extends AppenderBase<ILoggingEvent> {
     }
 
     /**
-     * Sends lines to {@code sink} (a terminal's "print above the prompt") until {@link #printBelow}
-     * with the same sink; null restores stderr.
+     * Sends lines to {@code sink} (a terminal's "print above the prompt", safe to call at any time)
+     * until {@link #printBelow} with the same sink.
      */
     public void printAbove(Consumer<String> sink) {
-        above = sink;
+        above.addLast(sink);
     }
 
-    /** Lines go to stderr again, unless another sink took over since. */
+    /** Lines go to the console that registered before {@code sink}, or to stderr when none is left. */
     public void printBelow(Consumer<String> sink) {
-        if (above == sink) {
-            above = null;
-        }
+        above.removeLastOccurrence(sink);
     }
 
     @Override
@@ -59,18 +69,25 @@ public final class TerminalAppender extends AppenderBase<ILoggingEvent> {
     }
 
     @Override
-    protected synchronized void append(ILoggingEvent event) {
+    protected void append(ILoggingEvent event) {
         String line = layout.doLayout(event);
-        Consumer<String> sink = above;
+        Consumer<String> sink = above.peekLast();
         if (sink != null) {
-            sink.accept(line.endsWith("\n") ? line.substring(0, line.length() - 1) : line);
-            return;
+            try {
+                sink.accept(line.endsWith("\n") ? line.substring(0, line.length() - 1) : line);
+                return;
+            } catch (RuntimeException | IOError terminalGone) {
+                // the console's terminal closed under it: the line goes to the stream instead
+            }
         }
+        streamLock.lock();
         try {
             out.write(line.getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException e) {
             // stderr closed: nothing sensible to report it to
+        } finally {
+            streamLock.unlock();
         }
     }
 }

@@ -91,7 +91,7 @@ final class HandleWorker {
         long err = write ? lib.writeAsync(handle, sector, count, buf, onCompletion, new Pointer(id))
                 : lib.readAsync(handle, sector, count, buf, onCompletion, new Pointer(id));
         if (err != VixDiskLib.VIX_ASYNC && inFlight.remove(id) != null) {
-            stats.record(p.call, p.startNanos, p.bytes);
+            stats.record(p.call, p.startNanos, p.bytes, err != VixDiskLib.VIX_OK);
             p.result.complete(err);                 // refused at once (or done synchronously: VIX_OK)
         }
     }
@@ -103,7 +103,7 @@ final class HandleWorker {
             LOG.warn("VDDK completed an unknown request {}", Pointer.nativeValue(data));
             return;
         }
-        stats.record(p.call, p.startNanos, p.bytes);
+        stats.record(p.call, p.startNanos, p.bytes, result != VixDiskLib.VIX_OK);
         p.result.complete(result);
     }
 
@@ -179,7 +179,7 @@ final class HandleWorker {
             waitForAll();
             long start = System.nanoTime();
             long err = l.flush(h);
-            stats.record(Call.Flush, start, 0);
+            stats.record(Call.Flush, start, 0, err != VixDiskLib.VIX_OK);
             checked(Call.Flush, err);
             return null;
         });
@@ -188,7 +188,7 @@ final class HandleWorker {
     private void waitForAll() throws VddkException {
         long start = System.nanoTime();
         long err = lib.waitAll(handle);
-        stats.record(Call.Wait, start, 0);
+        stats.record(Call.Wait, start, 0, err != VixDiskLib.VIX_OK);
         checked(Call.Wait, err);
     }
 

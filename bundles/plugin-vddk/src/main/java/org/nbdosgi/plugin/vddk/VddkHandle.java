@@ -138,10 +138,13 @@ final class VddkHandle implements Handle {
         worker.call((lib, h) -> {
             AllocatedBlocks.describe((start, n, chunk) -> {
                 long t = System.nanoTime();
+                boolean answered = false;
                 try {
-                    return lib.queryAllocatedBlocks(h, start, n, chunk);
+                    long[] blocks = lib.queryAllocatedBlocks(h, start, n, chunk);
+                    answered = true;
+                    return blocks;
                 } finally {
-                    stats.record(Call.QueryAllocatedBlocks, t, 0);
+                    stats.record(Call.QueryAllocatedBlocks, t, 0, !answered);
                 }
             }, capacity, offset, length, holeType, reqOne, extents);
             return null;

@@ -9,6 +9,7 @@ import org.nbdosgi.api.ClientContext;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Handle;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.api.PluginInstance;
 import org.nbdosgi.api.ThreadModel;
 import org.nbdosgi.plugin.vddk.VddkStats.Call;
@@ -76,7 +77,7 @@ final class VddkInstance implements PluginInstance {
         Opened local = connect(false, false);
         long start = System.nanoTime();
         long err = lib.create(local.connection(), settings.file(), settings.create());
-        stats.record(Call.Create, start, 0);
+        stats.record(Call.Create, start, 0, err != VixDiskLib.VIX_OK);
         disconnect(local);
         if (err != VixDiskLib.VIX_OK) {
             throw new VddkException("Create", err, lib.errorText(err));
@@ -87,7 +88,7 @@ final class VddkInstance implements PluginInstance {
     private long capacity(Pointer handle) throws VddkException {
         long start = System.nanoTime();
         long c = lib.capacity(handle);
-        stats.record(Call.GetInfo, start, 0);
+        stats.record(Call.GetInfo, start, 0, c < 0);
         if (c < 0) {
             throw new VddkException("GetInfo", -c, lib.errorText(-c));
         }
@@ -100,14 +101,16 @@ final class VddkInstance implements PluginInstance {
             return false;
         }
         long start = System.nanoTime();
+        boolean answered = false;
         try {
             lib.quietly(() -> lib.queryAllocatedBlocks(handle, 0, AllocatedBlocks.CHUNK, AllocatedBlocks.CHUNK));
+            answered = true;
             return true;
         } catch (VddkException e) {
             LOG.debug("vddk export '{}': no extents: the QueryAllocatedBlocks probe failed: {}", export, e.getMessage());
             return false;
         } finally {
-            stats.record(Call.QueryAllocatedBlocks, start, 0);
+            stats.record(Call.QueryAllocatedBlocks, start, 0, !answered);
         }
     }
 
@@ -152,7 +155,7 @@ final class VddkInstance implements PluginInstance {
             PointerByReference conn = new PointerByReference();
             long start = System.nanoTime();
             long err = lib.connectEx(params.pointer(), readOnly, settings.snapshot(), settings.transports(), conn);
-            stats.record(Call.ConnectEx, start, 0);
+            stats.record(Call.ConnectEx, start, 0, err != VixDiskLib.VIX_OK);
             if (err != VixDiskLib.VIX_OK) {
                 throw new VddkException("ConnectEx", err, lib.errorText(err));
             }
@@ -162,7 +165,7 @@ final class VddkInstance implements PluginInstance {
             PointerByReference handle = new PointerByReference();
             start = System.nanoTime();
             err = lib.open(conn.getValue(), settings.file(), settings.openFlags(readOnly), handle);
-            stats.record(Call.Open, start, 0);
+            stats.record(Call.Open, start, 0, err != VixDiskLib.VIX_OK);
             if (err != VixDiskLib.VIX_OK) {
                 lib.disconnect(conn.getValue());
                 throw new VddkException("Open", err, lib.errorText(err));
@@ -183,14 +186,14 @@ final class VddkInstance implements PluginInstance {
             if (o.handle() != null) {
                 long start = System.nanoTime();
                 long err = lib.close(o.handle());
-                stats.record(Call.Close, start, 0);
+                stats.record(Call.Close, start, 0, err != VixDiskLib.VIX_OK);
                 if (err != VixDiskLib.VIX_OK) {
                     LOG.warn("vddk export '{}': VixDiskLib_Close: {}", export, lib.errorText(err));
                 }
             }
             long start = System.nanoTime();
             long err = lib.disconnect(o.connection());
-            stats.record(Call.Disconnect, start, 0);
+            stats.record(Call.Disconnect, start, 0, err != VixDiskLib.VIX_OK);
             if (err != VixDiskLib.VIX_OK) {
                 LOG.warn("vddk export '{}': VixDiskLib_Disconnect: {}", export, lib.errorText(err));
             }
@@ -202,6 +205,15 @@ final class VddkInstance implements PluginInstance {
 
     VddkStats stats() {
         return stats;
+    }
+
+    /**
+     * How long each VDDK function takes and how often it fails ({@code nbd_vddk_request_seconds{op="read_async"}},
+     * {@code nbd_vddk_request_errors_total}): the figures of {@code nbd:vddk-stats}, for Prometheus and JMX. Any thread.
+     */
+    @Override
+    public void metrics(MetricSink sink) {
+        stats.report(sink);
     }
 
     /** Export stop: the statistics if asked for, then VDDK is released (Exit when this was the last export). */

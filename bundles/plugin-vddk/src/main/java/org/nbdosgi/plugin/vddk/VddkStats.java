@@ -1,22 +1,31 @@
 package org.nbdosgi.plugin.vddk;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.nbdosgi.api.CallLatency;
+import org.nbdosgi.api.MetricSink;
+
 /**
- * Time spent in each VDDK function for one export: calls, total time and bytes. For the *Async
+ * Time spent in each VDDK function for one export: calls, total time and bytes for the table of
+ * {@code stats=true} and {@code nbd:vddk-stats}, and a latency histogram and failure count per
+ * function for the metrics ({@code nbd_vddk_request_seconds{op="read_async"}}). For the *Async
  * calls the time runs from issuing the request to its completion callback. Data plane: recording
- * is lock-free (one LongAdder per figure), so any thread may record while another prints.
+ * is lock-free (LongAdders), so any thread may record while another prints or a scrape reads.
  */
 final class VddkStats {
 
     /** The VDDK functions that are timed, named as in VDDK. */
     enum Call {
         ConnectEx, Open, GetInfo, Close, Disconnect, Create, ReadAsync, WriteAsync, Wait, Flush,
-        QueryAllocatedBlocks
+        QueryAllocatedBlocks;
+
+        /** Its {@code op} label in the metrics: the name in snake case ({@code query_allocated_blocks}). */
+        final String label = name().replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
     }
 
     /** One function's figures at one moment. */
@@ -26,6 +35,7 @@ final class VddkStats {
     private final LongAdder[] calls = adders();
     private final LongAdder[] nanos = adders();
     private final LongAdder[] bytes = adders();
+    private final CallLatency latency = new CallLatency(Arrays.stream(Call.values()).map(c -> c.label).toArray(String[]::new));
 
     private static LongAdder[] adders() {
         LongAdder[] a = new LongAdder[Call.values().length];
@@ -35,14 +45,23 @@ final class VddkStats {
         return a;
     }
 
-    /** Records one call that started at {@code startNanos} ({@link System#nanoTime()}) and ended now. */
-    void record(Call call, long startNanos, long byteCount) {
+    /**
+     * Records one call that started at {@code startNanos} ({@link System#nanoTime()}) and ended now,
+     * moving {@code byteCount} bytes; {@code failed} when VDDK returned an error.
+     */
+    void record(Call call, long startNanos, long byteCount, boolean failed) {
         int i = call.ordinal();
         calls[i].increment();
         nanos[i].add(System.nanoTime() - startNanos);
         if (byteCount > 0) {
             bytes[i].add(byteCount);
         }
+        latency.record(i, startNanos, failed);
+    }
+
+    /** The metrics: latency and failures of each function called so far. Any thread. */
+    void report(MetricSink sink) {
+        latency.report(sink);
     }
 
     /** The functions called so far, the most time first. */

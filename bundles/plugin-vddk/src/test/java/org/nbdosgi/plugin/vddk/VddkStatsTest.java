@@ -3,9 +3,12 @@ package org.nbdosgi.plugin.vddk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.nbdosgi.api.LatencyHistogram;
+import org.nbdosgi.api.MetricSink;
 import org.nbdosgi.plugin.vddk.VddkStats.Call;
 
 class VddkStatsTest {
@@ -13,9 +16,9 @@ class VddkStatsTest {
     void countsCallsBytesAndTimeMostTimeFirst() {
         VddkStats s = new VddkStats();
         long now = System.nanoTime();
-        s.record(Call.ReadAsync, now - 3_000_000, 4096);
-        s.record(Call.ReadAsync, now - 1_000_000, 512);
-        s.record(Call.Flush, now - 1_000, 0);
+        s.record(Call.ReadAsync, now - 3_000_000, 4096, false);
+        s.record(Call.ReadAsync, now - 1_000_000, 512, false);
+        s.record(Call.Flush, now - 1_000, 0, false);
         List<VddkStats.Row> rows = s.rows();
         assertEquals(2, rows.size());
         assertEquals("VixDiskLib_ReadAsync", rows.get(0).function());
@@ -31,5 +34,33 @@ class VddkStatsTest {
     @Test
     void unusedFunctionsAreNotListed() {
         assertEquals(List.of(), new VddkStats().rows());
+    }
+
+    @Test
+    void metricsGiveEachCalledFunctionsLatencyAndFailuresLabelledInSnakeCase() {
+        VddkStats s = new VddkStats();
+        long now = System.nanoTime();
+        s.record(Call.ReadAsync, now - 2_000_000, 4096, false);
+        s.record(Call.ReadAsync, now - 1_000_000, 4096, true);
+        s.record(Call.QueryAllocatedBlocks, now, 0, false);
+        List<String> seen = new ArrayList<>();
+        s.report(new MetricSink() {
+            @Override
+            public void counter(String name, String help, double value, String... labels) {
+                seen.add(name + " " + String.join("=", labels) + " " + (long) value);
+            }
+
+            @Override
+            public void gauge(String name, String help, double value, String... labels) {
+                seen.add("gauge " + name);
+            }
+
+            @Override
+            public void latency(String name, String help, LatencyHistogram h, String... labels) {
+                seen.add(name + " " + String.join("=", labels) + " " + h.count() + (h.sumNanos() >= 3_000_000 ? " >=3ms" : ""));
+            }
+        });
+        assertEquals(List.of("request_seconds op=read_async 2 >=3ms", "request_errors_total op=read_async 1",
+                "request_seconds op=query_allocated_blocks 1", "request_errors_total op=query_allocated_blocks 0"), seen);
     }
 }
