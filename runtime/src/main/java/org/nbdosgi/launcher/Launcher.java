@@ -64,8 +64,13 @@ import org.osgi.framework.launch.Framework;
 public final class Launcher {
     /** Jar name prefixes started first, in this order: SPI Fly (with its ASM) must weave slf4j-api before it loads. */
     private static final List<String> LOGGING_FIRST = List.of("asm", "org.apache.aries.spifly", "slf4j-api", "logback-core", "logging", "logback-classic");
-    /** What only container mode needs: the hot folder (etc/ and deploy/ watched). */
-    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.fileinstall");
+    /**
+     * What only container mode needs: the hot folder (etc/ and deploy/ watched) and Configuration
+     * Admin, which holds etc/'s configurations (the console's config:* commands come and go with
+     * it). On the command line the export comes from the arguments, and these would be 2 threads
+     * and a few MB idle for nothing.
+     */
+    private static final List<String> CONTAINER_ONLY = List.of("org.apache.felix.fileinstall", "org.apache.felix.configadmin");
     /** Where container mode serves metrics unless etc/config.properties says otherwise. */
     static final String CONTAINER_METRICS = "127.0.0.1:9810";
 

@@ -8,7 +8,6 @@ import java.util.Locale;
 
 import org.apache.felix.service.command.CommandSession;
 import org.nbdosgi.console.Command;
-import org.nbdosgi.console.config.Configurations;
 import org.nbdosgi.logging.LogSetup;
 
 import ch.qos.logback.classic.Level;
@@ -16,17 +15,18 @@ import ch.qos.logback.classic.Logger;
 
 /**
  * {@code log:set LEVEL [LOGGER]}: at once, and kept in the configuration {@code org.nbdosgi.log}
- * ({@code etc/org.nbdosgi.log.cfg}), which {@link LogLevels} applies again at the next start.
+ * ({@code etc/org.nbdosgi.log.cfg}), which {@link LogLevels} applies again at the next start
+ * ({@link KeptLevels}; on the command line, for this run only).
  */
 final class LogSet extends Command {
-    private final Configurations configurations;
+    private final KeptLevels kept;
 
-    LogSet(Configurations configurations) {
+    LogSet(KeptLevels kept) {
         super("log", "set", "set a logger's level (ROOT when no LOGGER is named), now and after a restart (etc/org.nbdosgi.log.cfg)",
                 "LEVEL [LOGGER]\n"
                         + "  LEVEL: TRACE, DEBUG, INFO, WARN, ERROR, OFF, or DEFAULT (back to its level at start, usually its parent's)\n"
                         + "  LOGGER: a logger name (a class or package name, e.g. org.nbdosgi.engine)");
-        this.configurations = configurations;
+        this.kept = kept;
     }
 
     @Override
@@ -41,20 +41,9 @@ final class LogSet extends Command {
             throw new Failure("no level '" + args.get(0) + "': one of " + String.join(", ", Logback.LEVELS) + ", DEFAULT");
         }
         logger.setLevel(level.equals("DEFAULT") ? LogSetup.initialLevel(logger.getName()) : Level.toLevel(level));
-        Path file = keep(logger.getName(), level);
+        Path file = kept.keep(logger.getName(), level);
         out.println(logger.getName() + ": " + logger.getEffectiveLevel() + (logger.getLevel() == null ? " (from its parent)" : "")
                 + (file == null ? "" : " (kept in " + file + ")"));
         return null;
-    }
-
-    /** Writes the level into the configuration LogLevels applies (DEFAULT removes it); returns its file. */
-    private Path keep(String logger, String level) throws IOException {
-        Configurations.Edit e = configurations.open(LogLevels.PID);
-        if (level.equals("DEFAULT")) {
-            e.properties().remove(LogLevels.PREFIX + logger);
-        } else {
-            e.properties().put(LogLevels.PREFIX + logger, level);
-        }
-        return configurations.apply(e);
     }
 }

@@ -15,15 +15,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * too). The phase ends with {@link Deadline#cancel}, which says whether it was in time: a deadline
  * that fired has closed the transport, or is about to.
  *
- * <p>One scheduler thread (a virtual one) serves the whole server, so a deadline costs a queue entry, not a thread.
- * Data plane: arming and cancelling never block.
+ * <p>One scheduler thread serves the whole server, so a deadline costs a queue entry, not a thread.
+ * It is a platform thread that ends {@value #IDLE_SECONDS} s after its last deadline, so an idle
+ * server holds none: a virtual one would park with a timeout, and the JDK then starts its timer
+ * thread for virtual threads, which never ends. Data plane: arming and cancelling never block.
  */
 public final class Deadlines implements AutoCloseable {
+    private static final int IDLE_SECONDS = 5;
     private final ScheduledThreadPoolExecutor timer;
 
     public Deadlines() {
-        // a virtual worker: it waits parked, so an idle server holds no platform thread for it
-        timer = new ScheduledThreadPoolExecutor(1, Thread.ofVirtual().name("nbd-deadlines").factory());
+        timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("nbd-deadlines").factory());
+        timer.setKeepAliveTime(IDLE_SECONDS, TimeUnit.SECONDS);
+        timer.allowCoreThreadTimeOut(true);
         timer.setRemoveOnCancelPolicy(true);                  // cancelled deadlines do not pile up in the queue
     }
 

@@ -23,35 +23,8 @@ import com.sun.jna.Platform;
  */
 public final class PeerCredentials {
     private static final Logger LOG = LoggerFactory.getLogger(PeerCredentials.class);
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_PEERCRED = 17;
-    private static final Method FD_VAL = fdVal();
-
-    static {
-        if (FD_VAL != null) {
-            Native.register(PeerCredentials.class, Platform.C_LIBRARY_NAME);
-        }
-    }
 
     private PeerCredentials() {
-    }
-
-    private static native int getsockopt(int fd, int level, int option, int[] value, int[] length) throws LastErrorException;
-
-    /** {@code sun.nio.ch.SelChImpl.getFDVal()}, if this JVM lets us call it; else null. */
-    private static Method fdVal() {
-        if (!Platform.isLinux()) {
-            return null;
-        }
-        try {
-            Method m = Class.forName("sun.nio.ch.SelChImpl", false, null).getMethod("getFDVal");
-            m.setAccessible(true);
-            return m;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            LOG.info("Unix socket peer credentials unavailable (the JVM needs --add-exports java.base/sun.nio.ch=ALL-UNNAMED): {}",
-                    e.toString());
-            return null;
-        }
     }
 
     /** A TCP client: its address. */
@@ -68,16 +41,56 @@ public final class PeerCredentials {
 
     /** A Unix socket client: its process's uid, gid and pid, or -1 each if they cannot be had. */
     public static org.nbdosgi.api.Peer unix(SocketChannel channel) {
-        int[] cred = {-1, -1, -1};                        // struct ucred: pid, uid, gid
-        if (FD_VAL != null) {
-            try {
-                int fd = (Integer) FD_VAL.invoke(channel);
-                getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, new int[] {12});
-            } catch (ReflectiveOperationException | LastErrorException | ClassCastException e) {
-                LOG.debug("SO_PEERCRED failed: {}", e.toString());
-                cred = new int[] {-1, -1, -1};
+        int[] cred = SoPeerCred.of(channel);              // struct ucred: pid, uid, gid
+        return new org.nbdosgi.api.Peer(true, null, cred[1], cred[2], cred[0], null, null, List.of());
+    }
+
+    /**
+     * getsockopt(SO_PEERCRED) through JNA, loaded with this class at the first Unix socket client:
+     * a server that only serves TCP never loads JNA (its native library, the {@code ldconfig} it runs
+     * at load and its cleaner thread, which stays).
+     */
+    private static final class SoPeerCred {
+        private static final int SOL_SOCKET = 1;
+        private static final int SO_PEERCRED = 17;
+        private static final Method FD_VAL = fdVal();
+
+        static {
+            if (FD_VAL != null) {
+                Native.register(SoPeerCred.class, Platform.C_LIBRARY_NAME);
             }
         }
-        return new org.nbdosgi.api.Peer(true, null, cred[1], cred[2], cred[0], null, null, List.of());
+
+        private static native int getsockopt(int fd, int level, int option, int[] value, int[] length) throws LastErrorException;
+
+        /** {@code sun.nio.ch.SelChImpl.getFDVal()}, if this JVM lets us call it; else null. */
+        private static Method fdVal() {
+            if (!Platform.isLinux()) {
+                return null;
+            }
+            try {
+                Method m = Class.forName("sun.nio.ch.SelChImpl", false, null).getMethod("getFDVal");
+                m.setAccessible(true);
+                return m;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                LOG.info("Unix socket peer credentials unavailable (the JVM needs --add-exports java.base/sun.nio.ch=ALL-UNNAMED): {}",
+                        e.toString());
+                return null;
+            }
+        }
+
+        /** pid, uid, gid of the socket's other end, or -1 each. */
+        static int[] of(SocketChannel channel) {
+            if (FD_VAL != null) {
+                try {
+                    int[] cred = new int[3];
+                    getsockopt((Integer) FD_VAL.invoke(channel), SOL_SOCKET, SO_PEERCRED, cred, new int[] {12});
+                    return cred;
+                } catch (ReflectiveOperationException | LastErrorException | ClassCastException e) {
+                    LOG.debug("SO_PEERCRED failed: {}", e.toString());
+                }
+            }
+            return new int[] {-1, -1, -1};
+        }
     }
 }

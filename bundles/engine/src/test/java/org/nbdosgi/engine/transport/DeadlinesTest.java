@@ -35,4 +35,25 @@ class DeadlinesTest {
             assertFalse(deadlines.start(t, Duration.ZERO).passed(), "zero: no limit");
         }
     }
+
+    @Test
+    void anIdleServerHoldsNoDeadlineThread() throws Exception {
+        try (Deadlines deadlines = new Deadlines()) {
+            MemoryTransport t = new MemoryTransport(new byte[0]);
+            deadlines.start(t, Duration.ofMillis(20));
+            assertTrue(deadlineThreads() > 0, "a deadline armed: its thread runs");
+            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (deadlineThreads() > 0 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            assertTrue(t.closed);
+            assertTrue(deadlineThreads() == 0, "no deadline left: the thread ended");
+            deadlines.start(t, Duration.ofMillis(20));
+            assertTrue(deadlineThreads() > 0, "armed again: a thread again");
+        }
+    }
+
+    private static long deadlineThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(th -> th.getName().equals("nbd-deadlines")).count();
+    }
 }
