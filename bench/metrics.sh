@@ -20,11 +20,21 @@ cpu_ticks() {  # user + system clock ticks of a process so far
     awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
-scraper() {  # PORT: reads /metrics every second until killed
-    while true; do
-        curl -s -o /dev/null "http://127.0.0.1:$1/metrics" || true
-        sleep 1
-    done
+# PORT: reads /metrics every second until killed, as Prometheus does: one process holding one
+# keep-alive connection (a curl per scrape would fork and exec on the same 2 cores every second and
+# charge its own start-up to the metrics-on rounds)
+scraper() {
+    /usr/bin/python3 - "$1" <<'PY'
+import http.client, sys, time
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+while True:
+    try:
+        conn.request("GET", "/metrics")
+        conn.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        conn.close()
+    time.sleep(1)
+PY
 }
 
 for round in $(seq 1 "$ROUNDS"); do
