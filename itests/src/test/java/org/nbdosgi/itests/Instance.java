@@ -144,6 +144,11 @@ public final class Instance implements AutoCloseable {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 
+    /**
+     * Stops the container; a copy made in a directory of its own under the system's temporary
+     * directory ({@code Files.createTempDirectory}) goes with it: about 60 MB each, which would
+     * otherwise pile up in /tmp run after run.
+     */
     @Override
     public void close() throws Exception {
         if (process != null && process.isAlive()) {
@@ -151,6 +156,10 @@ public final class Instance implements AutoCloseable {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor();
             }
+        }
+        Path dir = home.getParent();
+        if (dir.getParent().equals(Path.of(System.getProperty("java.io.tmpdir")))) {
+            Tools.run(Duration.ofSeconds(60), "rm", "-rf", dir.toString()).ok();
         }
     }
 }
