@@ -10,6 +10,10 @@ RUNTIME=${RUNTIME:-10}        # seconds per workload
 RAMP=${RAMP:-2}
 SCHEME=${SCHEME:-nbd+unix}    # nbds+unix: the servers require TLS (bench/tls.sh)
 PIDS=()
+# Optional CPU pinning for a bench that compares two configurations of one server: "taskset -c 1" and
+# "taskset -c 0" keep the scheduler's placement of server and client threads from varying run to run
+SERVER_PIN=${SERVER_PIN:-}
+CLIENT_PIN=${CLIENT_PIN:-}
 
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -42,9 +46,9 @@ start() {
     SOCK=$WORK/$name.sock
     rm -f "$SOCK"                # a killed server may leave its socket behind: wait for the new one
     if [[ $server == nbd-osgi ]]; then
-        "$NBD_OSGI" -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
+        $SERVER_PIN "$NBD_OSGI" -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
     else
-        nbdkit -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
+        $SERVER_PIN nbdkit -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
     fi
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -62,7 +66,7 @@ stop() {  # PID
 fio_stats() {
     local sock=$1 rw=$2 bs=$3 depth=$4
     shift 4
-    fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
+    $CLIENT_PIN fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
         --size=1G --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap --randrepeat=0 \
         --output-format=terse --terse-version=3 "$@" 2>/dev/null |
     awk -F';' '/^3;/ { r_iops=$8; w_iops=$49; r_bw=$7; w_bw=$48;

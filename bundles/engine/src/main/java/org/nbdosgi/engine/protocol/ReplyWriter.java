@@ -31,7 +31,8 @@ import org.nbdosgi.engine.transport.Transport;
  * other thread is writing. A transport that fails there is closed, which ends the reader too. That
  * thread is a platform thread, as the reader is: waking it is one futex, where a virtual thread
  * must be scheduled on a carrier first (at depth 1 on the memory plugin, p50 20 -> 17 us and less
- * CPU per request).
+ * CPU per request). The same thread writes large read replies that virtual threads queue when
+ * asked to ({@link #HAND_OVER_BYTES}).
  */
 public final class ReplyWriter {
     /** Most content chunks in one read reply; past this, zero runs are sent as data. */
@@ -40,6 +41,13 @@ public final class ReplyWriter {
     private static final int ZERO_BLOCK = 4096;
 
     private static final int INLINE_HEADER_MAX = 28;
+    /**
+     * A read reply this large may be handed to the platform writer thread ({@link #readData}). It
+     * outgrows the socket's send buffer (about 208 KiB on a Unix socket), and a virtual thread's
+     * write that finds the buffer full parks, registers the socket with the JDK's poller and waits to
+     * be scheduled again, several times per MiB, where a platform thread waits in poll(2).
+     */
+    static final int HAND_OVER_BYTES = 128 * 1024;
 
     /** How a queued reply's header is made: already in its buffers, or encoded when written. */
     private enum Header { IN_BUFFERS, SIMPLE_OK, CHUNK_DONE, CHUNK_DATA_DONE }
@@ -51,14 +59,17 @@ public final class ReplyWriter {
         final long offset;
         final ByteBuffer[] buffers;
         final Runnable done;
+        /** Written by the platform writer thread when a virtual thread queues it. */
+        final boolean handOver;
         Outgoing next;
 
-        Outgoing(Header header, long cookie, long offset, ByteBuffer[] buffers, Runnable done) {
+        Outgoing(Header header, long cookie, long offset, ByteBuffer[] buffers, Runnable done, boolean handOver) {
             this.header = header;
             this.cookie = cookie;
             this.offset = offset;
             this.buffers = buffers;
             this.done = done;
+            this.handOver = handOver;
         }
 
         int iovecs() {
@@ -131,7 +142,7 @@ public final class ReplyWriter {
 
     /** A successful reply without payload (write, flush, trim, zero, cache). */
     public void ok(long cookie, Runnable done) throws IOException {
-        enqueue(new Outgoing(structured ? Header.CHUNK_DONE : Header.SIMPLE_OK, cookie, 0, NO_BUFFERS, done));
+        enqueue(new Outgoing(structured ? Header.CHUNK_DONE : Header.SIMPLE_OK, cookie, 0, NO_BUFFERS, done, false));
     }
 
     /** An error reply; with structured replies it carries {@code message} for the client to show. */
@@ -145,24 +156,29 @@ public final class ReplyWriter {
         } else {
             simpleHeader(h, error, cookie);
         }
-        submit(h, done, h.flip());
+        submit(h, done, false, h.flip());
     }
 
     /**
      * The data of a successful read, {@code data} from position to limit, read at {@code offset}.
      * With structured replies, runs of zeros (whole 4 KiB blocks aligned to the export) go out as
-     * holes, unless the client asked not to fragment ({@code noFragment}).
+     * holes, unless the client asked not to fragment ({@code noFragment}). With {@code handOver}, a
+     * reply of at least {@link #HAND_OVER_BYTES} queued by a virtual thread is written by the
+     * platform writer thread.
      */
-    public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, Runnable done) throws IOException {
+    public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, boolean handOver, Runnable done)
+            throws IOException {
+        handOver &= data.remaining() >= HAND_OVER_BYTES;
         if (structured && !data.hasRemaining()) {
             ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE
             return;
         }
         if (structured && !noFragment && hasZeroBlock(offset, data)) {
-            splitHoles(cookie, offset, data, done);
+            splitHoles(cookie, offset, data, handOver, done);
             return;
         }
-        enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, new ByteBuffer[] {data}, done));
+        enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, new ByteBuffer[] {data}, done,
+                handOver));
     }
 
     /** Whether {@code data} holds a whole aligned block of zeros worth sending as a hole. */
@@ -178,7 +194,7 @@ public final class ReplyWriter {
     }
 
     /** Data and hole chunks for a read that has zero blocks, closed by a NONE chunk. */
-    private void splitHoles(long cookie, long offset, ByteBuffer data, Runnable done) throws IOException {
+    private void splitHoles(long cookie, long offset, ByteBuffer data, boolean handOver, Runnable done) throws IOException {
         ByteBuffer h = pool.acquire(32 * (2 * MAX_CHUNKS + 2));
         ByteBuffer[] out = new ByteBuffer[2 * MAX_CHUNKS + 2];
         int n = 0;
@@ -205,7 +221,7 @@ public final class ReplyWriter {
         int mark = h.position();
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
         out[n++] = h.slice(mark, h.position() - mark);
-        submit(h, done, Arrays.copyOf(out, n));
+        submit(h, done, handOver, Arrays.copyOf(out, n));
     }
 
     private static int chunk(ByteBuffer h, ByteBuffer[] out, int n, long cookie, long offset, ByteBuffer data,
@@ -256,7 +272,7 @@ public final class ReplyWriter {
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR_OFFSET, cookie, 14 + len);
         h.putInt(error).putShort((short) len).put(msg, 0, len).putLong(offset + good.remaining());
         out[n++] = h.slice(mark, h.position() - mark);
-        submit(h, done, Arrays.copyOf(out, n));
+        submit(h, done, false, Arrays.copyOf(out, n));
     }
 
     /**
@@ -294,7 +310,7 @@ public final class ReplyWriter {
             }
             h.putInt(lengthAt, 4 + 8 * descriptors);
         }
-        submit(h, done, h.flip());
+        submit(h, done, false, h.flip());
     }
 
     private static void simpleHeader(ByteBuffer h, int error, long cookie) {
@@ -306,11 +322,11 @@ public final class ReplyWriter {
     }
 
     /** Queues a reply whose headers are already encoded, in {@code header} (a pooled buffer, given back when done). */
-    private void submit(ByteBuffer header, Runnable done, ByteBuffer... buffers) throws IOException {
+    private void submit(ByteBuffer header, Runnable done, boolean handOver, ByteBuffer... buffers) throws IOException {
         enqueue(new Outgoing(Header.IN_BUFFERS, 0, 0, buffers, () -> {
             pool.release(header);
             done.run();
-        }));
+        }, handOver));
     }
 
     /**
@@ -325,7 +341,8 @@ public final class ReplyWriter {
             head = queued.get();
             o.next = head;
         } while (!queued.compareAndSet(head, o));
-        if (Thread.currentThread() == reader) {
+        Thread current = Thread.currentThread();
+        if (current == reader || (o.handOver && current.isVirtual())) {
             if (broken != null) {
                 dropAll();
                 throw broken;

@@ -71,14 +71,14 @@ class ReplyWriterTest {
     @Test
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), false, false, () -> { });
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, blocks("DD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, blocks("DD"), false, false, () -> { });
         assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.written.toByteArray()));
     }
 
@@ -86,28 +86,28 @@ class ReplyWriterTest {
     void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, zeros, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, zeros, false, false, () -> { });
         assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), true, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), true, false, () -> { });
         assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void readingNothingIsNeverAMalformedDataChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, ByteBuffer.allocateDirect(0), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, ByteBuffer.allocateDirect(0), false, false, () -> { });
         assertEquals(List.of("NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, blocks("ZD"), false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, blocks("ZD"), false, false, () -> { });
         ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -152,7 +152,7 @@ class ReplyWriterTest {
         Sink simple = new Sink();
         ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
+        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, false, () -> { });
         ByteBuffer b = ByteBuffer.wrap(simple.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -166,8 +166,38 @@ class ReplyWriterTest {
         Sink structured = new Sink();
         w = new ReplyWriter(structured, new BufferPool(), true, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, () -> { });
+        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, false, () -> { });
         assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
+    }
+
+    /** Records which kind of thread wrote. */
+    static class WhoWrites extends Sink {
+        final List<Boolean> virtual = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+            virtual.add(Thread.currentThread().isVirtual());
+            return super.write(srcs, offset, length);
+        }
+    }
+
+    @Test
+    void largeReadRepliesAskedToBeHandedOverAreWrittenByThePlatformWriter() throws Exception {
+        WhoWrites sink = new WhoWrites();
+        ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true, "test-writer");
+        java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(3);
+        Thread.ofVirtual().start(() -> {
+            try {
+                w.readData(1, 0, blocks("D".repeat(ReplyWriter.HAND_OVER_BYTES / 4096)), false, true, written::countDown);
+                w.readData(2, 0, blocks("D"), false, true, written::countDown);          // small: its own thread writes
+                w.readData(3, 0, blocks("D".repeat(ReplyWriter.HAND_OVER_BYTES / 4096)), false, false, written::countDown);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }).join();
+        written.await();
+        assertEquals(List.of(false, true, true), sink.virtual);
+        w.release();
     }
 
     @Test
@@ -181,7 +211,7 @@ class ReplyWriterTest {
             threads.add(Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 200; i++) {
                     try {
-                        w.readData(base + i, 0, blocks("D"), false, done::incrementAndGet);
+                        w.readData(base + i, 0, blocks("D"), false, false, done::incrementAndGet);
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
