@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
@@ -34,6 +35,8 @@ public final class Export {
     private final Gate gate;
     private final HandleRegistry handles = new HandleRegistry();
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    /** Clients between leaving {@link #sessions} and their handles closed (see {@link #noClients}). */
+    private final AtomicInteger detaching = new AtomicInteger();
     private final ReentrantLock serializeAllRequests = new ReentrantLock();
     private final Semaphore serializeConnections = new Semaphore(1, true);
     private final ExportMeter meter = new ExportMeter();
@@ -127,6 +130,15 @@ public final class Export {
 
     public Set<Session> sessions() {
         return sessions;
+    }
+
+    /**
+     * Any thread: no client is attached and none is still closing its handles, so the layers may
+     * close (a plugin instance must not close under a handle of its own still open: VDDK's Exit
+     * before a Close).
+     */
+    public boolean noClients() {
+        return sessions.isEmpty() && detaching.get() == 0;   // in this order: detach counts before it leaves the set
     }
 
     /**
@@ -289,11 +301,16 @@ public final class Export {
     }
 
     void detach(Session s) {
-        if (sessions.remove(s)) {
-            handles.end(s.client().connectionId());
-            if (s.holdsConnectionSlot()) {
-                serializeConnections.release();
+        detaching.incrementAndGet();
+        try {
+            if (sessions.remove(s)) {
+                handles.end(s.client().connectionId());
+                if (s.holdsConnectionSlot()) {
+                    serializeConnections.release();
+                }
             }
+        } finally {
+            detaching.decrementAndGet();
         }
     }
 }

@@ -177,7 +177,7 @@ final class Exports {
         e.sessions().forEach(s -> s.disconnect("export '" + name + "' was removed"));
         e.gate().open();
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!e.sessions().isEmpty() && System.nanoTime() < deadline) {
+        while (!e.noClients() && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         List.copyOf(e.sessions()).forEach(Session::close);
