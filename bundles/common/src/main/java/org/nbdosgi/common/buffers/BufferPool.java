@@ -39,7 +39,7 @@ public final class BufferPool {
 
     /** The engine's pool for request payloads and connections' own buffers: 4 KiB to 64 MiB, 16 MiB kept per class. */
     public BufferPool() {
-        this(4096, 64 << 20, 16L << 20, 1);
+        this(4096, 64 << 20, 32L << 20, 1);
     }
 
     /**
