@@ -2,12 +2,18 @@ package org.nbdosgi.engine.transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 
 /** A connected TCP or Unix domain socket in blocking mode. */
 public final class SocketTransport implements Transport {
     private final SocketChannel channel;
     private final Peer peer;
+    // a read or write without waiting and close() never overlap (see NonBlockingSocket)
+    private final Object nativeIo = new Object();
+    private NonBlockingSocket nonBlocking;
+    private boolean nonBlockingTried;
+    private boolean closed;
 
     public SocketTransport(SocketChannel channel, Peer peer) {
         this.channel = channel;
@@ -25,12 +31,47 @@ public final class SocketTransport implements Transport {
     }
 
     @Override
+    public int tryRead(ByteBuffer dst) throws IOException {
+        synchronized (nativeIo) {
+            NonBlockingSocket s = nonBlocking();
+            return s == null ? -1 : s.receive(dst);
+        }
+    }
+
+    private NonBlockingSocket nonBlocking() throws IOException {
+        if (closed || !channel.isOpen()) {
+            throw new ClosedChannelException();
+        }
+        if (!nonBlockingTried) {
+            nonBlockingTried = true;
+            nonBlocking = NonBlockingSocket.of(channel);
+        }
+        return nonBlocking;
+    }
+
+    /** sendmsg(2) with MSG_DONTWAIT on Java 22 and later ({@link NonBlockingSocket}); -1 before. */
+    @Override
+    public long tryWrite(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        synchronized (nativeIo) {
+            NonBlockingSocket s = nonBlocking();
+            return s == null ? -1 : s.send(srcs, offset, length);
+        }
+    }
+
+    @Override
     public void shutdownInput() throws IOException {
         channel.shutdownInput();
     }
 
     @Override
     public void close() throws IOException {
+        synchronized (nativeIo) {
+            closed = true;
+            if (nonBlocking != null) {
+                nonBlocking.close();
+                nonBlocking = null;
+            }
+        }
         channel.close();
     }
 

@@ -36,11 +36,27 @@ public interface Transport extends Closeable {
     int read(ByteBuffer dst) throws IOException;
 
     /**
+     * As {@link #read}, but never waits: reads what is there now (possibly nothing) and returns its
+     * count, or -1 if this transport cannot read without waiting.
+     */
+    default int tryRead(ByteBuffer dst) throws IOException {
+        return -1;
+    }
+
+    /**
      * Writes from {@code srcs[offset]} to {@code srcs[offset + length - 1]} in one gathering write,
      * as much as fits now, advancing each buffer's position. Returns the number of bytes written,
      * possibly fewer than remain: callers loop.
      */
     long write(ByteBuffer[] srcs, int offset, int length) throws IOException;
+
+    /**
+     * As {@link #write}, but never waits: writes what fits now (possibly nothing) and returns its
+     * count, or -1 if this transport cannot write without waiting (then {@link #write} must).
+     */
+    default long tryWrite(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        return -1;
+    }
 
     /**
      * Stops reading: the reader's current or next read ends (-1 or an exception), while writing
