@@ -9,6 +9,8 @@ public final class Nbd {
     public static final long IHAVEOPT = 0x49484156454F5054L;
     public static final long OPTION_REPLY_MAGIC = 0x3e889045565a9L;
     public static final int REQUEST_MAGIC = 0x25609513;
+    /** A transmission request's header, in bytes (a write's payload follows it). */
+    public static final int REQUEST_SIZE = 28;
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
     public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 

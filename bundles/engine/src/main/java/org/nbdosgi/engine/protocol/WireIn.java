@@ -3,6 +3,7 @@ package org.nbdosgi.engine.protocol;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.function.BooleanSupplier;
 
 import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.Transport;
@@ -20,6 +21,17 @@ import org.nbdosgi.engine.transport.Transport;
 public final class WireIn {
     private static final int EXACT = 4096;
     private static final int AHEAD = 64 * 1024;
+    /**
+     * How long the reader polls for the client's next bytes before it sleeps in a read, in
+     * transmission. On a virtual machine, a core that sleeps between requests costs the client a
+     * wake-up through the hypervisor when it sends the next one: at depth 1 on this development VM,
+     * fio spent 7.6 us sending each request to a sleeping server, 1.3 us to one still awake.
+     * Between requests, polling costs this core the time it waits, so the reader polls only while
+     * the client's last gap was shorter than this; the rest of a write's payload is sure to come, so
+     * there it always polls. It yields between tries (a thread of ours with work on this core runs)
+     * and never polls where the transport cannot read without waiting (TLS).
+     */
+    private static final long POLL_NANOS = 50_000;
 
     private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
     private final BufferPool pool;
@@ -27,6 +39,10 @@ public final class WireIn {
     private boolean readAhead;
     private boolean stampArrivals;
     private long arrived;
+    private boolean pollFirst = true;                        // the client's last gap was short
+    private boolean pollable = true;
+    private Runnable beforeWaiting = () -> { };
+    private BooleanSupplier mayPoll = () -> false;
 
     public WireIn(Transport transport, BufferPool pool) {
         this.transport = transport;
@@ -64,6 +80,20 @@ public final class WireIn {
         }
     }
 
+    /** Runs {@code hook} whenever a read may wait for the client's bytes (the reader writes its queued replies then). */
+    public void beforeWaiting(Runnable hook) {
+        beforeWaiting = hook;
+    }
+
+    /**
+     * Lets the reader poll for the client's next bytes before it sleeps ({@link #POLL_NANOS}) when
+     * {@code idle} says so: when nothing of the connection's is running or being written, so the
+     * poll takes no time from the threads that would.
+     */
+    public void pollWhen(BooleanSupplier idle) {
+        mayPoll = idle;
+    }
+
     /**
      * From now on, each refill notes the time it brought bytes ({@link #arrived}): the requests in
      * one refill arrived together, so timing them costs one clock read per system call, not per request.
@@ -91,9 +121,16 @@ public final class WireIn {
         }
         try {
             while (buf.position() < n) {
+                beforeWaiting.run();
+                boolean polled = readAhead && pollable && pollFirst && mayPoll.getAsBoolean();
+                if (polled && poll(buf)) {
+                    continue;
+                }
+                long start = System.nanoTime();
                 if (transport.read(buf) < 0) {
                     throw new EOFException("client closed the connection");
                 }
+                pollFirst = !polled && System.nanoTime() - start < POLL_NANOS;  // a gap longer than polling would wait: sleep next time too
             }
         } finally {
             buf.flip();
@@ -101,6 +138,25 @@ public final class WireIn {
         if (stampArrivals) {
             arrived = System.nanoTime();
         }
+    }
+
+    /** Bytes read from the transport and not yet taken. */
+    public int buffered() {
+        return buf.remaining();
+    }
+
+    /** Polls the transport for up to {@link #POLL_NANOS}; true when bytes came. */
+    private boolean poll(ByteBuffer into) throws IOException {
+        long deadline = System.nanoTime() + POLL_NANOS;
+        do {
+            int r = transport.tryRead(into);
+            if (r != 0) {
+                pollable = r > 0;                            // -1: this transport cannot, so never again
+                return r > 0;
+            }
+            Thread.yield();                                  // a thread of ours that has work on this core gets it
+        } while (System.nanoTime() < deadline);
+        return false;
     }
 
     public int readInt() throws IOException {
@@ -126,6 +182,10 @@ public final class WireIn {
             buf.position(buf.position() + n);
         }
         while (dst.hasRemaining()) {
+            beforeWaiting.run();
+            if (readAhead && pollable && poll(dst)) {
+                continue;                                    // the rest of a payload is sure to come
+            }
             if (transport.read(dst) < 0) {
                 throw new EOFException("client closed the connection");
             }

@@ -44,6 +44,8 @@ final class InFlight {
      * @param maxBytes    write payload bytes, and read bytes, each at most (a request larger than
      *                    this takes all of it, so any request can run alone)
      */
+    private Runnable beforeWaiting = () -> { };
+
     InFlight(int maxRequests, long maxBytes) {
         this.maxRequests = Math.min(maxRequests, (1 << (64 - SLOT_SHIFT - 1)) - 1);
         this.maxBytes = Math.min(Math.max(maxBytes, 1L << UNIT_SHIFT), MAX_BYTES);
@@ -176,7 +178,13 @@ final class InFlight {
         boolean holds();
     }
 
+    /** Runs {@code hook} whenever the reader is about to wait here (it writes its queued replies then). */
+    void beforeWaiting(Runnable hook) {
+        beforeWaiting = hook;
+    }
+
     private void awaitUntil(Condition c) throws InterruptedException {
+        beforeWaiting.run();
         waiting = Thread.currentThread();
         try {
             while (!c.holds()) {                                   // checked after publishing the waiter: no lost wake-up

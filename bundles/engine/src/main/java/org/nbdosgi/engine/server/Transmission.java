@@ -151,6 +151,9 @@ final class Transmission {
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
+        in.beforeWaiting(this::flushReplies);
+        in.pollWhen(() -> inFlight.requests() == 0);
+        inFlight.beforeWaiting(this::flushReplies);
         if (meter != null) {
             in.stampArrivals();                         // before the reader starts: it reads the flag
         }
@@ -162,6 +165,8 @@ final class Transmission {
                 disconnected[0] = readRequests();
             } catch (IOException | InterruptedException | RuntimeException e) {
                 failure[0] = e;
+            } finally {
+                flushReplies();
             }
         });
         try {
@@ -205,6 +210,9 @@ final class Transmission {
     /** True when the client disconnected (NBD_CMD_DISC), false when it broke the protocol. */
     private boolean readRequests() throws IOException, InterruptedException {
         while (true) {
+            if (in.buffered() >= Nbd.REQUEST_SIZE) {
+                writer.writeSoon();                         // more requests to run: replies go out meanwhile
+            }                                               // else they go out before the reader waits (flushReplies)
             int magic = in.readInt();
             int flags = in.readShort();
             int type = in.readShort();
@@ -255,7 +263,10 @@ final class Transmission {
         inFlight.take(r.bytes);
         ByteBuffer payload = null;
         try {
-            budget.take(r.bytes);
+            if (!budget.tryTake(r.bytes)) {
+                flushReplies();
+                budget.take(r.bytes);
+            }
             try {
                 payload = pool.acquire((int) r.length);
                 in.readFully(payload);
@@ -482,6 +493,16 @@ final class Transmission {
 
     private interface Reply {
         void send(Runnable done) throws IOException;
+    }
+
+    /** The reader, before it may wait: its queued replies go out; if the client is gone, the transport is closed (the reader stops). */
+    private void flushReplies() {
+        try {
+            writer.flushQueued();
+        } catch (IOException e) {
+            LOG.debug("connection {}: replies not sent: {}", id, e.toString());
+            Connection.closeQuietly(transport);
+        }
     }
 
     /** Queues a reply (which owns {@code done}); if the client is gone, closes the transport so the reader stops too. */

@@ -278,25 +278,99 @@ class ReplyWriterTest {
         again.put(0, (byte) 1);                           // the kept one, still usable
     }
 
-    @Test
-    void theReaderNeverWritesAndEveryBufferGoesBack() throws Exception {
-        BufferPool pool = new BufferPool();
-        Thread[] wroteOn = new Thread[1];
-        Sink sink = new Sink() {
-            @Override
-            public synchronized long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
-                wroteOn[0] = Thread.currentThread();
-                return super.write(srcs, offset, length);
+    /**
+     * A transport whose writes without waiting take {@code now} bytes in all and then nothing, as a
+     * socket that fills up ({@code now} -1: it cannot write without waiting), noting which threads wrote.
+     */
+    static class LimitedSink extends Sink {
+        long now;
+        final List<Thread> waitingWriters = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<Thread> immediateWriters = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        LimitedSink(int now) {
+            this.now = now;
+        }
+
+        @Override
+        public synchronized long write(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+            waitingWriters.add(Thread.currentThread());
+            return super.write(srcs, offset, length);
+        }
+
+        @Override
+        public synchronized long tryWrite(ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+            if (now < 0) {
+                return -1;
             }
-        };
+            immediateWriters.add(Thread.currentThread());
+            long n = 0;
+            for (int i = offset; i < offset + length && n < now; i++) {
+                ByteBuffer part = srcs[i].slice();
+                part.limit((int) Math.min(part.remaining(), now - n));
+                byte[] b = new byte[part.remaining()];
+                part.get(b);
+                written.writeBytes(b);
+                srcs[i].position(srcs[i].position() + b.length);
+                n += b.length;
+            }
+            now -= n;
+            return n;
+        }
+    }
+
+    @Test
+    void theReadersRepliesWaitForItsFlushAndGoToAnotherThreadWhenTheTransportCannotWriteWithoutWaiting() throws Exception {
+        BufferPool pool = new BufferPool();
+        LimitedSink sink = new LimitedSink(-1);
         ReplyWriter w = new ReplyWriter(sink, pool, true, "test-writer");
         w.neverWriteOn(Thread.currentThread());
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
         w.error(5, 22, "refused", done::countDown);
+        assertEquals(0, sink.written.size(), "queued until the reader flushes");
+        w.flushQueued();
         org.junit.jupiter.api.Assertions.assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS));
-        org.junit.jupiter.api.Assertions.assertNotSame(Thread.currentThread(), wroteOn[0], "another thread wrote the reader's reply");
+        assertEquals(1, sink.waitingWriters.size());
+        org.junit.jupiter.api.Assertions.assertNotSame(Thread.currentThread(), sink.waitingWriters.get(0),
+                "another thread wrote the reader's reply");
         assertEquals(List.of("ERROR 22 refused DONE"), chunks(sink.written.toByteArray()));
         w.release();
         assertEquals(0, pool.outstanding(), "the writer's own buffer is back");
+    }
+
+    @Test
+    void theReaderWritesWhatTheTransportTakesNowInOneCallAndNeverWaits() throws Exception {
+        LimitedSink sink = new LimitedSink(Integer.MAX_VALUE);
+        ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true, "test-writer");
+        w.neverWriteOn(Thread.currentThread());
+        int[] done = new int[1];
+        w.ok(1, () -> done[0]++);
+        w.readData(2, 8192, ByteBuffer.allocateDirect(4096).put(0, (byte) 1), false, false, () -> done[0]++);
+        w.flushQueued();
+        assertEquals(2, done[0], "both replies written before the flush returned");
+        assertEquals(List.of(Thread.currentThread()), sink.immediateWriters, "one write, on the reader, for both");
+        assertEquals(List.of(), sink.waitingWriters);
+        assertEquals(List.of("NONE DONE", "DATA 8192 4096 DONE"), chunks(sink.written.toByteArray()));
+        w.release();
+    }
+
+    @Test
+    void whatTheTransportDoesNotTakeNowAnotherThreadFinishesWholeAndInOrder() throws Exception {
+        BufferPool pool = new BufferPool();
+        LimitedSink sink = new LimitedSink(30);                // part of the first reply's header, then full
+        ReplyWriter w = new ReplyWriter(sink, pool, true, "test-writer");
+        w.neverWriteOn(Thread.currentThread());
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(3);
+        w.readData(1, 0, ByteBuffer.allocateDirect(8192).put(0, (byte) 1), true, false, done::countDown);
+        w.ok(2, done::countDown);
+        w.error(3, 5, "bad", done::countDown);
+        w.flushQueued();
+        org.junit.jupiter.api.Assertions.assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(Thread.currentThread(), sink.immediateWriters.get(0));
+        assertEquals(1, sink.immediateWriters.stream().filter(t -> t == Thread.currentThread()).count(), "the reader tried once");
+        org.junit.jupiter.api.Assertions.assertFalse(sink.waitingWriters.isEmpty(), "the writer thread waited for room");
+        org.junit.jupiter.api.Assertions.assertFalse(sink.waitingWriters.contains(Thread.currentThread()), "the reader never waits");
+        assertEquals(List.of("DATA 0 8192 DONE", "NONE DONE", "ERROR 5 bad DONE"), chunks(sink.written.toByteArray()));
+        w.release();
+        assertEquals(0, pool.outstanding());
     }
 }
