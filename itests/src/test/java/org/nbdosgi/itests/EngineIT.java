@@ -216,10 +216,10 @@ public class EngineIT {
 
     @Test
     public void aChainThatNeverWaitsRunsSmallRequestsOnTheConnectionsOwnThread() throws Exception {
-        admin.addExport(ExportSpec.parse("quick", false, List.of("test", "1M", "nonblocking=true")));
-        admin.addExport(ExportSpec.parse("counted", false, List.of("--filter=stats", "test", "1M", "nonblocking=true")));
-        admin.addExport(ExportSpec.parse("delayed", false, List.of("--filter=delay", "test", "1M", "nonblocking=true")));
-        admin.addExport(ExportSpec.parse("waiting", false, List.of("test", "1M")));
+        admin.addExport(ExportSpec.parse("quick", false, List.of("test", "4M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("counted", false, List.of("--filter=stats", "test", "4M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("delayed", false, List.of("--filter=delay", "test", "4M", "nonblocking=true")));
+        admin.addExport(ExportSpec.parse("waiting", false, List.of("test", "4M")));
         for (String export : List.of("quick", "counted")) {
             List<String> threads = readThreads(export);
             assertTrue(export + ": a large read on a thread of its own: " + threads, threads.get(0).endsWith("-request"));
@@ -232,12 +232,12 @@ public class EngineIT {
         }
     }
 
-    /** The names of the threads that ran a read of 128 KiB, then 8 small reads pipelined, on one connection. */
+    /** The names of the threads that ran a read of 2 MiB (over the 1 MiB run on the reader), then 8 small reads pipelined, on one connection. */
     private List<String> readThreads(String export) throws Exception {
         plugin.readThreads.clear();
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go(export);
-            assertEquals(128 << 10, c.read(65536, 128 << 10).length);
+            assertEquals(2 << 20, c.read(1 << 20, 2 << 20).length);
             for (int i = 0; i < 8; i++) {
                 c.send(NbdClient.CMD_READ, 0, i * 512L, 512, null);
             }
