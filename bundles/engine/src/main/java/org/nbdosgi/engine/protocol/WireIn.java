@@ -31,7 +31,7 @@ public final class WireIn {
      * there it always polls. It yields between tries (a thread of ours with work on this core runs)
      * and never polls where the transport cannot read without waiting (TLS).
      */
-    private static final long POLL_NANOS = 50_000;
+    static final long POLL_NANOS = 50_000;
 
     private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
     private final BufferPool pool;
