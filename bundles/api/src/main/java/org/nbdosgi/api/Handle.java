@@ -115,6 +115,21 @@ public interface Handle extends AutoCloseable {
     /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */
     void read(ByteBuffer buf, long offset, int flags) throws IOException;
 
+    /**
+     * Lends the {@code length} bytes at {@code offset} instead of copying them: views of the layer's
+     * own memory that together hold exactly those bytes, in order, each from its position to its
+     * limit; or null when the layer does not lend (the default), and the engine calls {@link #read}.
+     * The engine writes the views to the client after this call returns and only reads them. So
+     * lend only memory that stays valid while any view of it is referenced (direct buffers the
+     * garbage collector frees, never memory released by hand), and only bytes that need no
+     * transformation: a byte changed by a write that runs meanwhile may go out old or new, which
+     * NBD allows, as the client sent that write before it had this read's reply. A filter's
+     * {@link FilterHandle} does not lend unless it overrides this.
+     */
+    default ByteBuffer[] lend(long offset, int length, int flags) throws IOException {
+        return null;
+    }
+
     /** Writes {@code buf.remaining()} bytes at {@code offset}; with {@link Flags#FUA}, persist first. */
     default void write(ByteBuffer buf, long offset, int flags) throws IOException {
         throw new NbdException(NbdError.EPERM, "this export is read-only");

@@ -173,6 +173,27 @@ public final class Boundary implements Handle {
         }
     }
 
+    /** The layer's views of the bytes, or null; views that do not hold exactly {@code length} bytes are a bug (EIO). */
+    @Override
+    public ByteBuffer[] lend(long offset, int length, int flags) throws IOException {
+        checkBounds(offset, length, NbdError.EINVAL);
+        try {
+            ByteBuffer[] views = raw.lend(offset, length, flags);
+            if (views != null) {
+                long held = 0;
+                for (ByteBuffer v : views) {
+                    held += v.remaining();
+                }
+                if (held != length) {
+                    throw new IllegalStateException("lent " + held + " bytes for " + length);
+                }
+            }
+            return views;
+        } catch (RuntimeException e) {
+            throw bug("lend", e);
+        }
+    }
+
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
         checkWritable();

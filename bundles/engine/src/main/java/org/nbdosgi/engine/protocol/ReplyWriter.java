@@ -40,6 +40,8 @@ public final class ReplyWriter {
     /** Most content chunks in one read reply; past this, zero runs are sent as data. */
     public static final int MAX_CHUNKS = 256;
     private static final int IOV_MAX = 1024;
+    /** Most buffers one read reply's data may come in: with its chunk headers, it fits one gathering write. */
+    public static final int MAX_READ_BUFFERS = 256;
     private static final int ZERO_BLOCK = 4096;
 
     private static final int INLINE_HEADER_MAX = 28;
@@ -168,16 +170,21 @@ public final class ReplyWriter {
     }
 
     /**
-     * The data of a successful read, {@code data} from position to limit, read at {@code offset}.
-     * With structured replies, runs of zeros (whole 4 KiB blocks aligned to the export) go out as
-     * holes, unless the client asked not to fragment ({@code noFragment}). With {@code handOver}, a
-     * reply of at least {@link #HAND_OVER_BYTES} queued by a virtual thread is written by the
-     * platform writer thread.
+     * The data of a successful read, read at {@code offset}: the bytes of {@code data} from
+     * position to limit, buffer after buffer (a pooled buffer, or the views a layer lent). With
+     * structured replies, runs of zeros (whole 4 KiB blocks aligned to the export, each within one
+     * buffer) go out as holes, unless the client asked not to fragment ({@code noFragment}). With
+     * {@code handOver}, a reply of at least {@link #HAND_OVER_BYTES} queued by a virtual thread is
+     * written by the platform writer thread. At most {@link #MAX_READ_BUFFERS} buffers.
      */
-    public void readData(long cookie, long offset, ByteBuffer data, boolean noFragment, boolean handOver, Runnable done)
+    public void readData(long cookie, long offset, boolean noFragment, boolean handOver, Runnable done, ByteBuffer... data)
             throws IOException {
-        handOver &= data.remaining() >= HAND_OVER_BYTES;
-        if (structured && !data.hasRemaining()) {
+        long length = 0;
+        for (ByteBuffer b : data) {
+            length += b.remaining();
+        }
+        handOver &= length >= HAND_OVER_BYTES;
+        if (structured && length == 0) {
             ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE
             return;
         }
@@ -185,67 +192,87 @@ public final class ReplyWriter {
             splitHoles(cookie, offset, data, handOver, done);
             return;
         }
-        enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, new ByteBuffer[] {data}, done,
-                handOver));
+        enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, data, done, handOver));
     }
 
     /** Whether {@code data} holds a whole aligned block of zeros worth sending as a hole. */
-    private static boolean hasZeroBlock(long offset, ByteBuffer data) {
-        int start = data.position();
-        int first = start + (int) ((ZERO_BLOCK - (offset & (ZERO_BLOCK - 1))) & (ZERO_BLOCK - 1));
-        for (int pos = first; pos + ZERO_BLOCK <= data.limit(); pos += ZERO_BLOCK) {
-            if (isZero(data, pos)) {
-                return true;
+    private static boolean hasZeroBlock(long offset, ByteBuffer[] data) {
+        for (ByteBuffer b : data) {
+            int start = b.position();
+            int first = start + (int) ((ZERO_BLOCK - (offset & (ZERO_BLOCK - 1))) & (ZERO_BLOCK - 1));
+            for (int pos = first; pos + ZERO_BLOCK <= b.limit(); pos += ZERO_BLOCK) {
+                if (isZero(b, pos)) {
+                    return true;
+                }
             }
+            offset += b.remaining();
         }
         return false;
     }
 
-    /** Data and hole chunks for a read that has zero blocks, closed by a NONE chunk. */
-    private void splitHoles(long cookie, long offset, ByteBuffer data, boolean handOver, Runnable done) throws IOException {
+    /**
+     * Data and hole chunks for a read that has zero blocks, closed by a NONE chunk. A data chunk
+     * may gather slices of several buffers; its header is encoded when the run ends, in the slot
+     * kept for it before them.
+     */
+    private void splitHoles(long cookie, long offset, ByteBuffer[] data, boolean handOver, Runnable done) throws IOException {
         ByteBuffer h = pool.acquire(32 * (2 * MAX_CHUNKS + 2));
-        ByteBuffer[] out = new ByteBuffer[2 * MAX_CHUNKS + 2];
+        ByteBuffer[] out = new ByteBuffer[2 * MAX_CHUNKS + 2 + data.length];
         int n = 0;
-        int start = data.position();
-        int end = data.limit();
         int chunks = 0;
-        int runStart = start;
+        long at = offset;                                   // where the next byte is on the export
+        long runAt = offset;
         boolean runIsHole = false;
-        for (int pos = start; pos < end; ) {
-            long at = offset + (pos - start);
-            int blockEnd = (int) Math.min(end, pos + (ZERO_BLOCK - (at & (ZERO_BLOCK - 1))));
-            boolean hole = blockEnd - pos == ZERO_BLOCK && chunks < MAX_CHUNKS - 2 && isZero(data, pos);
-            if (pos == runStart) {
-                runIsHole = hole;
-            } else if (hole != runIsHole) {
-                n = chunk(h, out, n, cookie, offset, data, runStart, pos, runIsHole);
-                chunks++;
-                runStart = pos;
-                runIsHole = hole;
+        int runHeader = -1;                                 // out slot of the open data run's header
+        for (ByteBuffer b : data) {
+            int pieceStart = b.position();
+            for (int pos = b.position(); pos < b.limit(); ) {
+                int blockEnd = (int) Math.min(b.limit(), pos + (ZERO_BLOCK - (at & (ZERO_BLOCK - 1))));
+                boolean hole = blockEnd - pos == ZERO_BLOCK && chunks < MAX_CHUNKS - 2 && isZero(b, pos);
+                if (at == offset) {
+                    runIsHole = hole;
+                    runHeader = hole ? -1 : n++;
+                } else if (hole != runIsHole) {
+                    if (!runIsHole && pos > pieceStart) {
+                        out[n++] = b.slice(pieceStart, pos - pieceStart);
+                    }
+                    n = endRun(h, out, n, cookie, runAt, at, runIsHole, runHeader);
+                    chunks++;
+                    runAt = at;
+                    runIsHole = hole;
+                    runHeader = hole ? -1 : n++;
+                    pieceStart = pos;
+                }
+                at += blockEnd - pos;
+                pos = blockEnd;
             }
-            pos = blockEnd;
+            if (!runIsHole && b.limit() > pieceStart) {
+                out[n++] = b.slice(pieceStart, b.limit() - pieceStart);
+            }
         }
-        n = chunk(h, out, n, cookie, offset, data, runStart, end, runIsHole);
+        n = endRun(h, out, n, cookie, runAt, at, runIsHole, runHeader);
         int mark = h.position();
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
         out[n++] = h.slice(mark, h.position() - mark);
         submit(h, done, handOver, Arrays.copyOf(out, n));
     }
 
-    private static int chunk(ByteBuffer h, ByteBuffer[] out, int n, long cookie, long offset, ByteBuffer data,
-                             int from, int to, boolean hole) {
+    /**
+     * Ends the run of {@code [from, to)}: a hole chunk appended, or the data chunk's header into the
+     * slot kept for it (its slices follow it in {@code out}).
+     */
+    private static int endRun(ByteBuffer h, ByteBuffer[] out, int n, long cookie, long from, long to, boolean hole,
+                              int header) {
         int mark = h.position();
-        long at = offset + (from - data.position());
         if (hole) {
             chunkHeader(h, 0, Nbd.REPLY_TYPE_OFFSET_HOLE, cookie, 12);
-            h.putLong(at).putInt(to - from);
+            h.putLong(from).putInt((int) (to - from));
             out[n++] = h.slice(mark, h.position() - mark);
-            return n;
+        } else {
+            chunkHeader(h, 0, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, 8 + (int) (to - from));
+            h.putLong(from);
+            out[header] = h.slice(mark, h.position() - mark);
         }
-        chunkHeader(h, 0, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, 8 + (to - from));
-        h.putLong(at);
-        out[n++] = h.slice(mark, h.position() - mark);
-        out[n++] = data.slice(from, to - from);
         return n;
     }
 
@@ -622,6 +649,14 @@ public final class ReplyWriter {
         }
     }
 
+    private static int payload(ByteBuffer[] buffers) {
+        int bytes = 0;
+        for (ByteBuffer b : buffers) {
+            bytes += b.remaining();
+        }
+        return bytes;
+    }
+
     /** The header of a reply queued as numbers, encoded into the writer's own buffer; returned as the view for reply {@code index} of the batch. */
     private ByteBuffer encodeHeader(Outgoing o, int index) {
         int start = headers.position();
@@ -629,7 +664,7 @@ public final class ReplyWriter {
             case SIMPLE_OK -> simpleHeader(headers, 0, o.cookie);
             case CHUNK_DONE -> chunkHeader(headers, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, o.cookie, 0);
             case CHUNK_DATA_DONE -> chunkHeader(headers, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, o.cookie,
-                    8 + o.buffers[0].remaining()).putLong(o.offset);
+                    8 + payload(o.buffers)).putLong(o.offset);
             case IN_BUFFERS -> throw new IllegalStateException();
         }
         ByteBuffer view = headerViews[index];

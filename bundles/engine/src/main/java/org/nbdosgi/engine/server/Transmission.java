@@ -48,6 +48,12 @@ final class Transmission {
      * paired rounds), since the payload is copied while it is still in the reader's cache.
      */
     private static final long INLINE_MAX = 1 << 20;
+    /**
+     * Reads this large are lent by a chain that lends (no copy); smaller ones are copied. Memory
+     * plugin, pinned paired runs at depth 16: lent 16 KiB reads 0.96 of copied ones, 64 KiB 1.43,
+     * 1 MiB 1.37.
+     */
+    private static final int LEND_MIN = 64 * 1024;
     /** Piece size for finding how far a failed read gets. */
     private static final int READ_PIECE = 64 * 1024;
     /** Reads waiting for read bytes, at most: a few MiB of headers for a client that reads no reply. */
@@ -379,8 +385,7 @@ final class Transmission {
         int fuaFlag = (r.flags & Nbd.CMD_FLAG_FUA) != 0 && fuaAllowed ? Flags.FUA : 0;
         switch (r.type) {
             case Nbd.CMD_READ -> {
-                data[0] = pool.acquire((int) r.length);
-                return read(r, data[0]);
+                return read(r, data);
             }
             case Nbd.CMD_WRITE -> {
                 session.run(top -> top.write(payload, r.offset, fuaFlag));
@@ -438,12 +443,31 @@ final class Transmission {
     }
 
     /**
-     * Reads and replies. When a large read fails and structured replies allow it, the range is read
-     * again piece by piece, and the client gets the data up to the failure and the failing offset
+     * Reads and replies: with the chain's lent views of the bytes if it lends them (no copy, see
+     * {@link org.nbdosgi.api.Handle#lend}), else into a pooled buffer that goes into {@code data}.
+     * When a large read fails and structured replies allow it, the range is read again piece by
+     * piece, and the client gets the data up to the failure and the failing offset
      * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
      */
-    private Reply read(Request r, ByteBuffer buf) throws IOException, InterruptedException {
+    private Reply read(Request r, ByteBuffer[] data) throws IOException, InterruptedException {
         boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
+        // a chain that waits (remote, disk) hands large replies to the platform writer: measured on the
+        // nbd plugin, 20 % less CPU per MiB; on one that never waits (memory) the request's own thread
+        // writing kept more throughput
+        boolean handOver = !session.top().isNonBlocking();
+        ByteBuffer[][] lent = new ByteBuffer[1][];
+        if (r.length >= LEND_MIN) {
+            try {
+                session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
+            } catch (IOException e) {
+                lent[0] = null;                             // read below, which finds how far it gets
+            }
+        }
+        if (lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS) {
+            bytesRead.add(r.length);
+            return d -> writer.readData(r.cookie, r.offset, df, handOver, d, lent[0]);
+        }
+        ByteBuffer buf = data[0] = pool.acquire((int) r.length);
         try {
             session.run(top -> top.read(buf, r.offset, 0));
         } catch (IOException e) {
@@ -471,11 +495,7 @@ final class Transmission {
             }
         }
         bytesRead.add(r.length);
-        // a chain that waits (remote, disk) hands large replies to the platform writer: measured on the
-        // nbd plugin, 20 % less CPU per MiB; on one that never waits (memory) the request's own thread
-        // writing kept more throughput
-        boolean handOver = !session.top().isNonBlocking();
-        return d -> writer.readData(r.cookie, r.offset, buf, df, handOver, d);
+        return d -> writer.readData(r.cookie, r.offset, df, handOver, d, buf);
     }
 
     /** Its reply is written (or dropped with the client): the meter counts it, from arrival to now. */

@@ -176,6 +176,26 @@ class BoundaryTest {
     }
 
     @Test
+    void lentViewsThatDoNotHoldTheRangeAreAPluginBug() throws Exception {
+        RecordingHandle raw = new RecordingHandle(1 << 20) {
+            @Override
+            public ByteBuffer[] lend(long offset, int length, int flags) {
+                return new ByteBuffer[] {bytes(length - 1, 1)};
+            }
+        };
+        Boundary b = new Boundary(raw, "short", false, pool);
+        NbdException e = assertThrows(NbdException.class, () -> b.lend(0, 4096, 0));
+        assertEquals(NbdError.EIO, e.error());
+        assertEquals("short: lend failed: java.lang.IllegalStateException: lent 4095 bytes for 4096", e.getMessage());
+        assertEquals(NbdError.EINVAL, assertThrows(NbdException.class, () -> b.lend((1 << 20) - 10, 11, 0)).error());
+    }
+
+    @Test
+    void aLayerLendsNothingUnlessItSaysSo() throws Exception {
+        assertEquals(null, new Boundary(new RecordingHandle(4096), "test", false, pool).lend(0, 4096, 0));
+    }
+
+    @Test
     void layersWithoutExtentsReportAllocatedData() throws Exception {
         RecordingHandle raw = new RecordingHandle(1 << 20);
         Extents e = new Extents(4096, 1 << 20);

@@ -1,10 +1,12 @@
 package org.nbdosgi.engine.protocol;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -71,14 +73,14 @@ class ReplyWriterTest {
     @Test
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), false, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, blocks("DZZD"));
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, blocks("DD"), false, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, false, false, () -> { }, blocks("DD"));
         assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.written.toByteArray()));
     }
 
@@ -86,33 +88,109 @@ class ReplyWriterTest {
     void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, zeros, false, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, false, false, () -> { }, zeros);
         assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.written.toByteArray()));
+    }
+
+    /** The bytes a structured read reply describes, from {@code base} on: data where sent, zeros in holes. */
+    private static byte[] image(byte[] wire, long base, int length) {
+        byte[] out = new byte[length];
+        ByteBuffer b = ByteBuffer.wrap(wire);
+        while (b.hasRemaining()) {
+            b.position(b.position() + 6);
+            int type = b.getShort() & 0xffff;
+            b.getLong();
+            int len = b.getInt();
+            if (type == Nbd.REPLY_TYPE_OFFSET_DATA) {
+                long at = b.getLong();
+                b.get(out, (int) (at - base), len - 8);
+            } else {
+                b.position(b.position() + len);
+            }
+        }
+        return out;
+    }
+
+    /** What several buffers of one reply hold, in order (as a layer lends them). */
+    private static byte[] joined(ByteBuffer... parts) {
+        ByteBuffer all = ByteBuffer.allocate(Arrays.stream(parts).mapToInt(ByteBuffer::remaining).sum());
+        for (ByteBuffer p : parts) {
+            all.put(p.duplicate());
+        }
+        return all.array();
+    }
+
+    @Test
+    void severalBuffersAreOneReplyWhoseHolesMayCrossThem() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer first = blocks("DZ");
+        ByteBuffer second = blocks("ZD");
+        second.put(4096 + 7, (byte) 9);
+        byte[] want = joined(first, second);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, first, second);
+        assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
+        assertArrayEquals(want, image(sink.written.toByteArray(), 0, want.length));
+    }
+
+    @Test
+    void aZeroBlockSplitBetweenTwoBuffersIsSentAsData() throws Exception {
+        Sink sink = new Sink();
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { },
+                ByteBuffer.allocateDirect(6144), ByteBuffer.allocateDirect(6144));
+        assertEquals(List.of("HOLE 0 4096", "DATA 4096 4096", "HOLE 8192 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
+    }
+
+    @Test
+    void oneDataChunkGathersEveryBufferInOrder() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer first = blocks("D").limit(3000);
+        ByteBuffer second = blocks("DD").position(50);
+        second.put(8000, (byte) 5);
+        byte[] want = joined(first, second);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 4096, false, false, () -> { }, first, second);
+        assertEquals(List.of("DATA 4096 11142 DONE"), chunks(sink.written.toByteArray()));
+        assertArrayEquals(want, image(sink.written.toByteArray(), 4096, want.length));
     }
 
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, blocks("DZZD"), true, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, true, false, () -> { }, blocks("DZZD"));
         assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void readingNothingIsNeverAMalformedDataChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, ByteBuffer.allocateDirect(0), false, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, ByteBuffer.allocateDirect(0));
         assertEquals(List.of("NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, blocks("ZD"), false, false, () -> { });
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, false, () -> { }, blocks("ZD"));
         ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
         assertEquals(7, b.getLong());
         assertEquals(8192, b.remaining());
+    }
+
+    @Test
+    void simpleRepliesGatherSeveralBuffersInOrder() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer first = blocks("D");
+        ByteBuffer second = blocks("ZD").position(4000);
+        byte[] want = joined(first, second);
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, false, () -> { }, first, second);
+        ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
+        assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
+        assertEquals(0, b.getInt());
+        assertEquals(7, b.getLong());
+        byte[] got = new byte[b.remaining()];
+        b.get(got);
+        assertArrayEquals(want, got);
     }
 
     @Test
@@ -152,7 +230,7 @@ class ReplyWriterTest {
         Sink simple = new Sink();
         ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, false, () -> { });
+        w.readData(8, 4096, false, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         ByteBuffer b = ByteBuffer.wrap(simple.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -166,7 +244,7 @@ class ReplyWriterTest {
         Sink structured = new Sink();
         w = new ReplyWriter(structured, new BufferPool(), true, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, ByteBuffer.wrap(new byte[] {1, 2, 3}), false, false, () -> { });
+        w.readData(8, 4096, false, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
     }
 
@@ -196,7 +274,7 @@ class ReplyWriterTest {
         java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
         Thread.ofVirtual().start(() -> {
             try {
-                w.readData(1, 0, blocks("D".repeat(blocks)), false, handOver, written::countDown);
+                w.readData(1, 0, false, handOver, written::countDown, blocks("D".repeat(blocks)));
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
@@ -217,7 +295,7 @@ class ReplyWriterTest {
             threads.add(Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 200; i++) {
                     try {
-                        w.readData(base + i, 0, blocks("D"), false, false, done::incrementAndGet);
+                        w.readData(base + i, 0, false, false, done::incrementAndGet, blocks("D"));
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
@@ -344,7 +422,7 @@ class ReplyWriterTest {
         w.neverWriteOn(Thread.currentThread());
         int[] done = new int[1];
         w.ok(1, () -> done[0]++);
-        w.readData(2, 8192, ByteBuffer.allocateDirect(4096).put(0, (byte) 1), false, false, () -> done[0]++);
+        w.readData(2, 8192, false, false, () -> done[0]++, ByteBuffer.allocateDirect(4096).put(0, (byte) 1));
         w.flushQueued();
         assertEquals(2, done[0], "both replies written before the flush returned");
         assertEquals(List.of(Thread.currentThread()), sink.immediateWriters, "one write, on the reader, for both");
@@ -360,7 +438,7 @@ class ReplyWriterTest {
         ReplyWriter w = new ReplyWriter(sink, pool, true, "test-writer");
         w.neverWriteOn(Thread.currentThread());
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(3);
-        w.readData(1, 0, ByteBuffer.allocateDirect(8192).put(0, (byte) 1), true, false, done::countDown);
+        w.readData(1, 0, true, false, done::countDown, ByteBuffer.allocateDirect(8192).put(0, (byte) 1));
         w.ok(2, done::countDown);
         w.error(3, 5, "bad", done::countDown);
         w.flushQueued();

@@ -164,6 +164,12 @@ public final class MemoryPlugin implements Plugin {
             pages.read(buf, offset);
         }
 
+        /** No copy: the pages themselves go to the client (a page freed meanwhile lives on while viewed). */
+        @Override
+        public ByteBuffer[] lend(long offset, int length, int flags) {
+            return pages.lend(offset, length);
+        }
+
         @Override
         public void write(ByteBuffer buf, long offset, int flags) throws IOException {
             pages.write(buf, offset);

@@ -4,6 +4,7 @@ import static org.nbdosgi.plugin.memory.MemoryPlugin.PAGE_SHIFT;
 import static org.nbdosgi.plugin.memory.MemoryPlugin.PAGE_SIZE;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -391,6 +392,39 @@ final class Pages {
             at += n;
             offset += n;
         }
+    }
+
+    /**
+     * The bytes at {@code offset}: views of the pages, and zeros for missing ones (a run of them in
+     * one view). A page a trim frees meanwhile stays valid while viewed (the collector frees it).
+     */
+    ByteBuffer[] lend(long offset, int length) {
+        ByteBuffer[] views = new ByteBuffer[(int) (((offset & (PAGE_SIZE - 1)) + length + PAGE_SIZE - 1) >>> PAGE_SHIFT)];
+        int count = 0;
+        int zeros = 0;
+        for (int left = length; left > 0; ) {
+            long page = offset >>> PAGE_SHIFT;
+            int inPage = (int) (offset & (PAGE_SIZE - 1));
+            int n = Math.min(left, PAGE_SIZE - inPage);
+            ByteBuffer p = get(page);
+            if (p == null && zeros + n <= Zeros.CHUNK) {
+                zeros += n;
+            } else {
+                if (zeros > 0) {
+                    views[count++] = Zeros.slice(zeros);
+                }
+                zeros = p == null ? n : 0;
+                if (p != null) {
+                    views[count++] = p.slice(inPage, n);
+                }
+            }
+            left -= n;
+            offset += n;
+        }
+        if (zeros > 0) {
+            views[count++] = Zeros.slice(zeros);
+        }
+        return count == views.length ? views : Arrays.copyOf(views, count);
     }
 
     void write(ByteBuffer src, long offset) throws NbdException {

@@ -31,6 +31,48 @@ class PagesTest {
         return b.get(0);
     }
 
+    /** What the views hold, in order. */
+    private static ByteBuffer joined(ByteBuffer[] views) {
+        int n = 0;
+        for (ByteBuffer v : views) {
+            n += v.remaining();
+        }
+        ByteBuffer all = ByteBuffer.allocate(n);
+        for (ByteBuffer v : views) {
+            all.put(v.duplicate());
+        }
+        return all.flip();
+    }
+
+    @Test
+    void lentViewsHoldWhatAReadCopiesOverPagesAndHoles() throws Exception {
+        Pages pages = Pages.empty(1L << 30);
+        ByteBuffer data = ByteBuffer.allocateDirect(3 * PAGE_SIZE);
+        for (int i = 0; i < data.capacity(); i++) {
+            data.put(i, (byte) (i * 31 + 7));
+        }
+        pages.write(data.slice(0, PAGE_SIZE + 100), 5L * PAGE_SIZE - 50);   // pages 4, 5 and the start of 6
+        pages.write(data.slice(0, 1000), 300L * PAGE_SIZE + 10);
+        long offset = 4L * PAGE_SIZE + 123;
+        int length = 297 * PAGE_SIZE;                                     // through holes to page 300 and past it
+        ByteBuffer copied = ByteBuffer.allocateDirect(length);
+        pages.read(copied, offset);
+        ByteBuffer[] views = pages.lend(offset, length);
+        assertEquals(copied, joined(views));
+        assertTrue(views.length < 20, "a run of missing pages is lent as one view of zeros, not one per page: " + views.length);
+    }
+
+    @Test
+    void aLentPageKeepsItsBytesWhenTrimmedWhileLent() throws Exception {
+        Pages pages = Pages.empty(1L << 20);
+        pages.write(filled(PAGE_SIZE, 3), 0);
+        ByteBuffer[] views = pages.lend(0, PAGE_SIZE);
+        pages.zero(0, PAGE_SIZE);
+        assertEquals(0, pages.allocated());
+        assertEquals(filled(PAGE_SIZE, 3), joined(views), "a trimmed page is dropped, never reused while viewed");
+        assertEquals(0, byteAt(pages, 0));
+    }
+
     @Test
     void trimmingEveryRegionWrittenGivesBackTheirNodes() throws Exception {
         Pages pages = Pages.empty(DISK);
