@@ -179,10 +179,7 @@ public final class ReplyWriter {
      */
     public void readData(long cookie, long offset, boolean noFragment, boolean handOver, Runnable done, ByteBuffer... data)
             throws IOException {
-        long length = 0;
-        for (ByteBuffer b : data) {
-            length += b.remaining();
-        }
+        int length = payload(data);
         handOver &= length >= HAND_OVER_BYTES;
         if (structured && length == 0) {
             ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE

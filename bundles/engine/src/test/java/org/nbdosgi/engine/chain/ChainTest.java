@@ -277,6 +277,49 @@ class ChainTest {
     }
 
     @Test
+    void aPluginLendsItsBytesOnlyWhereNoFilterStandsBetween() throws Exception {
+        RecordingHandle disk = new RecordingHandle(1 << 20) {
+            @Override
+            public ByteBuffer[] lend(long offset, int length, int flags) {
+                return new ByteBuffer[] {ByteBuffer.wrap(this.disk, (int) offset, length)};
+            }
+        };
+        disk.disk[70_000] = 5;
+        Plugin plugin = t.new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> disk;
+            }
+        };
+        Filter plusOne = t.new TagFilter("plusone") {
+            @Override
+            protected Handle handle(Handle below, Config config) {
+                return new FilterHandle(below) {
+                    @Override
+                    public void read(ByteBuffer buf, long offset, int flags) throws java.io.IOException {
+                        next.read(buf, offset, flags);
+                        for (int i = buf.position(); i < buf.limit(); i++) {
+                            buf.put(i, (byte) (buf.get(i) + 1));
+                        }
+                    }
+                };
+            }
+        };
+        Catalog catalog = TestLayers.catalog(List.of(plugin), plusOne);
+        handles.begin(1);
+        Boundary bare = build(spec("disk", "1"), catalog).open(new ClientContext("", false, "test", 1));
+        ByteBuffer[] views = bare.lend(65_536, 65_536, 0);
+        assertEquals(5, views[0].get(views[0].position() + 70_000 - 65_536), "the plugin's own bytes");
+
+        handles.begin(2);
+        Boundary filtered = build(spec("--filter=plusone", "disk", "1"), catalog).open(new ClientContext("", false, "test", 2));
+        assertEquals(null, filtered.lend(65_536, 65_536, 0), "a filter that changes reads is never bypassed");
+        ByteBuffer read = ByteBuffer.allocateDirect(65_536);
+        filtered.read(read, 65_536, 0);
+        assertEquals(6, read.get(70_000 - 65_536));
+    }
+
+    @Test
     void aFilterCanReopenTheLayersBelowForItsClient() throws Exception {
         Layer[] next = new Layer[1];
         Handle[] below = new Handle[1];
