@@ -232,6 +232,19 @@ public class EngineIT {
         }
     }
 
+    @Test
+    public void aChainThatBlocksInTheKernelRunsRequestsOnPlatformWorkers() throws Exception {
+        admin.addExport(ExportSpec.parse("disk", false, List.of("test", "4M", "kernel=true")));
+        admin.addExport(ExportSpec.parse("counted-disk", false, List.of("--filter=stats", "test", "4M", "kernel=true")));
+        admin.addExport(ExportSpec.parse("delayed-disk", false, List.of("--filter=delay", "test", "4M", "kernel=true")));
+        for (String export : List.of("disk", "counted-disk")) {
+            List<String> threads = readThreads(export);
+            assertTrue(export + ": every read on a worker: " + threads, threads.stream().allMatch(t -> t.matches("nbd-data-\\d+-worker-\\d+")));
+        }
+        List<String> threads = readThreads("delayed-disk");
+        assertTrue("a filter that sleeps keeps virtual threads: " + threads, threads.stream().allMatch(t -> t.endsWith("-request")));
+    }
+
     /** The names of the threads that ran a read of 2 MiB (over the 1 MiB run on the reader), then 8 small reads pipelined, on one connection. */
     private List<String> readThreads(String export) throws Exception {
         plugin.readThreads.clear();

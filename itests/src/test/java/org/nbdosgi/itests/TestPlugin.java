@@ -65,6 +65,7 @@ public final class TestPlugin implements Plugin {
                 Parameter.of("delay-ms", "sleep per read"), Parameter.of("bug-at", "reads covering this offset throw"),
                 Parameter.of("exports", "comma-separated names served"), Parameter.of("default", "the name for \"\""),
                 Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"),
+                Parameter.of("kernel", "says it blocks in the kernel"),
                 Parameter.secret("key", "a secret (named unlike one)"));
     }
 
@@ -83,6 +84,7 @@ public final class TestPlugin implements Plugin {
         String defaultName = config.get("default", "");
         boolean rotational = config.bool("rotational", false);
         boolean nonBlocking = config.bool("nonblocking", false);
+        boolean blocksInKernel = config.bool("kernel", false);
         key = config.get("key", null);
         return new PluginInstance() {
             @Override
@@ -140,6 +142,11 @@ public final class TestPlugin implements Plugin {
                     @Override
                     public boolean isNonBlocking() {
                         return nonBlocking;
+                    }
+
+                    @Override
+                    public boolean blocksInKernel() {
+                        return blocksInKernel;
                     }
 
                     @Override

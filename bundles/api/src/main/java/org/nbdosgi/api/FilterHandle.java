@@ -84,6 +84,16 @@ public abstract class FilterHandle implements Handle {
         return false;
     }
 
+    /**
+     * False, not passed through: a filter may wait where virtual threads cost nothing (a sleep, the
+     * network), and the engine's platform workers are few. A filter that adds no wait of its own
+     * answers {@code next.blocksInKernel()}.
+     */
+    @Override
+    public boolean blocksInKernel() throws IOException {
+        return false;
+    }
+
     @Override
     public String description() throws IOException {
         return next.description();

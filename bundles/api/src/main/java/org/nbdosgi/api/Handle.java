@@ -98,6 +98,17 @@ public interface Handle extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether the layer waits in blocking system calls on the calling thread (file I/O on a device).
+     * The engine then runs requests on platform worker threads, as nbdkit's workers, instead of
+     * virtual threads: a virtual thread blocked in a file read holds one of the few carrier threads,
+     * and handing the wait to another thread costs two thread wake-ups per request. Asked once when
+     * the handle opens.
+     */
+    default boolean blocksInKernel() throws IOException {
+        return false;
+    }
+
     /** A human-readable description of the export for NBD_INFO_DESCRIPTION, or null. */
     default String description() throws IOException {
         return null;

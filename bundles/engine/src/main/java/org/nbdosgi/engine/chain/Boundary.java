@@ -40,6 +40,7 @@ public final class Boundary implements Handle {
     /** What this boundary offers upwards: the layer's, with what it emulates as native. */
     private final Capabilities offered;
     private final long size;
+    private final boolean blocksInKernel;
 
     /**
      * Asks {@code raw} for its capabilities. Control plane (connection open). On failure the caller
@@ -58,6 +59,11 @@ public final class Boundary implements Handle {
             throw new NbdException(NbdError.EIO, layer + ": negative size " + own.size());
         }
         this.size = own.size();
+        try {
+            this.blocksInKernel = raw.blocksInKernel();
+        } catch (RuntimeException e) {
+            throw bug("open", e);
+        }
         this.offered = new Capabilities(size, own.blockSize(), own.write(), own.flush(), own.trim(), native_(own.zero()),
                 own.fastZero(), native_(own.fua()), own.multiConn(), native_(own.cache()), own.extents(), own.rotational(),
                 own.nonBlocking(), own.description());
@@ -156,6 +162,11 @@ public final class Boundary implements Handle {
     @Override
     public boolean isNonBlocking() {
         return offered.nonBlocking();
+    }
+
+    @Override
+    public boolean blocksInKernel() {
+        return blocksInKernel;
     }
 
     @Override

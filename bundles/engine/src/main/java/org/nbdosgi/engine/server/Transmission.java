@@ -5,6 +5,9 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.nbdosgi.api.Extents;
@@ -54,6 +57,8 @@ final class Transmission {
      * 1 MiB 1.37.
      */
     private static final int LEND_MIN = 64 * 1024;
+    /** Platform workers of a connection whose chain blocks in the kernel: as many requests wait for the disk at once (nbdkit's default threads). */
+    private static final int KERNEL_WORKERS = 16;
     /** Piece size for finding how far a failed read gets. */
     private static final int READ_PIECE = 64 * 1024;
     /** Reads waiting for read bytes, at most: a few MiB of headers for a client that reads no reply. */
@@ -101,6 +106,7 @@ final class Transmission {
     private final ArrayDeque<Request> deferred = new ArrayDeque<>();    // guarded by itself; only the reader adds
     private volatile int deferredCount;
     private final Thread.Builder requestThreads;
+    private volatile ThreadPoolExecutor kernelWorkers;
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
@@ -181,6 +187,9 @@ final class Transmission {
             joinReader(reader);
         } finally {
             inFlight.awaitNone(() -> deferredCount == 0);   // requests fail fast once the transport is gone
+            if (kernelWorkers != null) {
+                kernelWorkers.shutdown();                   // idle: every request has replied
+            }
             writer.release();
         }
         switch (failure[0]) {
@@ -309,7 +318,7 @@ final class Transmission {
 
     /** A read with its slot and connection bytes: started once the server's bytes are there too (in line). */
     private void startRead(Request r) {
-        if (budget.takeOrWait(r.bytes, () -> requestThreads.start(() -> execute(r, null)))) {
+        if (budget.takeOrWait(r.bytes, () -> startOffReader(() -> execute(r, null)))) {
             start(r, null);
         }
     }
@@ -334,8 +343,8 @@ final class Transmission {
         if (go != null) {
             inFlight.wake();                                // the reader may wait for fewer deferred reads
             for (Request r : go) {
-                if (budget.takeOrWait(r.bytes, () -> requestThreads.start(() -> execute(r, null)))) {
-                    requestThreads.start(() -> execute(r, null));
+                if (budget.takeOrWait(r.bytes, () -> startOffReader(() -> execute(r, null)))) {
+                    startOffReader(() -> execute(r, null));
                 }
             }
         }
@@ -346,8 +355,38 @@ final class Transmission {
         if (r.length <= INLINE_MAX && session.top().isNonBlocking()) {
             execute(r, payload);                            // done in microseconds: no thread hand-over
         } else {
-            requestThreads.start(() -> execute(r, payload));
+            startOffReader(() -> execute(r, payload));
         }
+    }
+
+    /**
+     * Runs a request on a thread of its own: a platform worker when the chain blocks in the kernel
+     * (a file on a device: the worker reads in place, one wake-up where a virtual thread handing
+     * its read to a disk thread took three), else a virtual thread.
+     */
+    private void startOffReader(Runnable request) {
+        if (session.top().blocksInKernel()) {
+            kernelWorkers().execute(request);
+        } else {
+            requestThreads.start(request);
+        }
+    }
+
+    /** The connection's platform workers, started when first needed; idle ones end after a few seconds. */
+    private ThreadPoolExecutor kernelWorkers() {
+        ThreadPoolExecutor w = kernelWorkers;
+        if (w == null) {
+            synchronized (this) {
+                w = kernelWorkers;
+                if (w == null) {
+                    w = new ThreadPoolExecutor(KERNEL_WORKERS, KERNEL_WORKERS, 5, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                            Thread.ofPlatform().daemon().name(ControlPlane.DATA_PLANE_PREFIX + id + "-worker-", 0).factory());
+                    w.allowCoreThreadTimeOut(true);
+                    kernelWorkers = w;
+                }
+            }
+        }
+        return w;
     }
 
     /**

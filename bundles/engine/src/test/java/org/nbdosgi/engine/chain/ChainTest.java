@@ -320,6 +320,41 @@ class ChainTest {
     }
 
     @Test
+    void aPluginThatBlocksInTheKernelGetsPlatformWorkersUnlessAFilterWaitsOnItsOwn() throws Exception {
+        Plugin plugin = t.new DiskPlugin() {
+            @Override
+            public PluginInstance create(Config config, ExportContext export) {
+                return client -> new RecordingHandle(4096) {
+                    @Override
+                    public boolean blocksInKernel() {
+                        return true;
+                    }
+                };
+            }
+        };
+        Filter counting = t.new TagFilter("counting") {
+            @Override
+            protected Handle handle(Handle below, Config config) {
+                return new FilterHandle(below) {
+                    @Override
+                    public boolean blocksInKernel() throws java.io.IOException {
+                        return next.blocksInKernel();
+                    }
+                };
+            }
+        };
+        Catalog catalog = TestLayers.catalog(List.of(plugin), t.new TagFilter("a"), counting);
+        handles.begin(1);
+        assertTrue(build(spec("disk", "1"), catalog).open(new ClientContext("", false, "test", 1)).blocksInKernel());
+        handles.begin(2);
+        assertTrue(build(spec("--filter=counting", "disk", "1"), catalog).open(new ClientContext("", false, "test", 2)).blocksInKernel(),
+                "a filter that passes it through");
+        handles.begin(3);
+        assertEquals(false, build(spec("--filter=a", "disk", "1"), catalog).open(new ClientContext("", false, "test", 3)).blocksInKernel(),
+                "FilterHandle's default: the filter may sleep or wait for the network, cheap on a virtual thread");
+    }
+
+    @Test
     void aFilterCanReopenTheLayersBelowForItsClient() throws Exception {
         Layer[] next = new Layer[1];
         Handle[] below = new Handle[1];

@@ -27,6 +27,12 @@ final class CbtHandle extends FilterHandle {
         return next.isNonBlocking();
     }
 
+    /** Marking adds no wait: the requests run where the layer below wants them. */
+    @Override
+    public boolean blocksInKernel() throws IOException {
+        return next.blocksInKernel();
+    }
+
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -30,6 +30,12 @@ final class StatsHandle extends FilterHandle {
         return next.isNonBlocking();
     }
 
+    /** Counting adds no wait: the requests run where the layer below wants them. */
+    @Override
+    public boolean blocksInKernel() throws IOException {
+        return next.blocksInKernel();
+    }
+
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -12,7 +12,8 @@ import java.util.concurrent.CompletionException;
  * platform thread of the export's {@link DiskReads}. A virtual thread blocked in a file read keeps
  * its carrier (the JDK only lends carriers for O_DIRECT), and there are as few carriers as cores,
  * so reads that miss the cache would otherwise reach the disk two at a time. Writes go straight
- * through: they land in the page cache. Data plane.
+ * through: they land in the page cache. A platform thread (the engine's workers, since the handle
+ * {@code blocksInKernel}) reads and writes in place. Data plane.
  */
 final class CacheFirstReads implements Io {
     private final NativeFd fd;
@@ -29,7 +30,7 @@ final class CacheFirstReads implements Io {
 
     @Override
     public void read(ByteBuffer buf, long offset) throws IOException {
-        if (!buf.isDirect() || !fallbacks.cachedReads()) {
+        if (!Thread.currentThread().isVirtual() || !buf.isDirect() || !fallbacks.cachedReads()) {
             inner.read(buf, offset);
             return;
         }
@@ -72,7 +73,7 @@ final class CacheFirstReads implements Io {
 
     @Override
     public void write(ByteBuffer buf, long offset) throws IOException {
-        if (diskReads.busy()) {
+        if (Thread.currentThread().isVirtual() && diskReads.busy()) {
             offCarrier(() -> inner.write(buf, offset));          // it may wait for a page being read
         } else {
             inner.write(buf, offset);

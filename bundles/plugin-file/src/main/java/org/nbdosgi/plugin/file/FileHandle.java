@@ -216,6 +216,12 @@ final class FileHandle implements Handle {
         return inMemory;
     }
 
+    /** A file on a device waits for it in pread and pwrite: its requests run on platform workers. */
+    @Override
+    public boolean blocksInKernel() {
+        return !inMemory;
+    }
+
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         io.read(buf, offset);

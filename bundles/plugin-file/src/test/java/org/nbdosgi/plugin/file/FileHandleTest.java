@@ -148,6 +148,7 @@ class FileHandleTest {
     void extentsFollowTheFilesDataAndHoles() throws Exception {
         Path f = sparseFile(dir, 32 * MIB);
         try (FileHandle h = open(f, FileOptions.DEFAULT)) {
+            assertEquals(!FileTarget.inspect(f).inMemory(), h.blocksInKernel(), "a file on a device waits for it in the kernel");
             h.write(direct(new byte[MIB]), 4 * MIB, 0);
             h.write(direct(new byte[2 * MIB]), 10 * MIB, 0);
             // writing zeros still allocates: the file system keeps them as data
@@ -204,6 +205,7 @@ class FileHandleTest {
         Path f = sparseFile(d, 4 * MIB);
         Fallbacks fallbacks = new Fallbacks(f.toString());
         try (FileHandle h = FileHandle.open(FileTarget.inspect(f), FileOptions.DEFAULT, false, fallbacks, UncachedIo.bounceBuffers(), new DiskReads())) {
+            assertFalse(h.blocksInKernel(), "nothing on tmpfs waits for a device");
             h.write(direct(new byte[] {9, 9, 9, 9}), 0, 0);
             h.zero(0, 4096, Flags.FAST_ZERO);                        // tmpfs has no ZERO_RANGE: punch, then allocate
             assertFalse(fallbacks.zeroRange(), "tmpfs refuses ZERO_RANGE; the plugin remembers");
