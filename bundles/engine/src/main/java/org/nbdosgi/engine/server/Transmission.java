@@ -161,7 +161,7 @@ final class Transmission {
      * parks instead and hands the socket to the JDK's poller (an epoll_ctl, the poller's wake-up,
      * an unpark on a carrier): about ten more system calls and two more thread switches per
      * request at depth 1, and per chunk of a large write's payload. Requests still run on
-     * virtual threads.
+     * virtual threads (on platform workers where the chain blocks in the kernel).
      */
     void run() throws IOException, InterruptedException {
         in.readAhead();
