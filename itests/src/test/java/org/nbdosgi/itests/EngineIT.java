@@ -234,26 +234,41 @@ public class EngineIT {
 
     @Test
     public void aChainThatBlocksInTheKernelRunsRequestsOnPlatformWorkers() throws Exception {
-        admin.addExport(ExportSpec.parse("disk", false, List.of("test", "4M", "kernel=true")));
-        admin.addExport(ExportSpec.parse("counted-disk", false, List.of("--filter=stats", "test", "4M", "kernel=true")));
+        // each read takes 20 ms, so pipelined ones are all still in flight when the last is read
+        admin.addExport(ExportSpec.parse("disk", false, List.of("test", "4M", "kernel=true", "delay-ms=20")));
+        admin.addExport(ExportSpec.parse("counted-disk", false, List.of("--filter=stats", "test", "4M", "kernel=true", "delay-ms=20")));
         admin.addExport(ExportSpec.parse("delayed-disk", false, List.of("--filter=delay", "test", "4M", "kernel=true")));
         for (String export : List.of("disk", "counted-disk")) {
             List<String> threads = readThreads(export);
             assertTrue(export + ": every read on a worker: " + threads, threads.stream().allMatch(t -> t.matches("nbd-data-\\d+-worker-\\d+")));
+            threads = readsOneAtATime(export);
+            assertTrue(export + ": a client that waits for each reply has its reads run on the reader: " + threads,
+                    threads.stream().allMatch(t -> t.matches("nbd-data-\\d+-reader")));
         }
         List<String> threads = readThreads("delayed-disk");
         assertTrue("a filter that sleeps keeps virtual threads: " + threads, threads.stream().allMatch(t -> t.endsWith("-request")));
+        assertTrue("even one read at a time: " + threads, readsOneAtATime("delayed-disk").stream().allMatch(t -> t.endsWith("-request")));
     }
 
-    /** The names of the threads that ran a read of 2 MiB (over the 1 MiB run on the reader), then 8 small reads pipelined, on one connection. */
+    /** The names of the threads that ran 4 reads of 4 KiB, each sent after the reply to the one before, on one connection. */
+    private List<String> readsOneAtATime(String export) throws Exception {
+        plugin.readThreads.clear();
+        try (NbdClient c = NbdClient.unix(sock)) {
+            c.go(export);
+            for (int i = 0; i < 4; i++) {
+                assertEquals(4096, c.read(i * 4096L, 4096).length);
+            }
+        }
+        return List.copyOf(plugin.readThreads);
+    }
+
+    /** The names of the threads that ran a read of 2 MiB (over the 1 MiB run on the reader), then 8 small reads sent in one write, on one connection. */
     private List<String> readThreads(String export) throws Exception {
         plugin.readThreads.clear();
         try (NbdClient c = NbdClient.unix(sock)) {
             c.go(export);
             assertEquals(2 << 20, c.read(1 << 20, 2 << 20).length);
-            for (int i = 0; i < 8; i++) {
-                c.send(NbdClient.CMD_READ, 0, i * 512L, 512, null);
-            }
+            c.sendReads(8, 512);
             for (int i = 0; i < 8; i++) {
                 assertEquals(0, c.receive(512, 0).error);
             }

@@ -258,6 +258,16 @@ public final class NbdClient implements AutoCloseable {
         return cookie;
     }
 
+    /** Sends {@code count} reads of {@code length} bytes, at offsets 0, length, 2 * length..., in one write (so they arrive together). */
+    public void sendReads(int count, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(28 * count);
+        for (int i = 0; i < count; i++) {
+            b.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_READ).putLong(nextCookie++).putLong((long) i * length)
+                    .putInt(length);
+        }
+        write(b.flip());
+    }
+
     /** Reads one whole reply (every chunk up to DONE for structured replies) of a request at {@code base}. */
     public Reply receive(long expectedLength, long base) throws IOException {
         ByteBuffer m = readFully(4);
