@@ -159,6 +159,16 @@ public final class WireIn {
         return false;
     }
 
+    /** The int {@code at} bytes past the next unread byte, which must be buffered; nothing is taken. */
+    public int peekInt(int at) {
+        return buf.getInt(buf.position() + at);
+    }
+
+    /** The unsigned short {@code at} bytes past the next unread byte, which must be buffered; nothing is taken. */
+    public int peekShort(int at) {
+        return buf.getShort(buf.position() + at) & 0xffff;
+    }
+
     public int readInt() throws IOException {
         need(4, 4);
         return buf.getInt();

@@ -57,6 +57,8 @@ final class Transmission {
      * 1 MiB 1.37.
      */
     private static final int LEND_MIN = 64 * 1024;
+    /** Small requests the reader runs between writing their replies, at most, while more are buffered. */
+    private static final int REPLIES_PER_WRITE = 16;
     /** Platform workers of a connection whose chain blocks in the kernel: as many requests wait for the disk at once (nbdkit's default threads). */
     private static final int KERNEL_WORKERS = 16;
     /** Piece size for finding how far a failed read gets. */
@@ -107,6 +109,7 @@ final class Transmission {
     private volatile int deferredCount;
     private final Thread.Builder requestThreads;
     private volatile ThreadPoolExecutor kernelWorkers;
+    private int smallReplies;                                // the reader's: requests read since it last wrote or handed over replies
     private final LongAdder requests = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
@@ -229,7 +232,7 @@ final class Transmission {
     private boolean readRequests() throws IOException, InterruptedException {
         while (true) {
             if (in.buffered() >= Nbd.REQUEST_SIZE) {
-                writer.writeSoon();                         // more requests to run: replies go out meanwhile
+                repliesBeforeNext();
             }                                               // else they go out before the reader waits (flushReplies)
             int magic = in.readInt();
             int flags = in.readShort();
@@ -270,6 +273,26 @@ final class Transmission {
                     start(r, null);
                 }
             }
+        }
+    }
+
+    /**
+     * The reader has the next request's header and will run it before it waits: what it queued goes
+     * to the writer thread now if the next request keeps the reader a while (a large payload to
+     * read, or a large read), so those replies go out meanwhile; otherwise the reader writes them
+     * itself every {@value #REPLIES_PER_WRITE} replies and before it waits. Waking the writer
+     * thread for small requests cost more than it saved: on a file on tmpfs, 4 KiB random writes at
+     * depth 32, the reader spent 9 % of its time waking it (async-profiler), and writing the replies
+     * itself gave 1.18 times the IOPS unpinned (1.23 pinned), random 70/30 1.14 (paired rounds).
+     */
+    private void repliesBeforeNext() {
+        int type = in.peekShort(6);
+        long length = in.peekInt(24) & UNSIGNED_INT;
+        if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && length >= LEND_MIN) {
+            writer.writeSoon();
+            smallReplies = 0;
+        } else if (++smallReplies >= REPLIES_PER_WRITE) {
+            flushReplies();
         }
     }
 
@@ -576,6 +599,7 @@ final class Transmission {
 
     /** The reader, before it may wait: its queued replies go out; if the client is gone, the transport is closed (the reader stops). */
     private void flushReplies() {
+        smallReplies = 0;
         try {
             writer.flushQueued();
         } catch (IOException e) {

@@ -56,6 +56,18 @@ class WireInTest {
     }
 
     @Test
+    void peekingLooksAheadOfTheNextUnreadByteAndTakesNothing() throws Exception {
+        MemoryTransport t = new MemoryTransport(ByteBuffer.allocate(14).putShort((short) 5).putInt(6).putShort((short) 0xfffe)
+                .putInt(8).putShort((short) 9).array());
+        WireIn in = new WireIn(t, new BufferPool());
+        in.readAhead();
+        assertEquals(5, in.readShort());
+        assertEquals(8, in.peekInt(6));
+        assertEquals(0xfffe, in.peekShort(4), "unsigned, as readShort");
+        assertEquals(6, in.readInt(), "nothing was taken");
+    }
+
+    @Test
     void theEndOfTheStreamInTheMiddleOfAValueIsAnEof() {
         WireIn in = new WireIn(new MemoryTransport(new byte[] {1, 2}), new BufferPool());
         assertThrows(EOFException.class, in::readInt);
