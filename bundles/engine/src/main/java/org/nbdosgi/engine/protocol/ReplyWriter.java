@@ -213,8 +213,9 @@ public final class ReplyWriter {
      * kept for it before them.
      */
     private void splitHoles(long cookie, long offset, ByteBuffer[] data, boolean handOver, Runnable done) throws IOException {
-        ByteBuffer h = pool.acquire(32 * (2 * MAX_CHUNKS + 2));
-        ByteBuffer[] out = new ByteBuffer[2 * MAX_CHUNKS + 2 + data.length];
+        int room = Math.min(MAX_CHUNKS, maxRuns(data));     // sized for this read: a 4 KiB hole needs 2, not 514
+        ByteBuffer h = pool.acquire(32 * (2 * room + 2));
+        ByteBuffer[] out = new ByteBuffer[2 * room + 2 + data.length];
         int n = 0;
         int chunks = 0;
         long at = offset;                                   // where the next byte is on the export
@@ -252,6 +253,15 @@ public final class ReplyWriter {
         chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
         out[n++] = h.slice(mark, h.position() - mark);
         submit(h, done, handOver, Arrays.copyOf(out, n));
+    }
+
+    /** Most runs of data and holes {@code data} can split into: each holds at least one (part of a) block. */
+    private static int maxRuns(ByteBuffer[] data) {
+        long runs = 0;
+        for (ByteBuffer b : data) {
+            runs += b.remaining() / ZERO_BLOCK + 2;         // whole blocks, and a part at either end
+        }
+        return (int) Math.min(Integer.MAX_VALUE, runs);
     }
 
     /**

@@ -2,6 +2,7 @@ package org.nbdosgi.engine.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -129,6 +130,36 @@ class ReplyWriterTest {
         byte[] want = joined(first, second);
         new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, first, second);
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
+        assertArrayEquals(want, image(sink.written.toByteArray(), 0, want.length));
+    }
+
+    @Test
+    void aReplyHasAtMostMaxChunksContentChunksTheRestOfItsHolesSentAsData() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer alternating = blocks("DZ".repeat(300));
+        byte[] want = joined(alternating);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, alternating);
+        List<String> chunks = chunks(sink.written.toByteArray());
+        assertEquals("NONE DONE", chunks.get(chunks.size() - 1));
+        assertTrue(chunks.size() - 1 <= ReplyWriter.MAX_CHUNKS, chunks.size() + " chunks");
+        assertEquals("HOLE 4096 4096", chunks.get(1));
+        assertEquals("DATA " + (ReplyWriter.MAX_CHUNKS - 2) * 4096 + " " + (600 - ReplyWriter.MAX_CHUNKS + 2) * 4096, chunks.get(chunks.size() - 2),
+                "once the chunks run out, the rest is one data chunk");
+        assertArrayEquals(want, image(sink.written.toByteArray(), 0, want.length));
+    }
+
+    @Test
+    void manySmallBuffersWithHolesAreOneWholeReply() throws Exception {
+        Sink sink = new Sink();
+        ByteBuffer[] parts = new ByteBuffer[ReplyWriter.MAX_READ_BUFFERS];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = blocks(i % 3 == 0 ? "D" : "Z");
+        }
+        byte[] want = joined(parts);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, parts);
+        List<String> chunks = chunks(sink.written.toByteArray());
+        assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096"), chunks.subList(0, 3));
+        assertEquals("NONE DONE", chunks.get(chunks.size() - 1));
         assertArrayEquals(want, image(sink.written.toByteArray(), 0, want.length));
     }
 
