@@ -247,10 +247,8 @@ public final class NbdClient implements AutoCloseable {
     // ---- transmission -------------------------------------------------------------------------
 
     public long send(int type, int flags, long offset, long length, byte[] payload) throws IOException {
-        long cookie = nextCookie++;
         ByteBuffer b = ByteBuffer.allocate(28 + (payload == null ? 0 : payload.length));
-        b.putInt(REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset)
-                .putInt((int) length);
+        long cookie = putRequest(b, type, flags, offset, length);
         if (payload != null) {
             b.put(payload);
         }
@@ -262,10 +260,16 @@ public final class NbdClient implements AutoCloseable {
     public void sendReads(int count, int length) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(28 * count);
         for (int i = 0; i < count; i++) {
-            b.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_READ).putLong(nextCookie++).putLong((long) i * length)
-                    .putInt(length);
+            putRequest(b, CMD_READ, 0, (long) i * length, length);
         }
         write(b.flip());
+    }
+
+    /** Puts a request's 28-byte header into {@code b}, with the next cookie; returns that cookie. */
+    private long putRequest(ByteBuffer b, int type, int flags, long offset, long length) {
+        long cookie = nextCookie++;
+        b.putInt(REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset).putInt((int) length);
+        return cookie;
     }
 
     /** Reads one whole reply (every chunk up to DONE for structured replies) of a request at {@code base}. */

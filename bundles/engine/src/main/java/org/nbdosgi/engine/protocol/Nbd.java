@@ -11,6 +11,9 @@ public final class Nbd {
     public static final int REQUEST_MAGIC = 0x25609513;
     /** A transmission request's header, in bytes (a write's payload follows it). */
     public static final int REQUEST_SIZE = 28;
+    /** Where a request header's type (16 bits) and length (32 bits) are, after magic, flags, cookie and offset. */
+    public static final int REQUEST_TYPE_AT = 6;
+    public static final int REQUEST_LENGTH_AT = 24;
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
     public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
