@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
@@ -248,6 +250,35 @@ public class EngineIT {
         List<String> threads = readThreads("delayed-disk");
         assertTrue("a filter that sleeps keeps virtual threads: " + threads, threads.stream().allMatch(t -> t.endsWith("-request")));
         assertTrue("even one read at a time: " + threads, readsOneAtATime("delayed-disk").stream().allMatch(t -> t.endsWith("-request")));
+    }
+
+    @Test
+    public void writesThatLandInThePageCacheRunOnTheReaderOfAChainThatBlocksInTheKernel() throws Exception {
+        admin.addExport(ExportSpec.parse("cached-disk", false, List.of("test", "4M", "kernel=true", "cachedwrites=true")));
+        admin.addExport(ExportSpec.parse("counted-cached-disk", false,
+                List.of("--filter=stats", "test", "4M", "kernel=true", "cachedwrites=true")));
+        for (String export : List.of("cached-disk", "counted-cached-disk")) {
+            plugin.writeThreads.clear();
+            try (NbdClient c = NbdClient.unix(sock)) {
+                c.go(export);
+                c.sendWrites(new long[] {8192, 512, 0}, new long[] {16384, 4096, NbdClient.FLAG_FUA},
+                        new long[] {0, 4096, 0}, new long[] {4096, 4096, 0});
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(0, c.receive(0, 0).error);
+                }
+            }
+            Map<Long, String> threads = plugin.writeThreads.stream()
+                    .collect(Collectors.toMap(w -> Long.parseLong(w.split(" ")[0]), w -> w.split(" ")[1]));
+            assertEquals(export + ": " + threads, 4, threads.size());
+            for (long offset : List.of(8192L, 16384L)) {
+                assertTrue(export + ": part of a page, and FUA, may wait for the device: on workers: " + threads,
+                        threads.get(offset).matches("nbd-data-\\d+-worker-\\d+"));
+            }
+            for (long offset : List.of(0L, 4096L)) {
+                assertTrue(export + ": whole pages land in the cache: on the reader: " + threads,
+                        threads.get(offset).matches("nbd-data-\\d+-reader"));
+            }
+        }
     }
 
     /** The names of the threads that ran 4 reads of 4 KiB, each sent after the reply to the one before, on one connection. */

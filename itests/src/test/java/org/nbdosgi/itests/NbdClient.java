@@ -265,6 +265,20 @@ public final class NbdClient implements AutoCloseable {
         write(b.flip());
     }
 
+    /** Sends writes of zeros, each {offset, length, flags}, in one write to the socket, so the server finds them buffered together. */
+    public void sendWrites(long[]... writes) throws IOException {
+        int size = 0;
+        for (long[] w : writes) {
+            size += 28 + (int) w[1];
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        for (long[] w : writes) {
+            putRequest(b, CMD_WRITE, (int) w[2], w[0], w[1]);
+            b.position(b.position() + (int) w[1]);
+        }
+        write(b.flip());
+    }
+
     /** Puts a request's 28-byte header into {@code b}, with the next cookie; returns that cookie. */
     private long putRequest(ByteBuffer b, int type, int flags, long offset, long length) {
         long cookie = nextCookie++;

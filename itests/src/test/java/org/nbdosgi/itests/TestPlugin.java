@@ -15,6 +15,7 @@ import org.nbdosgi.api.Config;
 import org.nbdosgi.api.ConfigException;
 import org.nbdosgi.api.ExportContext;
 import org.nbdosgi.api.ExportEntry;
+import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.Handle;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
@@ -29,7 +30,8 @@ import org.nbdosgi.api.ThreadModel;
  * engine asks of it, measures concurrency, and can be told to misbehave.
  * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws),
  * exports (names it serves, each its own disk: the k-th is (k+1) times size), default (its
- * canonical name for ""), rotational, nonblocking (says it never waits, though delay-ms may make it);
+ * canonical name for ""), rotational, nonblocking (says it never waits, though delay-ms may make it),
+ * kernel (says it blocks in the kernel), cachedwrites (says writes of whole pages never wait);
  * {@link #holdWrites} makes writes wait for the test.
  */
 public final class TestPlugin implements Plugin {
@@ -37,6 +39,8 @@ public final class TestPlugin implements Plugin {
     public final List<String> openedNames = new CopyOnWriteArrayList<>();
     /** The name of the thread each read ran on. */
     public final List<String> readThreads = new CopyOnWriteArrayList<>();
+    /** Each write's offset and the name of the thread it ran on ("OFFSET THREAD"). */
+    public final List<String> writeThreads = new CopyOnWriteArrayList<>();
     public final AtomicInteger open = new AtomicInteger();
     public final AtomicInteger closed = new AtomicInteger();
     public final AtomicInteger concurrent = new AtomicInteger();
@@ -66,6 +70,7 @@ public final class TestPlugin implements Plugin {
                 Parameter.of("exports", "comma-separated names served"), Parameter.of("default", "the name for \"\""),
                 Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"),
                 Parameter.of("kernel", "says it blocks in the kernel"),
+                Parameter.of("cachedwrites", "says writes of whole 4 KiB pages without FUA never wait"),
                 Parameter.secret("key", "a secret (named unlike one)"));
     }
 
@@ -85,6 +90,7 @@ public final class TestPlugin implements Plugin {
         boolean rotational = config.bool("rotational", false);
         boolean nonBlocking = config.bool("nonblocking", false);
         boolean blocksInKernel = config.bool("kernel", false);
+        boolean cachedWrites = config.bool("cachedwrites", false);
         key = config.get("key", null);
         return new PluginInstance() {
             @Override
@@ -150,6 +156,11 @@ public final class TestPlugin implements Plugin {
                     }
 
                     @Override
+                    public boolean writesToCache(long offset, long length, int flags) {
+                        return cachedWrites && ((offset | length) & 4095) == 0 && !Flags.has(flags, Flags.FUA);
+                    }
+
+                    @Override
                     public String description() {
                         return "test disk '" + name + "'";
                     }
@@ -178,6 +189,7 @@ public final class TestPlugin implements Plugin {
                     @Override
                     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
                         writesArrived.incrementAndGet();
+                        writeThreads.add(offset + " " + Thread.currentThread().getName());
                         CountDownLatch hold = holdWrites;
                         try {
                             if (hold != null && !hold.await(60, TimeUnit.SECONDS)) {

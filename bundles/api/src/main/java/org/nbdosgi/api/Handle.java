@@ -109,6 +109,23 @@ public interface Handle extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether this write normally finishes without waiting for a device: a buffered write of whole
+     * memory pages, which lands in the kernel's page cache (a file on a device opened without
+     * cache=none, and no FUA). Asked before each write of a chain that {@link #blocksInKernel()}:
+     * the engine then runs that write on the connection's reader, as it runs every request of a
+     * chain that never waits, instead of handing it to a platform worker. A write that may wait for
+     * the device (part of a page that is not cached must be read first; FUA syncs) must answer
+     * false, the default; it would hold up the connection's next requests. {@link FilterHandle}
+     * does not pass it through; a filter that adds no wait of its own may. Data plane: cheap,
+     * computed from the arguments.
+     *
+     * @param flags {@link Flags#FUA} if the write will be asked to reach stable storage
+     */
+    default boolean writesToCache(long offset, long length, int flags) throws IOException {
+        return false;
+    }
+
     /** A human-readable description of the export for NBD_INFO_DESCRIPTION, or null. */
     default String description() throws IOException {
         return null;

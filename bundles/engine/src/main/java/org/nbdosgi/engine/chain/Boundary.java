@@ -169,6 +169,16 @@ public final class Boundary implements Handle {
         return blocksInKernel;
     }
 
+    /** The layer's answer; if it throws, the write runs on a worker, where the write itself reports what is wrong. */
+    @Override
+    public boolean writesToCache(long offset, long length, int flags) {
+        try {
+            return raw.writesToCache(offset, length, flags);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     @Override
     public String description() {
         return offered.description();

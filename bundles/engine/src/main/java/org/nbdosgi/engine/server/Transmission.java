@@ -381,11 +381,11 @@ final class Transmission {
 
     /**
      * Runs a request that has its share: on the reader when it is small and the chain never waits,
-     * or blocks in the kernel while no other request is in flight or read behind it; else on a
-     * thread of its own.
+     * or blocks in the kernel while no other request is in flight or read behind it, or is a write
+     * that lands in the page cache; else on a thread of its own.
      */
     private void start(Request r, ByteBuffer payload) {
-        if (r.length <= INLINE_MAX && (session.top().isNonBlocking() || aloneOnTheKernel())) {
+        if (r.length <= INLINE_MAX && (session.top().isNonBlocking() || aloneOnTheKernel() || writeToCache(r))) {
             execute(r, payload);                            // no thread hand-over
         } else {
             startOffReader(() -> execute(r, payload));
@@ -403,6 +403,18 @@ final class Transmission {
      */
     private boolean aloneOnTheKernel() {
         return inFlight.requests() == 1 && in.buffered() == 0 && session.top().blocksInKernel();
+    }
+
+    /**
+     * True for a write the chain says lands in the page cache (a file on a device; whole pages, no
+     * FUA): it computes alone, as on tmpfs, and a worker would only add a wake-up. A file on disk
+     * with its pages dropped, two runs of paired rounds against workers: 4 KiB random writes at
+     * depth 32 1.32 and 1.16 times the IOPS (1.16 and 1.19 of nbdkit), 1 MiB writes at depth 16
+     * 1.08 and 1.09.
+     */
+    private boolean writeToCache(Request r) {
+        return r.type == Nbd.CMD_WRITE && session.top().blocksInKernel()
+                && session.top().writesToCache(r.offset, r.length, fua(r));
     }
 
     /**
@@ -467,7 +479,7 @@ final class Transmission {
         if (shutdown != null) {
             throw new NbdException(NbdError.ESHUTDOWN, shutdown);
         }
-        int fuaFlag = (r.flags & Nbd.CMD_FLAG_FUA) != 0 && fuaAllowed ? Flags.FUA : 0;
+        int fuaFlag = fua(r);
         switch (r.type) {
             case Nbd.CMD_READ -> {
                 return read(r, data);
@@ -499,6 +511,11 @@ final class Transmission {
             default -> throw new NbdException(NbdError.EINVAL, "unknown command " + r.type);
         }
         return d -> writer.ok(r.cookie, d);
+    }
+
+    /** {@link Flags#FUA} when the client asked for it and may. */
+    private int fua(Request r) {
+        return (r.flags & Nbd.CMD_FLAG_FUA) != 0 && fuaAllowed ? Flags.FUA : 0;
     }
 
     /** The request has run: its slot, and a write's payload and bytes, are free; deferred reads may start. */

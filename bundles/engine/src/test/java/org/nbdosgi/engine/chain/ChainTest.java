@@ -320,7 +320,7 @@ class ChainTest {
     }
 
     @Test
-    void aPluginThatBlocksInTheKernelGetsPlatformWorkersUnlessAFilterWaitsOnItsOwn() throws Exception {
+    void aPluginThatBlocksInTheKernelGetsPlatformWorkersAndCachedWritesUnlessAFilterWaitsOnItsOwn() throws Exception {
         Plugin plugin = t.new DiskPlugin() {
             @Override
             public PluginInstance create(Config config, ExportContext export) {
@@ -328,6 +328,11 @@ class ChainTest {
                     @Override
                     public boolean blocksInKernel() {
                         return true;
+                    }
+
+                    @Override
+                    public boolean writesToCache(long offset, long length, int flags) {
+                        return length == 4096;
                     }
                 };
             }
@@ -340,18 +345,29 @@ class ChainTest {
                     public boolean blocksInKernel() throws java.io.IOException {
                         return next.blocksInKernel();
                     }
+
+                    @Override
+                    public boolean writesToCache(long offset, long length, int flags) throws java.io.IOException {
+                        return next.writesToCache(offset, length, flags);
+                    }
                 };
             }
         };
         Catalog catalog = TestLayers.catalog(List.of(plugin), t.new TagFilter("a"), counting);
         handles.begin(1);
-        assertTrue(build(spec("disk", "1"), catalog).open(new ClientContext("", false, "test", 1)).blocksInKernel());
+        Handle bare = build(spec("disk", "1"), catalog).open(new ClientContext("", false, "test", 1));
+        assertTrue(bare.blocksInKernel());
+        assertTrue(bare.writesToCache(0, 4096, 0));
+        assertEquals(false, bare.writesToCache(0, 512, 0), "the plugin's answer, per write");
         handles.begin(2);
-        assertTrue(build(spec("--filter=counting", "disk", "1"), catalog).open(new ClientContext("", false, "test", 2)).blocksInKernel(),
-                "a filter that passes it through");
+        Handle counted = build(spec("--filter=counting", "disk", "1"), catalog).open(new ClientContext("", false, "test", 2));
+        assertTrue(counted.blocksInKernel(), "a filter that passes it through");
+        assertTrue(counted.writesToCache(0, 4096, 0), "a filter that passes it through");
         handles.begin(3);
-        assertEquals(false, build(spec("--filter=a", "disk", "1"), catalog).open(new ClientContext("", false, "test", 3)).blocksInKernel(),
+        Handle filtered = build(spec("--filter=a", "disk", "1"), catalog).open(new ClientContext("", false, "test", 3));
+        assertEquals(false, filtered.blocksInKernel(),
                 "FilterHandle's default: the filter may sleep or wait for the network, cheap on a virtual thread");
+        assertEquals(false, filtered.writesToCache(0, 4096, 0), "nor does it promise a write that never waits");
     }
 
     @Test

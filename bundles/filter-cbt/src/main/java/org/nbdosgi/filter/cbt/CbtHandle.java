@@ -33,6 +33,12 @@ final class CbtHandle extends FilterHandle {
         return next.blocksInKernel();
     }
 
+    /** Marking adds no wait: a write that lands in the page cache below still does. */
+    @Override
+    public boolean writesToCache(long offset, long length, int flags) throws IOException {
+        return next.writesToCache(offset, length, flags);
+    }
+
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -36,6 +36,12 @@ final class StatsHandle extends FilterHandle {
         return next.blocksInKernel();
     }
 
+    /** Counting adds no wait: a write that lands in the page cache below still does. */
+    @Override
+    public boolean writesToCache(long offset, long length, int flags) throws IOException {
+        return next.writesToCache(offset, length, flags);
+    }
+
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -30,6 +30,8 @@ import org.nbdosgi.plugin.file.NativeFd.Outcome;
  */
 final class FileHandle implements Handle {
     private static final int HOLE = Extents.HOLE | Extents.ZERO;
+    /** The page cache's unit on the platforms we run on (x86-64, arm64 with 4 KiB pages). */
+    private static final int PAGE = 4096;
 
     private final FileTarget target;
     private final FileChannel channel;
@@ -220,6 +222,16 @@ final class FileHandle implements Handle {
     @Override
     public boolean blocksInKernel() {
         return !inMemory;
+    }
+
+    /**
+     * A buffered write of whole pages, without FUA, lands in the page cache: the kernel reads
+     * nothing first (it would for part of a page that is not cached) and syncs nothing. Not under
+     * cache=none, whose writes reach the device.
+     */
+    @Override
+    public boolean writesToCache(long offset, long length, int flags) {
+        return inMemory || (!uncached && ((offset | length) & (PAGE - 1)) == 0 && !Flags.has(flags, Flags.FUA));
     }
 
     @Override

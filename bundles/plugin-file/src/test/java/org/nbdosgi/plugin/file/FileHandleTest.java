@@ -162,6 +162,22 @@ class FileHandleTest {
     }
 
     @Test
+    void aWriteOfWholePagesLandsInThePageCacheUnlessItMustWaitForTheDevice() throws Exception {
+        Path f = sparseFile(dir, 4 * MIB);
+        org.junit.jupiter.api.Assumptions.assumeFalse(FileTarget.inspect(f).inMemory(), "the test directory is on tmpfs");
+        try (FileHandle h = open(f, FileOptions.DEFAULT)) {
+            assertTrue(h.writesToCache(8192, 4096, 0));
+            assertTrue(h.writesToCache(MIB, MIB, 0));
+            assertFalse(h.writesToCache(8192, 512, 0), "part of a page: the rest is read from the disk first");
+            assertFalse(h.writesToCache(8192 + 512, 4096, 0), "parts of two pages");
+            assertFalse(h.writesToCache(8192, 4096, Flags.FUA), "FUA waits for the disk");
+        }
+        try (FileHandle h = open(f, new FileOptions(FileOptions.Cache.NONE, FileOptions.Advice.NORMAL))) {
+            assertFalse(h.writesToCache(8192, 4096, 0), "cache=none writes reach the device");
+        }
+    }
+
+    @Test
     void trimPunchesAHoleAndFreesBlocks() throws Exception {
         Path f = sparseFile(dir, 8 * MIB);
         try (FileHandle h = open(f, FileOptions.DEFAULT)) {
@@ -206,6 +222,7 @@ class FileHandleTest {
         Fallbacks fallbacks = new Fallbacks(f.toString());
         try (FileHandle h = FileHandle.open(FileTarget.inspect(f), FileOptions.DEFAULT, false, fallbacks, UncachedIo.bounceBuffers(), new DiskReads())) {
             assertFalse(h.blocksInKernel(), "nothing on tmpfs waits for a device");
+            assertTrue(h.writesToCache(1, 3, Flags.FUA), "nor does any write there");
             h.write(direct(new byte[] {9, 9, 9, 9}), 0, 0);
             h.zero(0, 4096, Flags.FAST_ZERO);                        // tmpfs has no ZERO_RANGE: punch, then allocate
             assertFalse(fallbacks.zeroRange(), "tmpfs refuses ZERO_RANGE; the plugin remembers");
