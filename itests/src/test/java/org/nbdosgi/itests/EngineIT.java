@@ -281,6 +281,36 @@ public class EngineIT {
         }
     }
 
+    @Test
+    public void readsThePageCacheHoldsRunOnTheReaderOfAChainThatBlocksInTheKernel() throws Exception {
+        // the first 2 KiB are cached; other reads take 20 ms, so they are all in flight when the last one is read
+        admin.addExport(ExportSpec.parse("warm-disk", false, List.of("test", "4M", "kernel=true", "delay-ms=20", "cached-below=2K")));
+        admin.addExport(ExportSpec.parse("counted-warm-disk", false,
+                List.of("--filter=stats", "test", "4M", "kernel=true", "delay-ms=20", "cached-below=2K")));
+        admin.addExport(ExportSpec.parse("delayed-warm-disk", false,
+                List.of("--filter=delay", "test", "4M", "kernel=true", "cached-below=2K")));
+        for (String export : List.of("warm-disk", "counted-warm-disk", "delayed-warm-disk")) {
+            plugin.readThreads.clear();
+            try (NbdClient c = NbdClient.unix(sock)) {
+                c.go(export);
+                c.sendReads(8, 512);
+                for (int i = 0; i < 8; i++) {
+                    assertEquals(0, c.receive(512, 0).error);
+                }
+            }
+            List<String> threads = List.copyOf(plugin.readThreads);
+            long onReader = threads.stream().filter(t -> t.matches("nbd-data-\\d+-reader")).count();
+            long onWorkers = threads.stream().filter(t -> t.matches("nbd-data-\\d+-worker-\\d+")).count();
+            if (export.startsWith("delayed")) {
+                assertEquals("a filter that does not pass it through: every read on a virtual thread: " + threads,
+                        8, threads.stream().filter(t -> t.endsWith("-request")).count());
+            } else {
+                assertEquals(export + ": the 4 cached reads on the reader: " + threads, 4, onReader);
+                assertEquals(export + ": the 4 others on workers: " + threads, 4, onWorkers);
+            }
+        }
+    }
+
     /** The names of the threads that ran 4 reads of 4 KiB, each sent after the reply to the one before, on one connection. */
     private List<String> readsOneAtATime(String export) throws Exception {
         plugin.readThreads.clear();

@@ -31,7 +31,8 @@ import org.nbdosgi.api.ThreadModel;
  * Parameters: size, model (thread model), delay-ms (per read), bug-at (offset whose read throws),
  * exports (names it serves, each its own disk: the k-th is (k+1) times size), default (its
  * canonical name for ""), rotational, nonblocking (says it never waits, though delay-ms may make it),
- * kernel (says it blocks in the kernel), cachedwrites (says writes of whole pages never wait);
+ * kernel (says it blocks in the kernel), cachedwrites (says writes of whole pages never wait),
+ * cached-below (reads that end at or below it are read at once, without the delay);
  * {@link #holdWrites} makes writes wait for the test.
  */
 public final class TestPlugin implements Plugin {
@@ -71,6 +72,7 @@ public final class TestPlugin implements Plugin {
                 Parameter.of("rotational", "says it is a rotating disk"), Parameter.of("nonblocking", "says it never waits"),
                 Parameter.of("kernel", "says it blocks in the kernel"),
                 Parameter.of("cachedwrites", "says writes of whole 4 KiB pages without FUA never wait"),
+                Parameter.of("cached-below", "reads ending at or below this offset are read at once from its cache"),
                 Parameter.secret("key", "a secret (named unlike one)"));
     }
 
@@ -91,6 +93,7 @@ public final class TestPlugin implements Plugin {
         boolean nonBlocking = config.bool("nonblocking", false);
         boolean blocksInKernel = config.bool("kernel", false);
         boolean cachedWrites = config.bool("cachedwrites", false);
+        long cachedBelow = config.size("cached-below", 0);
         key = config.get("key", null);
         return new PluginInstance() {
             @Override
@@ -153,6 +156,17 @@ public final class TestPlugin implements Plugin {
                     @Override
                     public boolean blocksInKernel() {
                         return blocksInKernel;
+                    }
+
+                    @Override
+                    public boolean readCached(ByteBuffer buf, long offset, int flags) {
+                        if (offset + buf.remaining() > cachedBelow) {
+                            return false;
+                        }
+                        readThreads.add(Thread.currentThread().getName());
+                        calls.add("read " + offset + "+" + buf.remaining());
+                        buf.duplicate().put(disk, (int) offset, buf.remaining());
+                        return true;
                     }
 
                     @Override

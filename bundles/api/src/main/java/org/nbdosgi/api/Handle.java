@@ -110,6 +110,19 @@ public interface Handle extends AutoCloseable {
     }
 
     /**
+     * Reads only if no device must be waited for: when the page cache holds every byte (preadv2
+     * with RWF_NOWAIT), fills {@code buf} as {@link #read} does and returns true; otherwise returns
+     * false, and whatever it put in {@code buf} does not count. Asked on the connection's reader
+     * for a read of a chain that {@link #blocksInKernel()} before the read goes to a platform
+     * worker: a read the cache holds then costs no thread wake-up, one that must wait one system
+     * call more. False (the default) for a layer that cannot tell. {@link FilterHandle} does not
+     * pass it through; a filter that adds no wait of its own may. Data plane.
+     */
+    default boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+        return false;
+    }
+
+    /**
      * Whether this write normally finishes without waiting for a device: a buffered write of whole
      * memory pages, which lands in the kernel's page cache (a file on a device opened without
      * cache=none, and no FUA). Asked before each write of a chain that {@link #blocksInKernel()}:

@@ -41,6 +41,7 @@ public final class RamDisk implements Layer {
     /** Runs inside the next flush, before it completes or fails: a request racing with that flush. */
     public volatile IoAction duringFlush;
     private volatile long badOffset = -1;
+    private volatile long cachedBelow;
     private volatile List<String> metaContexts = List.of();
     /** Set by {@link #failNextFlush}: what the disk held then, which a failed flush reverts to. */
     private byte[] lastFlushed;
@@ -57,6 +58,12 @@ public final class RamDisk implements Layer {
     /** Reads covering {@code offset} fail with EIO, as a bad sector. */
     public RamDisk failReadsAt(long offset) {
         badOffset = offset;
+        return this;
+    }
+
+    /** Reads that end at or below {@code offset} are also answered by readCached, as a page cache holding them. */
+    public RamDisk cachedBelow(long offset) {
+        cachedBelow = offset;
         return this;
     }
 
@@ -149,6 +156,15 @@ public final class RamDisk implements Layer {
                 synchronized (RamDisk.this) {
                     buf.put(buf.position(), data, (int) offset, buf.remaining());
                 }
+            }
+
+            @Override
+            public boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+                if (offset + buf.remaining() > cachedBelow) {
+                    return false;
+                }
+                read(buf, offset, flags);
+                return true;
             }
 
             @Override

@@ -75,6 +75,25 @@ public final class LibC {
     private LibC() {
     }
 
+    /**
+     * Calls whose failure is an expected answer, not an error: they return -1 and leave errno in
+     * {@link Native#getLastError()}, to be read right after the call on the same thread (nothing in
+     * between parks, so a virtual thread is still on the carrier that made the call). A preadv2
+     * with RWF_NOWAIT fails with EAGAIN for every read a cold file's page cache misses, and a
+     * {@link LastErrorException} each time (a stack trace and a message) cost more than the call.
+     */
+    public static final class Quiet {
+        static {
+            Native.register(Quiet.class, Platform.C_LIBRARY_NAME);
+        }
+
+        private Quiet() {
+        }
+
+        /** {@code iov}: struct iovec pairs of (address, length), 64-bit on the architectures supported. */
+        public static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags);
+    }
+
     /** Linux on an architecture whose constants are the ones above. */
     public static boolean supported() {
         return Platform.isLinux() && (Platform.ARCH.equals("x86-64") || Platform.ARCH.equals("aarch64"));
@@ -92,9 +111,6 @@ public final class LibC {
     public static native long pread(int fd, Pointer buf, long count, long offset) throws LastErrorException;
 
     public static native long pwrite(int fd, Pointer buf, long count, long offset) throws LastErrorException;
-
-    /** {@code iov}: struct iovec pairs of (address, length), 64-bit on the architectures supported. */
-    public static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
 
     public static native int fdatasync(int fd) throws LastErrorException;
 

@@ -194,6 +194,17 @@ public final class Boundary implements Handle {
         }
     }
 
+    /** The layer's answer; if it throws, the read runs on a worker, where the read itself reports what is wrong. */
+    @Override
+    public boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+        checkBounds(offset, buf.remaining(), NbdError.EINVAL);
+        try {
+            return raw.readCached(buf, offset, flags);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The layer's views of the bytes, or null; views that do not hold exactly {@code length} bytes are a bug (EIO). */
     @Override
     public ByteBuffer[] lend(long offset, int length, int flags) throws IOException {

@@ -334,6 +334,11 @@ class ChainTest {
                     public boolean writesToCache(long offset, long length, int flags) {
                         return length == 4096;
                     }
+
+                    @Override
+                    public boolean readCached(ByteBuffer buf, long offset, int flags) {
+                        return offset == 0;
+                    }
                 };
             }
         };
@@ -350,6 +355,11 @@ class ChainTest {
                     public boolean writesToCache(long offset, long length, int flags) throws java.io.IOException {
                         return next.writesToCache(offset, length, flags);
                     }
+
+                    @Override
+                    public boolean readCached(ByteBuffer buf, long offset, int flags) throws java.io.IOException {
+                        return next.readCached(buf, offset, flags);
+                    }
                 };
             }
         };
@@ -359,15 +369,19 @@ class ChainTest {
         assertTrue(bare.blocksInKernel());
         assertTrue(bare.writesToCache(0, 4096, 0));
         assertEquals(false, bare.writesToCache(0, 512, 0), "the plugin's answer, per write");
+        assertTrue(bare.readCached(ByteBuffer.allocateDirect(512), 0, 0));
+        assertEquals(false, bare.readCached(ByteBuffer.allocateDirect(512), 512, 0), "the plugin's answer, per read");
         handles.begin(2);
         Handle counted = build(spec("--filter=counting", "disk", "1"), catalog).open(new ClientContext("", false, "test", 2));
         assertTrue(counted.blocksInKernel(), "a filter that passes it through");
         assertTrue(counted.writesToCache(0, 4096, 0), "a filter that passes it through");
+        assertTrue(counted.readCached(ByteBuffer.allocateDirect(512), 0, 0), "a filter that passes it through");
         handles.begin(3);
         Handle filtered = build(spec("--filter=a", "disk", "1"), catalog).open(new ClientContext("", false, "test", 3));
         assertEquals(false, filtered.blocksInKernel(),
                 "FilterHandle's default: the filter may sleep or wait for the network, cheap on a virtual thread");
         assertEquals(false, filtered.writesToCache(0, 4096, 0), "nor does it promise a write that never waits");
+        assertEquals(false, filtered.readCached(ByteBuffer.allocateDirect(512), 0, 0), "or a read");
     }
 
     @Test

@@ -33,6 +33,12 @@ final class CbtHandle extends FilterHandle {
         return next.blocksInKernel();
     }
 
+    /** Reads are not marked: one the page cache below holds is read at once. */
+    @Override
+    public boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+        return next.readCached(buf, offset, flags);
+    }
+
     /** Marking adds no wait: a write that lands in the page cache below still does. */
     @Override
     public boolean writesToCache(long offset, long length, int flags) throws IOException {

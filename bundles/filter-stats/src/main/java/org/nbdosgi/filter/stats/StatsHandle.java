@@ -50,6 +50,18 @@ final class StatsHandle extends FilterHandle {
         count(Op.READ, offset, length, start);
     }
 
+    /** Counted as a read when it reads: one that must wait is counted when the read itself runs. */
+    @Override
+    public boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+        int length = buf.remaining();
+        long start = System.nanoTime();
+        if (!next.readCached(buf, offset, flags)) {
+            return false;
+        }
+        count(Op.READ, offset, length, start);
+        return true;
+    }
+
     @Override
     public void write(ByteBuffer buf, long offset, int flags) throws IOException {
         int length = buf.remaining();

@@ -1,6 +1,7 @@
 package org.nbdosgi.filter.stats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +35,7 @@ class StatsFilterTest {
     private final StatsFilter filter = new StatsFilter(live);
     /** Reads covering it fail with EIO. */
     private static final long BAD_OFFSET = 4L << 20;
-    private final RamDisk disk = new RamDisk(8 << 20).failReadsAt(BAD_OFFSET);
+    private final RamDisk disk = new RamDisk(8 << 20).failReadsAt(BAD_OFFSET).cachedBelow(1 << 20);
 
     private StatsInstance create(Map<String, String> params) throws ConfigException {
         return (StatsInstance) filter.create(new Config(params), new ExportContext("disk", false), disk);
@@ -89,6 +90,16 @@ class StatsFilterTest {
         Handle h = stats.open(RamDisk.CLIENT);
         read(h, 0, 512);
         assertThrows(NbdException.class, () -> read(h, BAD_OFFSET, 512));
+        assertTrue(stats.report().contains("read: 1 ops, "), stats.report());
+        stats.close();
+    }
+
+    @Test
+    void aReadFromTheCacheBelowCountsOnlyWhenItReads() throws Exception {
+        StatsInstance stats = create(Map.of());
+        Handle h = stats.open(RamDisk.CLIENT);
+        assertTrue(h.readCached(ByteBuffer.allocateDirect(4096), 0, 0));
+        assertFalse(h.readCached(ByteBuffer.allocateDirect(4096), 2 << 20, 0), "not cached below: read later, counted then");
         assertTrue(stats.report().contains("read: 1 ops, "), stats.report());
         stats.close();
     }

@@ -234,6 +234,19 @@ final class FileHandle implements Handle {
         return inMemory || (!uncached && ((offset | length) & (PAGE - 1)) == 0 && !Flags.has(flags, Flags.FUA));
     }
 
+    /** Whole from the page cache or not at all (preadv2 RWF_NOWAIT); never under cache=none, whose descriptor is O_DIRECT. */
+    @Override
+    public boolean readCached(ByteBuffer buf, long offset, int flags) throws IOException {
+        if (uncached || !buf.isDirect() || !fallbacks.cachedReads()) {
+            return false;
+        }
+        int cached = fd.readCached(buf, offset);
+        if (cached < 0) {
+            fallbacks.noCachedReads();
+        }
+        return cached == buf.remaining();
+    }
+
     @Override
     public void read(ByteBuffer buf, long offset, int flags) throws IOException {
         io.read(buf, offset);

@@ -92,23 +92,28 @@ final class NativeFd implements AutoCloseable {
         long address = Pointer.nativeValue(Native.getDirectBufferPointer(buf));
         int at = buf.position();
         int end = buf.limit();
-        try {
-            while (at < end) {
-                long n = LibC.preadv2(fd, new long[] {address + at, end - at}, 1, offset, LibC.RWF_NOWAIT);
-                if (n == 0) {
-                    break;                                       // end of file: the caller's read says so
+        long[] iov = new long[2];
+        while (at < end) {
+            iov[0] = address + at;
+            iov[1] = end - at;
+            long n = LibC.Quiet.preadv2(fd, iov, 1, offset, LibC.RWF_NOWAIT);
+            if (n < 0) {
+                int errno = Native.getLastError();
+                switch (errno) {
+                    case LibC.EAGAIN -> {
+                        return at - buf.position();
+                    }
+                    case LibC.EOPNOTSUPP, LibC.ENOSYS, LibC.EINVAL -> {
+                        return -1;
+                    }
+                    default -> throw error("read", new LastErrorException(errno));
                 }
-                at += (int) n;
-                offset += n;
             }
-        } catch (LastErrorException e) {
-            switch (e.getErrorCode()) {
-                case LibC.EAGAIN -> { }
-                case LibC.EOPNOTSUPP, LibC.ENOSYS, LibC.EINVAL -> {
-                    return -1;
-                }
-                default -> throw error("read", e);
+            if (n == 0) {
+                break;                                           // end of file: the caller's read says so
             }
+            at += (int) n;
+            offset += n;
         }
         return at - buf.position();
     }

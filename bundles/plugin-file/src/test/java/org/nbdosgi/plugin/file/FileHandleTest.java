@@ -26,6 +26,7 @@ import org.nbdosgi.api.Extents;
 import org.nbdosgi.api.Flags;
 import org.nbdosgi.api.NbdError;
 import org.nbdosgi.api.NbdException;
+import org.nbdosgi.common.libc.LibC;
 
 /** The handle on real files in a temporary directory (ext4 or whatever /tmp is) and on tmpfs. */
 class FileHandleTest {
@@ -174,6 +175,35 @@ class FileHandleTest {
         }
         try (FileHandle h = open(f, new FileOptions(FileOptions.Cache.NONE, FileOptions.Advice.NORMAL))) {
             assertFalse(h.writesToCache(8192, 4096, 0), "cache=none writes reach the device");
+        }
+    }
+
+    @Test
+    void aCachedReadReadsOnlyWhatThePageCacheHolds() throws Exception {
+        Path f = sparseFile(dir, 4 * MIB);
+        org.junit.jupiter.api.Assumptions.assumeFalse(FileTarget.inspect(f).inMemory(), "the test directory is on tmpfs");
+        byte[] data = new byte[8192];
+        new Random(3).nextBytes(data);
+        try (FileHandle h = open(f, FileOptions.DEFAULT)) {
+            h.write(direct(data), 8192, 0);                          // now in the page cache
+            ByteBuffer b = ByteBuffer.allocateDirect(8192);
+            assertTrue(h.readCached(b, 8192, 0));
+            assertEquals(0, b.position(), "position and limit stay");
+            byte[] got = new byte[8192];
+            b.get(0, got);
+            assertArrayEquals(data, got);
+            h.write(direct(data), 2 * MIB, 0);
+            h.flush(0);
+            try (NativeFd fd = NativeFd.open(f, false, false)) {
+                assertEquals(0, fd.advise(0, 0, LibC.POSIX_FADV_DONTNEED), "clean pages dropped from the cache");
+            }
+            assertFalse(h.readCached(ByteBuffer.allocateDirect(4096), 2 * MIB, 0), "a page on the disk only is not cached");
+            assertArrayEquals(java.util.Arrays.copyOf(data, 4096), read(h, 2 * MIB, 4096));
+            assertTrue(h.readCached(ByteBuffer.allocateDirect(4096), 2 * MIB, 0), "once read, it is");
+            assertFalse(h.readCached(ByteBuffer.allocateDirect(8192), 2 * MIB, 0), "all of it, or nothing");
+        }
+        try (FileHandle h = open(f, new FileOptions(FileOptions.Cache.NONE, FileOptions.Advice.NORMAL))) {
+            assertFalse(h.readCached(ByteBuffer.allocateDirect(4096), 8192, 0), "cache=none reads the device");
         }
     }
 
