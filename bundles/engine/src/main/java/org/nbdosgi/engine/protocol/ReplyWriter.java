@@ -34,7 +34,7 @@ import org.nbdosgi.engine.transport.Transport;
  * transport cannot write without waiting (TLS). A transport that fails there is closed, which ends
  * the reader too. That thread is a platform thread, as the reader is: waking it is one futex, where
  * a virtual thread must be scheduled on a carrier first. The same thread writes large read replies
- * that virtual threads queue when asked to ({@link #HAND_OVER_BYTES}).
+ * that virtual threads queue ({@link #HAND_OVER_BYTES}).
  */
 public final class ReplyWriter {
     /** Most content chunks in one read reply; past this, zero runs are sent as data. */
@@ -46,10 +46,14 @@ public final class ReplyWriter {
 
     private static final int INLINE_HEADER_MAX = 28;
     /**
-     * A read reply this large may be handed to the platform writer thread ({@link #readData}). It
-     * outgrows the socket's send buffer (about 208 KiB on a Unix socket), and a virtual thread's
-     * write that finds the buffer full parks, registers the socket with the JDK's poller and waits to
-     * be scheduled again, several times per MiB, where a platform thread waits in poll(2).
+     * A read reply this large, queued by a virtual thread, is handed to the platform writer thread
+     * ({@link #readData}). It outgrows the socket's send buffer (about 208 KiB on a Unix socket),
+     * and a virtual thread's write that finds the buffer full parks, registers the socket with the
+     * JDK's poller and waits to be scheduled again, several times per MiB, where a platform thread
+     * waits in poll(2); and the request's thread is free for the next read's copy meanwhile. Paired
+     * rounds, 4 MiB reads at depth 8: the file plugin on tmpfs 1.21 times the throughput of the
+     * request's own thread writing, the memory plugin (lent pages) 1.07; the nbd plugin 20 % less
+     * CPU per MiB.
      */
     static final int HAND_OVER_BYTES = 128 * 1024;
 
@@ -173,14 +177,13 @@ public final class ReplyWriter {
      * The data of a successful read, read at {@code offset}: the bytes of {@code data} from
      * position to limit, buffer after buffer (a pooled buffer, or the views a layer lent). With
      * structured replies, runs of zeros (whole 4 KiB blocks aligned to the export, each within one
-     * buffer) go out as holes, unless the client asked not to fragment ({@code noFragment}). With
-     * {@code handOver}, a reply of at least {@link #HAND_OVER_BYTES} queued by a virtual thread is
-     * written by the platform writer thread. At most {@link #MAX_READ_BUFFERS} buffers.
+     * buffer) go out as holes, unless the client asked not to fragment ({@code noFragment}). A
+     * reply of at least {@link #HAND_OVER_BYTES} queued by a virtual thread is written by the
+     * platform writer thread. At most {@link #MAX_READ_BUFFERS} buffers.
      */
-    public void readData(long cookie, long offset, boolean noFragment, boolean handOver, Runnable done, ByteBuffer... data)
-            throws IOException {
+    public void readData(long cookie, long offset, boolean noFragment, Runnable done, ByteBuffer... data) throws IOException {
         int length = payload(data);
-        handOver &= length >= HAND_OVER_BYTES;
+        boolean handOver = length >= HAND_OVER_BYTES;
         if (structured && length == 0) {
             ok(cookie, done);                               // a data chunk holds at least one byte: nothing is NONE
             return;

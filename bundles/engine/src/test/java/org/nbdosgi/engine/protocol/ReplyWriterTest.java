@@ -74,14 +74,14 @@ class ReplyWriterTest {
     @Test
     void zeroBlocksBecomeHoles() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, blocks("DZZD"));
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { }, blocks("DZZD"));
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void dataWithoutZeroBlocksIsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, false, false, () -> { }, blocks("DD"));
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 8192, false, () -> { }, blocks("DD"));
         assertEquals(List.of("DATA 8192 8192 DONE"), chunks(sink.written.toByteArray()));
     }
 
@@ -89,7 +89,7 @@ class ReplyWriterTest {
     void holesAlignToExportOffsetsAndUnalignedEdgesStayData() throws Exception {
         Sink sink = new Sink();
         ByteBuffer zeros = ByteBuffer.allocateDirect(10_000);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, false, false, () -> { }, zeros);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 1000, false, () -> { }, zeros);
         assertEquals(List.of("DATA 1000 3096", "HOLE 4096 4096", "DATA 8192 2808", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
@@ -128,7 +128,7 @@ class ReplyWriterTest {
         ByteBuffer second = blocks("ZD");
         second.put(4096 + 7, (byte) 9);
         byte[] want = joined(first, second);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, first, second);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { }, first, second);
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
         assertArrayEquals(want, image(sink.written.toByteArray(), 0, want.length));
     }
@@ -138,7 +138,7 @@ class ReplyWriterTest {
         Sink sink = new Sink();
         ByteBuffer alternating = blocks("DZ".repeat(300));
         byte[] want = joined(alternating);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, alternating);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { }, alternating);
         List<String> chunks = chunks(sink.written.toByteArray());
         assertEquals("NONE DONE", chunks.get(chunks.size() - 1));
         assertTrue(chunks.size() - 1 <= ReplyWriter.MAX_CHUNKS, chunks.size() + " chunks");
@@ -156,7 +156,7 @@ class ReplyWriterTest {
             parts[i] = blocks(i % 3 == 0 ? "D" : "Z");
         }
         byte[] want = joined(parts);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, parts);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { }, parts);
         List<String> chunks = chunks(sink.written.toByteArray());
         assertEquals(List.of("DATA 0 4096", "HOLE 4096 8192", "DATA 12288 4096"), chunks.subList(0, 3));
         assertEquals("NONE DONE", chunks.get(chunks.size() - 1));
@@ -166,7 +166,7 @@ class ReplyWriterTest {
     @Test
     void aZeroBlockSplitBetweenTwoBuffersIsSentAsData() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { },
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { },
                 ByteBuffer.allocateDirect(6144), ByteBuffer.allocateDirect(6144));
         assertEquals(List.of("HOLE 0 4096", "DATA 4096 4096", "HOLE 8192 4096", "NONE DONE"), chunks(sink.written.toByteArray()));
     }
@@ -178,7 +178,7 @@ class ReplyWriterTest {
         ByteBuffer second = blocks("DD").position(50);
         second.put(8000, (byte) 5);
         byte[] want = joined(first, second);
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 4096, false, false, () -> { }, first, second);
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 4096, false, () -> { }, first, second);
         assertEquals(List.of("DATA 4096 11142 DONE"), chunks(sink.written.toByteArray()));
         assertArrayEquals(want, image(sink.written.toByteArray(), 4096, want.length));
     }
@@ -186,21 +186,21 @@ class ReplyWriterTest {
     @Test
     void dontFragmentSendsOneChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, true, false, () -> { }, blocks("DZZD"));
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, true, () -> { }, blocks("DZZD"));
         assertEquals(List.of("DATA 0 16384 DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void readingNothingIsNeverAMalformedDataChunk() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, false, () -> { }, ByteBuffer.allocateDirect(0));
+        new ReplyWriter(sink, new BufferPool(), true, "test-writer").readData(1, 0, false, () -> { }, ByteBuffer.allocateDirect(0));
         assertEquals(List.of("NONE DONE"), chunks(sink.written.toByteArray()));
     }
 
     @Test
     void simpleRepliesCarryTheDataAsIs() throws Exception {
         Sink sink = new Sink();
-        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, false, () -> { }, blocks("ZD"));
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, () -> { }, blocks("ZD"));
         ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -214,7 +214,7 @@ class ReplyWriterTest {
         ByteBuffer first = blocks("D");
         ByteBuffer second = blocks("ZD").position(4000);
         byte[] want = joined(first, second);
-        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, false, () -> { }, first, second);
+        new ReplyWriter(sink, new BufferPool(), false, "test-writer").readData(7, 0, false, () -> { }, first, second);
         ByteBuffer b = ByteBuffer.wrap(sink.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -261,7 +261,7 @@ class ReplyWriterTest {
         Sink simple = new Sink();
         ReplyWriter w = new ReplyWriter(simple, new BufferPool(), false, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, false, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        w.readData(8, 4096, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         ByteBuffer b = ByteBuffer.wrap(simple.written.toByteArray());
         assertEquals(Nbd.SIMPLE_REPLY_MAGIC, b.getInt());
         assertEquals(0, b.getInt());
@@ -275,7 +275,7 @@ class ReplyWriterTest {
         Sink structured = new Sink();
         w = new ReplyWriter(structured, new BufferPool(), true, "test-writer");
         w.ok(7, () -> { });
-        w.readData(8, 4096, false, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        w.readData(8, 4096, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
     }
 
@@ -291,21 +291,19 @@ class ReplyWriterTest {
     }
 
     @Test
-    void largeReadRepliesAskedToBeHandedOverAreWrittenByThePlatformWriter() throws Exception {
-        int large = ReplyWriter.HAND_OVER_BYTES / 4096;
-        assertEquals(List.of(false), whoWritesReadReply(large, true));
-        assertEquals(List.of(true), whoWritesReadReply(large, false));     // not asked: the request's own thread
-        assertEquals(List.of(true), whoWritesReadReply(1, true));          // small: the request's own thread
+    void largeReadRepliesFromVirtualThreadsAreWrittenByThePlatformWriter() throws Exception {
+        assertEquals(List.of(false), whoWritesReadReply(ReplyWriter.HAND_OVER_BYTES / 4096));
+        assertEquals(List.of(true), whoWritesReadReply(1));                // small: the request's own thread
     }
 
     /** Whether the thread that wrote a read reply of {@code blocks} 4 KiB blocks, queued by a virtual thread, was virtual. */
-    private static List<Boolean> whoWritesReadReply(int blocks, boolean handOver) throws Exception {
+    private static List<Boolean> whoWritesReadReply(int blocks) throws Exception {
         WhoWrites sink = new WhoWrites();
         ReplyWriter w = new ReplyWriter(sink, new BufferPool(), true, "test-writer");
         java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
         Thread.ofVirtual().start(() -> {
             try {
-                w.readData(1, 0, false, handOver, written::countDown, blocks("D".repeat(blocks)));
+                w.readData(1, 0, false, written::countDown, blocks("D".repeat(blocks)));
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
@@ -326,7 +324,7 @@ class ReplyWriterTest {
             threads.add(Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 200; i++) {
                     try {
-                        w.readData(base + i, 0, false, false, done::incrementAndGet, blocks("D"));
+                        w.readData(base + i, 0, false, done::incrementAndGet, blocks("D"));
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
@@ -453,7 +451,7 @@ class ReplyWriterTest {
         w.neverWriteOn(Thread.currentThread());
         int[] done = new int[1];
         w.ok(1, () -> done[0]++);
-        w.readData(2, 8192, false, false, () -> done[0]++, ByteBuffer.allocateDirect(4096).put(0, (byte) 1));
+        w.readData(2, 8192, false, () -> done[0]++, ByteBuffer.allocateDirect(4096).put(0, (byte) 1));
         w.flushQueued();
         assertEquals(2, done[0], "both replies written before the flush returned");
         assertEquals(List.of(Thread.currentThread()), sink.immediateWriters, "one write, on the reader, for both");
@@ -469,7 +467,7 @@ class ReplyWriterTest {
         ReplyWriter w = new ReplyWriter(sink, pool, true, "test-writer");
         w.neverWriteOn(Thread.currentThread());
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(3);
-        w.readData(1, 0, true, false, done::countDown, ByteBuffer.allocateDirect(8192).put(0, (byte) 1));
+        w.readData(1, 0, true, done::countDown, ByteBuffer.allocateDirect(8192).put(0, (byte) 1));
         w.ok(2, done::countDown);
         w.error(3, 5, "bad", done::countDown);
         w.flushQueued();
