@@ -87,10 +87,23 @@ public final class Tools {
         return new ArrayList<>(List.of(a));
     }
 
+    private static final int LOWEST_PORT = 20000;
+    private static final int PORTS = 12000;
+
     /** A TCP port nobody listens on right now. */
     public static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
+        // below the kernel's ephemeral range (32768-60999 here): a port the kernel hands out for
+        // ServerSocket(0) may go to one of the tests' own outgoing connections before the server
+        // binds it ("cannot listen on 127.0.0.1:33945: Address already in use")
+        int first = java.util.concurrent.ThreadLocalRandom.current().nextInt(PORTS);
+        for (int i = 0; i < PORTS; i++) {
+            int port = LOWEST_PORT + (first + i) % PORTS;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+                return port;
+            } catch (IOException taken) {
+                // the next one
+            }
         }
+        throw new IOException("no free port from " + LOWEST_PORT + " to " + (LOWEST_PORT + PORTS - 1));
     }
 }
