@@ -418,9 +418,7 @@ final class Transmission {
             pool.release(buf);
             return false;
         }
-        bytesRead.add(r.length);
-        boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
-        answer(r, null, buf, d -> writer.readData(r.cookie, r.offset, df, d, buf));
+        answer(r, null, buf, dataReply(r, buf));
         return true;
     }
 
@@ -589,7 +587,6 @@ final class Transmission {
      * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
      */
     private Reply read(Request r, ByteBuffer[] data) throws IOException, InterruptedException {
-        boolean df = (r.flags & Nbd.CMD_FLAG_DF) != 0;
         ByteBuffer[][] lent = new ByteBuffer[1][];
         if (r.length >= LEND_MIN) {
             try {
@@ -599,14 +596,13 @@ final class Transmission {
             }
         }
         if (lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS) {
-            bytesRead.add(r.length);
-            return d -> writer.readData(r.cookie, r.offset, df, d, lent[0]);
+            return dataReply(r, lent[0]);
         }
         ByteBuffer buf = data[0] = pool.acquire((int) r.length);
         try {
             session.run(top -> top.read(buf, r.offset, 0));
         } catch (IOException e) {
-            if (!structured || df || r.length <= READ_PIECE || NbdException.errorOf(e) == NbdError.ESHUTDOWN) {
+            if (!structured || noFragment(r) || r.length <= READ_PIECE || NbdException.errorOf(e) == NbdError.ESHUTDOWN) {
                 throw e;
             }
             int good = 0;
@@ -629,8 +625,18 @@ final class Transmission {
                 return d -> writer.readPrefixThenError(r.cookie, r.offset, prefix, err.code(), err.text(), d);
             }
         }
+        return dataReply(r, buf);
+    }
+
+    /** The reply to a read that got all its bytes, in {@code data}; they count as read. */
+    private Reply dataReply(Request r, ByteBuffer... data) {
         bytesRead.add(r.length);
-        return d -> writer.readData(r.cookie, r.offset, df, d, buf);
+        return d -> writer.readData(r.cookie, r.offset, noFragment(r), d, data);
+    }
+
+    /** The client asked for the read's data in one piece (NBD_CMD_FLAG_DF): no holes split out. */
+    private static boolean noFragment(Request r) {
+        return (r.flags & Nbd.CMD_FLAG_DF) != 0;
     }
 
     /** Its reply is written (or dropped with the client): the meter counts it, from arrival to now. */
