@@ -23,12 +23,18 @@ class ReplyWriterTest {
         }
     }
 
-    /** "TYPE offset length [DONE]" for each structured chunk. */
+    /** "TYPE offset length [DONE]" for each structured chunk, "SIMPLE error" for each simple reply (no payload). */
     static List<String> chunks(byte[] wire) {
         ByteBuffer b = ByteBuffer.wrap(wire);
         List<String> out = new ArrayList<>();
         while (b.hasRemaining()) {
-            assertEquals(Nbd.STRUCTURED_REPLY_MAGIC, b.getInt());
+            int magic = b.getInt();
+            if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
+                out.add("SIMPLE " + b.getInt());
+                b.getLong();
+                continue;
+            }
+            assertEquals(Nbd.STRUCTURED_REPLY_MAGIC, magic);
             int flags = b.getShort();
             int type = b.getShort() & 0xffff;
             b.getLong();
@@ -272,11 +278,13 @@ class ReplyWriterTest {
         assertEquals(3, b.get(b.position() + 2));
         assertEquals(16 + 16 + 3, b.limit());
 
+        // with structured replies a read's reply is a chunk, even of nothing; any other success a simple reply
         Sink structured = new Sink();
         w = new ReplyWriter(structured, new BufferPool(), true, "test-writer");
         w.ok(7, () -> { });
         w.readData(8, 4096, false, () -> { }, ByteBuffer.wrap(new byte[] {1, 2, 3}));
-        assertEquals(List.of("NONE DONE", "DATA 4096 3 DONE"), chunks(structured.written.toByteArray()));
+        w.readData(9, 0, false, () -> { }, ByteBuffer.allocate(0));
+        assertEquals(List.of("SIMPLE 0", "DATA 4096 3 DONE", "NONE DONE"), chunks(structured.written.toByteArray()));
     }
 
     /** Records which kind of thread wrote. */
@@ -456,7 +464,7 @@ class ReplyWriterTest {
         assertEquals(2, done[0], "both replies written before the flush returned");
         assertEquals(List.of(Thread.currentThread()), sink.immediateWriters, "one write, on the reader, for both");
         assertEquals(List.of(), sink.waitingWriters);
-        assertEquals(List.of("NONE DONE", "DATA 8192 4096 DONE"), chunks(sink.written.toByteArray()));
+        assertEquals(List.of("SIMPLE 0", "DATA 8192 4096 DONE"), chunks(sink.written.toByteArray()));
         w.release();
     }
 
@@ -476,7 +484,7 @@ class ReplyWriterTest {
         assertEquals(1, sink.immediateWriters.stream().filter(t -> t == Thread.currentThread()).count(), "the reader tried once");
         org.junit.jupiter.api.Assertions.assertFalse(sink.waitingWriters.isEmpty(), "the writer thread waited for room");
         org.junit.jupiter.api.Assertions.assertFalse(sink.waitingWriters.contains(Thread.currentThread()), "the reader never waits");
-        assertEquals(List.of("DATA 0 8192 DONE", "NONE DONE", "ERROR 5 bad DONE"), chunks(sink.written.toByteArray()));
+        assertEquals(List.of("DATA 0 8192 DONE", "SIMPLE 0", "ERROR 5 bad DONE"), chunks(sink.written.toByteArray()));
         w.release();
         assertEquals(0, pool.outstanding());
     }
