@@ -28,10 +28,13 @@ public final class WireIn {
      * fio spent 7.6 us sending each request to a sleeping server, 1.3 us to one still awake.
      * Between requests, polling costs this core the time it waits, so the reader polls only while
      * the client's last gap was shorter than this; the rest of a write's payload is sure to come, so
-     * there it always polls. It yields between tries (a thread of ours with work on this core runs)
-     * and never polls where the transport cannot read without waiting (TLS).
+     * there it always polls, unless much of it is still to come and the transport would rather the
+     * reader slept ({@link #LARGE_REST}). It yields between tries (a thread of ours with work on
+     * this core runs) and never polls where the transport cannot read without waiting (TLS).
      */
     static final long POLL_NANOS = 50_000;
+    /** A payload's rest from which the reader polls only where the transport {@linkplain Transport#pollsLargePayloads asks for it}. */
+    static final int LARGE_REST = 64 * 1024;
 
     private Transport transport;                             // replaced once, by the TLS transport after STARTTLS
     private final BufferPool pool;
@@ -193,7 +196,8 @@ public final class WireIn {
         }
         while (dst.hasRemaining()) {
             beforeWaiting.run();
-            if (readAhead && pollable && poll(dst)) {
+            boolean polls = readAhead && pollable && (dst.remaining() < LARGE_REST || transport.pollsLargePayloads());
+            if (polls && poll(dst)) {
                 continue;                                    // the rest of a payload is sure to come
             }
             if (transport.read(dst) < 0) {

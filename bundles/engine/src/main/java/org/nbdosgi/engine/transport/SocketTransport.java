@@ -1,6 +1,7 @@
 package org.nbdosgi.engine.transport;
 
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
@@ -9,6 +10,7 @@ import java.nio.channels.SocketChannel;
 public final class SocketTransport implements Transport {
     private final SocketChannel channel;
     private final Peer peer;
+    private final boolean unix;
     // a read or write without waiting and close() never overlap (see NonBlockingSocket)
     private final Object nativeIo = new Object();
     private NonBlockingSocket nonBlocking;
@@ -18,6 +20,21 @@ public final class SocketTransport implements Transport {
     public SocketTransport(SocketChannel channel, Peer peer) {
         this.channel = channel;
         this.peer = peer;
+        this.unix = isUnix(channel);
+    }
+
+    private static boolean isUnix(SocketChannel channel) {
+        try {
+            return channel.getLocalAddress() instanceof UnixDomainSocketAddress;
+        } catch (IOException e) {
+            return false;                                    // closed already: it reads nothing more
+        }
+    }
+
+    /** On a Unix socket; over TCP the reader sleeps for most of a large payload. */
+    @Override
+    public boolean pollsLargePayloads() {
+        return unix;
     }
 
     @Override

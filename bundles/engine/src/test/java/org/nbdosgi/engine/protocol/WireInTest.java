@@ -83,4 +83,53 @@ class WireInTest {
         in.release();
         assertEquals(0, pool.outstanding());
     }
+
+    /** Hands out its bytes 16 KiB at a time and records how: 'r' a read that may wait, 't' one that may not. */
+    static final class Pieces extends MemoryTransport {
+        final StringBuilder calls = new StringBuilder();
+        private final boolean pollsLarge;
+
+        Pieces(byte[] input, boolean pollsLarge) {
+            super(input);
+            this.pollsLarge = pollsLarge;
+        }
+
+        private int piece(ByteBuffer dst, char how) {
+            calls.append(how);
+            int limit = dst.limit();
+            dst.limit(dst.position() + Math.min(dst.remaining(), 16 * 1024));
+            int n = super.read(dst);
+            dst.limit(limit);
+            return n;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) {
+            return piece(dst, 'r');
+        }
+
+        @Override
+        public int tryRead(ByteBuffer dst) {
+            return piece(dst, 't');
+        }
+
+        @Override
+        public boolean pollsLargePayloads() {
+            return pollsLarge;
+        }
+    }
+
+    @Test
+    void theRestOfALargePayloadIsPolledForOnlyWhereTheTransportAsks() throws Exception {
+        for (boolean pollsLarge : new boolean[] {true, false}) {
+            Pieces t = new Pieces(stream(256 * 1024), pollsLarge);
+            WireIn in = new WireIn(t, new BufferPool());
+            in.readAhead();
+            ByteBuffer payload = ByteBuffer.allocateDirect(256 * 1024);
+            in.readFully(payload);
+            assertEquals(ByteBuffer.wrap(stream(256 * 1024)), payload.flip());
+            // 16 pieces; over TCP the reader sleeps for those that leave 64 KiB or more to come
+            assertEquals(pollsLarge ? "t".repeat(16) : "r".repeat(13) + "ttt", t.calls.toString());
+        }
+    }
 }

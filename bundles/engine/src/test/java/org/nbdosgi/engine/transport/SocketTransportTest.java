@@ -112,4 +112,15 @@ class SocketTransportTest {
                 () -> server.tryWrite(new ByteBuffer[] {ByteBuffer.allocateDirect(8)}, 0, 1));
         assertEquals(-1, client.read(ByteBuffer.allocate(8)), "the client sees the end: no duplicate keeps the socket open");
     }
+
+    @Test
+    void aUnixSocketPollsForLargePayloadsAndTcpDoesNot() throws IOException {
+        assertTrue(server.pollsLargePayloads());
+        try (ServerSocketChannel tcp = ServerSocketChannel.open()) {
+            tcp.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            try (SocketChannel c = SocketChannel.open(tcp.getLocalAddress()); SocketChannel accepted = tcp.accept()) {
+                org.junit.jupiter.api.Assertions.assertFalse(new SocketTransport(accepted, new Peer("127.0.0.1:1")).pollsLargePayloads());
+            }
+        }
+    }
 }
