@@ -49,7 +49,7 @@ public interface Transport extends Closeable {
      * over a Unix socket that keeps the client sending, since its small socket buffer stops it when
      * full (1 MiB writes at depth 16: sleeping instead gave 0.85 of the MiB/s on the memory
      * plugin); over TCP it costs a read and a window update per piece, where sleeping lets the
-     * pieces gather (polling made 56 to 124 reads per 1 MiB write over loopback; sleeping gave 1.28
+     * pieces gather (polling made 56 to 124 reads per 1 MiB write over loopback; sleeping gave 1.27
      * times its MiB/s).
      */
     default boolean pollsLargePayloads() {
