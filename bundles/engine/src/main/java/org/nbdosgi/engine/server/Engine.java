@@ -101,6 +101,7 @@ public final class Engine implements ServerAdmin, Catalog, Routing {
     @Activate
     void activate(BundleContext context) {
         this.context = context;
+        Warmup.start(context.getBundle());
         String park = context.getProperty("nbd.park.timeout");
         if (park != null) {
             parkTimeoutMillis = Units.parseDuration(park).toMillis();

@@ -120,6 +120,28 @@ final class NonBlockingSocket {
         }
     }
 
+    /**
+     * Calls each function once on descriptor -1, where each fails with EBADF and touches nothing, so
+     * that the code {@code java.lang.foreign} generates for a call exists before the first client's.
+     */
+    static void prepare() {
+        if (SENDMSG == null) {
+            return;
+        }
+        try {
+            ByteBuffer scratch = ByteBuffer.allocateDirect(IOVECS_AT);
+            // each result is assigned because invokeExact calls with the exact return type
+            Object segment = LibC.SEGMENT_OF.invokeExact((Buffer) scratch);
+            long received = (long) RECV.invokeExact(-1, segment, (long) IOVECS_AT, MSG_DONTWAIT);
+            long sent = (long) SENDMSG.invokeExact(-1, segment, MSG_DONTWAIT | MSG_NOSIGNAL);
+            int duplicate = (int) FCNTL.invokeExact(-1, F_DUPFD_CLOEXEC, 0);
+            int closed = (int) CLOSE.invokeExact(-1);
+            long address = (long) LibC.ADDRESS_OF.invokeExact((Buffer) scratch);
+        } catch (Throwable e) {
+            LOG.debug("preparing socket calls: {}", e.toString());
+        }
+    }
+
     /** Closes the duplicate descriptor; the channel's own stays the JDK's. */
     void close() {
         try {

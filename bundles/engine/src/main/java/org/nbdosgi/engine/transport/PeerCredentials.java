@@ -77,6 +77,17 @@ public final class PeerCredentials {
         }
     }
 
+    /** As {@link SocketTransport#prepare}: getsockopt once on descriptor -1 (EBADF, nothing touched). */
+    static void prepare() {
+        if (GETSOCKOPT != null) {
+            try {
+                peerCred(-1);
+            } catch (Throwable e) {
+                LOG.debug("preparing getsockopt: {}", e.toString());
+            }
+        }
+    }
+
     /** pid, uid, gid of the socket's other end, or -1 each. */
     private static int[] peerCred(int fd) throws Throwable {
         ByteBuffer cred = ByteBuffer.allocateDirect(12).order(ByteOrder.nativeOrder());

@@ -23,6 +23,17 @@ public final class SocketTransport implements Transport {
         this.unix = isUnix(channel);
     }
 
+    /**
+     * Makes the native calls a connection makes ready before the first one (Java 22 on: the code
+     * {@code java.lang.foreign} generates for each function, several milliseconds in a fresh JVM,
+     * which the first client would otherwise wait for): each is called once on descriptor -1,
+     * where it fails with EBADF and changes nothing. Any thread; a connection may run meanwhile.
+     */
+    public static void prepare() {
+        NonBlockingSocket.prepare();
+        PeerCredentials.prepare();
+    }
+
     private static boolean isUnix(SocketChannel channel) {
         try {
             return channel.getLocalAddress() instanceof UnixDomainSocketAddress;

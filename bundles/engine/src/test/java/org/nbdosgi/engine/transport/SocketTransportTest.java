@@ -16,6 +16,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -111,6 +114,41 @@ class SocketTransportTest {
         assertThrows(ClosedChannelException.class,
                 () -> server.tryWrite(new ByteBuffer[] {ByteBuffer.allocateDirect(8)}, 0, 1));
         assertEquals(-1, client.read(ByteBuffer.allocate(8)), "the client sees the end: no duplicate keeps the socket open");
+    }
+
+    @Test
+    void preparingTheNativeCallsTouchesNoDescriptorAndTheSocketStillWorks() throws IOException {
+        Set<String> before = descriptors();
+        SocketTransport.prepare();
+        SocketTransport.prepare();
+        assertEquals(before, descriptors(), "no descriptor opened, duplicated or closed");
+        client.write(ByteBuffer.wrap(new byte[] {9, 8, 7}));
+        ByteBuffer in = ByteBuffer.allocateDirect(8);
+        while (in.position() < 3) {
+            server.read(in);
+        }
+        assertEquals(7, in.get(2));
+        server.write(new ByteBuffer[] {ByteBuffer.wrap(new byte[] {6, 5})}, 0, 1);
+        ByteBuffer back = ByteBuffer.allocate(2);
+        while (back.hasRemaining()) {
+            client.read(back);
+        }
+        assertEquals(5, back.get(1));
+    }
+
+    /** This process's open descriptors, with what each names (Linux), but for the listing's own. */
+    private static Set<String> descriptors() throws IOException {
+        Path fds = Path.of("/proc/self/fd");
+        assumeTrue(Files.isDirectory(fds));
+        try (Stream<Path> list = Files.list(fds)) {
+            return list.map(fd -> {
+                try {
+                    return fd.getFileName() + " " + Files.readSymbolicLink(fd);
+                } catch (IOException e) {
+                    return "gone";                           // closed while listed
+                }
+            }).filter(fd -> !fd.contains(" /proc/") && !fd.equals("gone")).collect(Collectors.toSet());
+        }
     }
 
     @Test
