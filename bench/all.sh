@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole matrix of issue 19 in one run (`./dev bench --all`): the same fio jobs (ioengine=nbd over
-# a Unix socket) against nbd-osgi and nbdkit, for the memory plugin, the file plugin on tmpfs and on
+# a Unix socket, or loopback TCP with TRANSPORT=tcp) against nbd-osgi and nbdkit, for the memory plugin, the file plugin on tmpfs and on
 # disk (the file's pages dropped from the page cache before each job), and the null plugin (reads
 # return zeros, writes go nowhere: what the server and the protocol cost on their own, the ceiling).
 # The servers alternate (which one goes first changes every round) and each figure is the median of
@@ -14,6 +14,7 @@
 #   RUNTIME=3 RAMP=1 ROUNDS=1 bench/all.sh       a quick sanity run
 #   CONFIGS="memory null" JOBS="randwrite-4k-1" bench/all.sh   a subset
 #   DISK_DIR=/var/tmp bench/all.sh               where the on-disk file goes (default: bench/target)
+#   TRANSPORT=tcp bench/all.sh                   over loopback TCP (127.0.0.1) instead of Unix sockets
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-3}
 WARM=${WARM:-3}               # seconds of 4 KiB random I/O after each start, so the JVM runs compiled code
@@ -134,5 +135,5 @@ for config in $CONFIGS; do
     done
 done
 echo
-echo "(median of $ROUNDS alternating rounds, ${RUNTIME}s each after ${RAMP}s ramp; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo "(median of $ROUNDS alternating rounds, ${RUNTIME}s each after ${RAMP}s ramp; over $([[ $TRANSPORT == tcp ]] && echo "loopback TCP" || echo "Unix sockets"); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'))"
 if [[ ${#failed[@]} -eq 0 ]]; then echo "PASS: every ratio >= 1.0"; else echo "FAIL: below nbdkit for ${failed[*]}"; exit 1; fi

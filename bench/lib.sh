@@ -9,6 +9,8 @@ WORK=$(mktemp -d /tmp/nbd-bench.XXXXXX)
 RUNTIME=${RUNTIME:-10}        # seconds per workload
 RAMP=${RAMP:-2}
 SCHEME=${SCHEME:-nbd+unix}    # nbds+unix: the servers require TLS (bench/tls.sh)
+TRANSPORT=${TRANSPORT:-unix}  # tcp: servers listen on a loopback TCP port instead of a Unix socket
+NEXT_PORT=$((20000 + RANDOM % 20000))
 PIDS=()
 # Optional CPU pinning for a bench that compares two configurations of one server: "taskset -c 1" and
 # "taskset -c 0" keep the scheduler's placement of server and client threads from varying run to run
@@ -29,9 +31,13 @@ need fio fio
 need nbdkit nbdkit
 [[ -x $NBD_OSGI ]] || { echo "bench: build first (./dev build): $NBD_OSGI" >&2; exit 1; }
 
-wait_socket() {  # SOCKET PID
+wait_socket() {  # SOCKET-or-tcp:PORT PID
     for _ in $(seq 1 300); do
-        [[ -S $1 ]] && return 0
+        if [[ $1 == tcp:* ]]; then
+            [[ -n $(ss -Hltn "sport = :${1#tcp:}") ]] && return 0
+        else
+            [[ -S $1 ]] && return 0
+        fi
         kill -0 "$2" 2>/dev/null || { echo "bench: server exited before listening" >&2; exit 1; }
         sleep 0.1
     done
@@ -39,20 +45,35 @@ wait_socket() {  # SOCKET PID
     exit 1
 }
 
-# start SERVER NAME ARGS... : starts "nbd-osgi" or "nbdkit" on $WORK/NAME.sock; sets SOCK and SERVER_PID
+# start SERVER NAME ARGS... : starts "nbd-osgi" or "nbdkit" on $WORK/NAME.sock, or with TRANSPORT=tcp on
+# a new loopback port; sets SOCK (the socket, or tcp:PORT: what uri_of takes) and SERVER_PID
 start() {
-    local server=$1 name=$2
+    local server=$1 name=$2 listen
     shift 2
-    SOCK=$WORK/$name.sock
-    rm -f "$SOCK"                # a killed server may leave its socket behind: wait for the new one
-    if [[ $server == nbd-osgi ]]; then
-        $SERVER_PIN "$NBD_OSGI" -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
+    if [[ $TRANSPORT == tcp ]]; then
+        SOCK=tcp:$NEXT_PORT
+        listen=(-i 127.0.0.1 -p "$NEXT_PORT")
+        NEXT_PORT=$((NEXT_PORT + 1))
     else
-        $SERVER_PIN nbdkit -f -U "$SOCK" "$@" 2>"$WORK/$name.log" &
+        SOCK=$WORK/$name.sock
+        rm -f "$SOCK"            # a killed server may leave its socket behind: wait for the new one
+        listen=(-U "$SOCK")
+    fi
+    if [[ $server == nbd-osgi ]]; then
+        $SERVER_PIN "$NBD_OSGI" -f "${listen[@]}" "$@" 2>"$WORK/$name.log" &
+    else
+        $SERVER_PIN nbdkit -f "${listen[@]}" "$@" 2>"$WORK/$name.log" &
     fi
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     wait_socket "$SOCK" "$SERVER_PID"
+}
+
+uri_of() {  # SOCK : the NBD URI of a server start() started (nbd+unix:///?socket=..., or nbd://127.0.0.1:PORT/)
+    case $1 in
+        tcp:*) echo "${SCHEME%+unix}://127.0.0.1:${1#tcp:}/" ;;
+        *) echo "$SCHEME:///?socket=$1" ;;
+    esac
 }
 
 stop() {  # PID
@@ -66,7 +87,7 @@ stop() {  # PID
 fio_stats() {
     local sock=$1 rw=$2 bs=$3 depth=$4
     shift 4
-    $CLIENT_PIN fio --name=bench --ioengine=nbd --uri="$SCHEME:///?socket=$sock" --rw="$rw" --bs="$bs" --iodepth="$depth" \
+    $CLIENT_PIN fio --name=bench --ioengine=nbd --uri="$(uri_of "$sock")" --rw="$rw" --bs="$bs" --iodepth="$depth" \
         --size=1G --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap --randrepeat=0 \
         --output-format=terse --terse-version=3 "$@" 2>/dev/null |
     awk -F';' '/^3;/ { r_iops=$8; w_iops=$49; r_bw=$7; w_bw=$48;
@@ -83,7 +104,7 @@ fio_job() {
 
 # fill SOCK : writes the whole first GiB once, so reads see data rather than holes
 fill() {
-    fio --name=fill --ioengine=nbd --uri="$SCHEME:///?socket=$1" --rw=write --bs=1M --iodepth=16 --size=1G \
+    fio --name=fill --ioengine=nbd --uri="$(uri_of "$1")" --rw=write --bs=1M --iodepth=16 --size=1G \
         --output-format=terse >/dev/null 2>&1
 }
 
