@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  * bundle. The JVM's AOT cache holds the framework's classes and the JDK's, not a bundle's, so each
  * of these is otherwise read, parsed and defined when a connection first needs it. Together they
  * were most of a fresh server's first handshake (28 to 6 ms) and first request (20 to 3 ms; see
- * bench/first-requests.sh). Classes are loaded, not initialized: no static initializer runs early.
- * A client that connects meanwhile waits at most for the class it needs next, as it would anyway.
+ * bench/first-requests.sh). Those classes are loaded, not initialized: no other static initializer
+ * runs early (the JNA fallback of Java 21 stays unloaded until a Unix socket client needs it). A
+ * client that connects meanwhile waits at most for the class it needs next, as it would anyway.
  */
 final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
