@@ -29,6 +29,7 @@ need() {
 }
 need fio fio
 need nbdkit nbdkit
+[[ $TRANSPORT == tcp ]] && need ss iproute2
 [[ -x $NBD_OSGI ]] || { echo "bench: build first (./dev build): $NBD_OSGI" >&2; exit 1; }
 
 wait_socket() {  # SOCKET-or-tcp:PORT PID
