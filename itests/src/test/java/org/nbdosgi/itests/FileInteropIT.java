@@ -272,14 +272,16 @@ public class FileInteropIT {
         try (ServerProcess s = ServerProcess.unix(dir, "file", img.toString())) {
             String out = Tools.nbdsh(s.uri(), String.join("\n",
                     "import errno, os",
+                    "assert h.pread(1 << 20, 4 << 20) == b'\\x07' * (1 << 20)",   // lent from the mapped file
                     "os.truncate('" + img + "', 1 << 20)",
-                    "try:",
-                    "    h.pread(4096, 4 << 20)",
-                    "    print('read')",
-                    "except nbd.Error as e:",
-                    "    print('error', e.errnum == errno.EIO)",
+                    "for n in (4096, 1 << 20):",
+                    "    try:",
+                    "        h.pread(n, 4 << 20)",
+                    "        print('read')",
+                    "    except nbd.Error as e:",
+                    "        print('error', e.errnum == errno.EIO)",
                     "print(h.pread(4, 0) == b'\\x07' * 4)")).ok().out();
-            assertEquals("error True\nTrue", out.trim());
+            assertEquals("error True\nerror True\nTrue", out.trim());
             String size = Tools.run(T, "nbdinfo", "--size", s.uri()).ok().out();
             assertEquals("a new client sees the new size", "1048576", size.trim());
             Files.delete(img);

@@ -165,7 +165,10 @@ public interface Handle extends AutoCloseable {
      * garbage collector frees, never memory released by hand), and only bytes that need no
      * transformation: a byte changed by a write that runs meanwhile may go out old or new, which
      * NBD allows, as the client sent that write before it had this read's reply. A filter's
-     * {@link FilterHandle} does not lend unless it overrides this.
+     * {@link FilterHandle} does not lend unless it overrides this. On a layer that
+     * {@link #blocksInKernel()}, the engine asks on the connection's reader, as it asks
+     * {@link #readCached}: lend only bytes there without waiting for a device (null otherwise),
+     * since the thread that writes the views out would wait for it instead.
      */
     default ByteBuffer[] lend(long offset, int length, int flags) throws IOException {
         return null;

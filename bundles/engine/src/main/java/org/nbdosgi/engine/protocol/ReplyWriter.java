@@ -193,11 +193,27 @@ public final class ReplyWriter {
             enqueue(new Outgoing(Header.CHUNK_DONE, cookie, 0, NO_BUFFERS, done, false));
             return;
         }
-        if (structured && !noFragment && hasZeroBlock(offset, data)) {
+        boolean holes;
+        try {
+            holes = structured && !noFragment && hasZeroBlock(offset, data);
+        } catch (InternalError e) {
+            done.run();
+            throw unreadable(e);
+        }
+        if (holes) {
             splitHoles(cookie, offset, data, handOver, done);
             return;
         }
         enqueue(new Outgoing(structured ? Header.CHUNK_DATA_DONE : Header.SIMPLE_OK, cookie, offset, data, done, handOver));
+    }
+
+    /**
+     * A scan of a read's data failed: pages a layer lent from a file mapping, whose file shrank
+     * under them since ({@link org.nbdosgi.api.Handle#lend}). The reply is not queued; the
+     * connection ends, as when a write of such pages fails.
+     */
+    private static IOException unreadable(InternalError e) {
+        return new IOException("the read's data is no longer readable: " + e.getMessage(), e);
     }
 
     /** Whether {@code data} holds a whole aligned block of zeros worth sending as a hole. */
@@ -224,6 +240,22 @@ public final class ReplyWriter {
         int room = Math.min(MAX_CHUNKS, maxRuns(data));     // sized for this read: a 4 KiB hole needs 2, not 514
         ByteBuffer h = pool.acquire(32 * (2 * room + 2));
         ByteBuffer[] out = new ByteBuffer[2 * room + 2 + data.length];
+        int n;
+        try {
+            n = chunks(h, out, cookie, offset, data);
+        } catch (InternalError e) {
+            pool.release(h);
+            done.run();
+            throw unreadable(e);
+        }
+        int mark = h.position();
+        chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
+        out[n++] = h.slice(mark, h.position() - mark);
+        submit(h, done, handOver, Arrays.copyOf(out, n));
+    }
+
+    /** The data and hole chunks of {@link #splitHoles}, into {@code out} (headers encoded into {@code h}); returns their count. */
+    private static int chunks(ByteBuffer h, ByteBuffer[] out, long cookie, long offset, ByteBuffer[] data) {
         int n = 0;
         int chunks = 0;
         long at = offset;                                   // where the next byte is on the export
@@ -256,11 +288,7 @@ public final class ReplyWriter {
                 out[n++] = b.slice(pieceStart, b.limit() - pieceStart);
             }
         }
-        n = endRun(h, out, n, cookie, runAt, at, runIsHole, runHeader);
-        int mark = h.position();
-        chunkHeader(h, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, 0);
-        out[n++] = h.slice(mark, h.position() - mark);
-        submit(h, done, handOver, Arrays.copyOf(out, n));
+        return endRun(h, out, n, cookie, runAt, at, runIsHole, runHeader);
     }
 
     /** Most runs of data and holes {@code data} can split into: each holds at least one (part of a) block. */

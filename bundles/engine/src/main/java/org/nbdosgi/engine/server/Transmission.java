@@ -395,14 +395,21 @@ final class Transmission {
     }
 
     /**
-     * On a chain that blocks in the kernel, a read whose bytes the page cache holds is read and
-     * answered here ({@link org.nbdosgi.api.Handle#readCached}); returns false, having used nothing,
-     * when it must wait for the disk (a worker reads it, and reports any error). A warm file on
-     * disk then costs no wake-up per read, as on tmpfs; a cold one a failed preadv2 per miss.
+     * On a chain that blocks in the kernel, a read whose bytes the page cache holds is answered
+     * here: with the chain's views of them if it lends them ({@link #lendNow}, from
+     * {@value #LEND_MIN} bytes), else read ({@link org.nbdosgi.api.Handle#readCached}); returns
+     * false, having used nothing, when it must wait for the disk (a worker reads it, and reports
+     * any error). A warm file on disk then costs no wake-up per read, as on tmpfs; a cold one a
+     * failed preadv2 per miss.
      */
     private boolean readFromCache(Request r) {
         if (r.type != Nbd.CMD_READ || !session.top().blocksInKernel() || connection.shutdownReason() != null) {
             return false;
+        }
+        ByteBuffer[] lent = r.length >= LEND_MIN ? lendNow(r) : null;
+        if (lent != null) {
+            answer(r, null, null, dataReply(r, lent));
+            return true;
         }
         ByteBuffer buf = pool.acquire((int) r.length);
         boolean[] hit = new boolean[1];
@@ -420,6 +427,24 @@ final class Transmission {
         }
         answer(r, null, buf, dataReply(r, buf));
         return true;
+    }
+
+    /**
+     * The chain's views of a read's bytes if it lends them without waiting (see
+     * {@link org.nbdosgi.api.Handle#lend}) in few enough buffers for one gathering write; else null.
+     * A file on disk the page cache holds then goes out in one copy, from the cache to the socket.
+     */
+    private ByteBuffer[] lendNow(Request r) {
+        ByteBuffer[][] lent = new ByteBuffer[1][];
+        try {
+            session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
+        } catch (IOException e) {
+            return null;                                    // read as usual, which reports any error
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();             // the connection is closing: the worker's read says so
+            return null;
+        }
+        return lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS ? lent[0] : null;
     }
 
     /**

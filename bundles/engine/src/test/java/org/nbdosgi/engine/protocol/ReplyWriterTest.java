@@ -2,15 +2,23 @@ package org.nbdosgi.engine.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nbdosgi.api.Extents;
 import org.nbdosgi.common.buffers.BufferPool;
 import org.nbdosgi.engine.transport.MemoryTransport;
@@ -65,6 +73,32 @@ class ReplyWriterTest {
             }
         }
         return out;
+    }
+
+    /**
+     * Lent pages of a file mapping whose file shrank under them fault when read: the reply is not
+     * queued, its callback runs once, and the writer reports an I/O error (the connection ends)
+     * instead of the request's thread dying with its client waiting for ever. Both scans: the
+     * first block past the end, and a zero block first (the holes are split, then past the end).
+     */
+    @Test
+    void lentPagesOfAFileThatShrankFailTheReplyAndRunItsCallbackOnce(@TempDir Path dir) throws Exception {
+        for (int zeroFirst = 0; zeroFirst <= 1; zeroFirst++) {
+            Path f = dir.resolve("f" + zeroFirst);
+            byte[] data = new byte[64 << 10];
+            Arrays.fill(data, zeroFirst * 4096, data.length, (byte) 1);
+            Files.write(f, data);
+            try (FileChannel channel = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer view = channel.map(FileChannel.MapMode.READ_ONLY, 0, data.length);
+                channel.truncate(8192);
+                Sink sink = new Sink();
+                AtomicInteger done = new AtomicInteger();
+                ReplyWriter writer = new ReplyWriter(sink, new BufferPool(), true, "test-writer");
+                assertThrows(IOException.class, () -> writer.readData(1, 0, false, done::incrementAndGet, view));
+                assertEquals(1, done.get(), "the callback ran once");
+                assertEquals(0, sink.written.size(), "nothing went out");
+            }
+        }
     }
 
     private static ByteBuffer blocks(String pattern) {

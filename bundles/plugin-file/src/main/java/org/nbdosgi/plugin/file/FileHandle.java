@@ -44,6 +44,7 @@ final class FileHandle implements Handle {
     private final BlockSize blockSize;
     private final boolean rotational;
     private final boolean inMemory;
+    private final MappedReads mapped;
 
     private FileHandle(FileTarget target, FileChannel channel, NativeFd fd, Io io, Fallbacks fallbacks, boolean writable,
                        boolean uncached, boolean inMemory, long size, BlockSize blockSize) {
@@ -58,6 +59,9 @@ final class FileHandle implements Handle {
         this.blockSize = blockSize;
         this.rotational = target.rotational();
         this.inMemory = inMemory;
+        // cache=none keeps reads out of the page cache; a block device's channel has no size to map by
+        this.mapped = uncached || target.blockDevice() || size == 0 ? null
+                : new MappedReads(channel, size, inMemory, MappedReads.WINDOW_SHIFT);
     }
 
     /**
@@ -245,6 +249,16 @@ final class FileHandle implements Handle {
             fallbacks.noCachedReads();
         }
         return cached == buf.remaining();
+    }
+
+    /** The file's pages themselves, mapped ({@link MappedReads}): what the page cache holds, never under cache=none. */
+    @Override
+    public ByteBuffer[] lend(long offset, int length, int flags) throws IOException {
+        try {
+            return mapped == null ? null : mapped.lend(offset, length);
+        } catch (IOException e) {
+            throw IoErrors.translate(target.path(), "mmap", e);
+        }
     }
 
     @Override
