@@ -438,7 +438,7 @@ final class Transmission {
         ByteBuffer[][] lent = new ByteBuffer[1][];
         try {
             session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return null;                                    // read as usual, which reports any error
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();             // the connection is closing: the worker's read says so

@@ -77,6 +77,9 @@ final class MappedReads {
         MappedByteBuffer m = windows.get(w);
         if (m == null) {
             long reach = Math.min(window, channel.size() - start);
+            if (reach <= 0) {
+                return null;                                // the file shrank since lend looked
+            }
             try {
                 m = channel.map(FileChannel.MapMode.READ_ONLY, start, reach);
             } catch (IOException e) {
