@@ -396,7 +396,7 @@ final class Transmission {
 
     /**
      * On a chain that blocks in the kernel, a read whose bytes the page cache holds is answered
-     * here: with the chain's views of them if it lends them ({@link #lendNow}, from
+     * here: with the chain's views of them if it lends them ({@link #lend}, from
      * {@value #LEND_MIN} bytes), else read ({@link org.nbdosgi.api.Handle#readCached}); returns
      * false, having used nothing, when it must wait for the disk (a worker reads it, and reports
      * any error). A warm file on disk then costs no wake-up per read, as on tmpfs; a cold one a
@@ -406,7 +406,15 @@ final class Transmission {
         if (r.type != Nbd.CMD_READ || !session.top().blocksInKernel() || connection.shutdownReason() != null) {
             return false;
         }
-        ByteBuffer[] lent = r.length >= LEND_MIN ? lendNow(r) : null;
+        ByteBuffer[] lent;
+        try {
+            lent = lend(r);
+        } catch (RuntimeException e) {
+            lent = null;                                    // read as usual, which reports any error
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();             // the connection is closing: the worker's read says so
+            return false;
+        }
         if (lent != null) {
             answer(r, null, null, dataReply(r, lent));
             return true;
@@ -427,24 +435,6 @@ final class Transmission {
         }
         answer(r, null, buf, dataReply(r, buf));
         return true;
-    }
-
-    /**
-     * The chain's views of a read's bytes if it lends them without waiting (see
-     * {@link org.nbdosgi.api.Handle#lend}) in few enough buffers for one gathering write; else null.
-     * A file on disk the page cache holds then goes out in one copy, from the cache to the socket.
-     */
-    private ByteBuffer[] lendNow(Request r) {
-        ByteBuffer[][] lent = new ByteBuffer[1][];
-        try {
-            session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
-        } catch (IOException | RuntimeException e) {
-            return null;                                    // read as usual, which reports any error
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();             // the connection is closing: the worker's read says so
-            return null;
-        }
-        return lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS ? lent[0] : null;
     }
 
     /**
@@ -612,16 +602,9 @@ final class Transmission {
      * (NBD_REPLY_TYPE_ERROR_OFFSET) rather than nothing.
      */
     private Reply read(Request r, ByteBuffer[] data) throws IOException, InterruptedException {
-        ByteBuffer[][] lent = new ByteBuffer[1][];
-        if (r.length >= LEND_MIN) {
-            try {
-                session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
-            } catch (IOException e) {
-                lent[0] = null;                             // read below, which finds how far it gets
-            }
-        }
-        if (lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS) {
-            return dataReply(r, lent[0]);
+        ByteBuffer[] lent = lend(r);
+        if (lent != null) {
+            return dataReply(r, lent);
         }
         ByteBuffer buf = data[0] = pool.acquire((int) r.length);
         try {
@@ -651,6 +634,26 @@ final class Transmission {
             }
         }
         return dataReply(r, buf);
+    }
+
+    /**
+     * The chain's views of a read's bytes, from {@value #LEND_MIN} bytes, if it lends them (see
+     * {@link org.nbdosgi.api.Handle#lend}) in few enough buffers for one gathering write; else
+     * null, and the caller reads them, which finds how far it gets. On a chain that blocks in the
+     * kernel, only what is there without waiting: a file on disk the page cache holds then goes out
+     * in one copy, from the cache to the socket.
+     */
+    private ByteBuffer[] lend(Request r) throws InterruptedException {
+        if (r.length < LEND_MIN) {
+            return null;
+        }
+        ByteBuffer[][] lent = new ByteBuffer[1][];
+        try {
+            session.run(top -> lent[0] = top.lend(r.offset, (int) r.length, 0));
+        } catch (IOException e) {
+            return null;
+        }
+        return lent[0] != null && lent[0].length <= ReplyWriter.MAX_READ_BUFFERS ? lent[0] : null;
     }
 
     /** The reply to a read that got all its bytes, in {@code data}; they count as read. */
